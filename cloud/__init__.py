@@ -1,0 +1,1 @@
+"""Public Cloud product app."""

@@ -1,0 +1,66 @@
+#!/bin/sh
+# Entry point of the panel image. The first argument names the role:
+#   web | worker | beat | migrate          run that process
+#   healthcheck web|worker|beat           exit 0 if that process answers
+#   anything else                         run as a command (e.g. `python manage.py shell`)
+set -eu
+
+cd /app
+
+case "${1:-web}" in
+web)
+    shift || true
+    exec gunicorn panel.wsgi:application \
+        --bind 0.0.0.0:8000 \
+        --workers "${GUNICORN_WORKERS:-3}" \
+        --timeout "${GUNICORN_TIMEOUT:-60}" \
+        --access-logfile - \
+        "$@"
+    ;;
+worker)
+    shift
+    exec celery -A panel worker -l info --concurrency "${CELERY_CONCURRENCY:-2}" "$@"
+    ;;
+beat)
+    shift
+    # --enable-remote-control lets `healthcheck beat` ping it like a worker.
+    exec celery -A panel beat -l info --enable-remote-control \
+        --schedule "${PANEL_VAR_DIR:-/var/lib/panel}/celerybeat-schedule" "$@"
+    ;;
+migrate)
+    shift
+    exec python manage.py migrate --noinput "$@"
+    ;;
+healthcheck)
+    # Celery names its nodes after the host name: celery@<host> and celerybeat@<host>.
+    node_host=$(python -c 'import socket; print(socket.gethostname())')
+    case "${2:-web}" in
+    web)
+        # A real request through Django: the host must be allowed and the request must look
+        # like HTTPS from the proxy, or the production settings answer 400 or a redirect.
+        exec python - <<'PY'
+import http.client, os, sys
+host = (os.environ.get("PANEL_ALLOWED_HOSTS") or "localhost").split(",")[0].strip()
+conn = http.client.HTTPConnection("127.0.0.1", 8000, timeout=5)
+conn.request("GET", "/accounts/login/", headers={"Host": host, "X-Forwarded-Proto": "https"})
+status = conn.getresponse().status
+print(f"web: HTTP {status}")
+sys.exit(0 if status == 200 else 1)
+PY
+        ;;
+    worker)
+        exec celery -A panel inspect ping --timeout 10 --destination "celery@$node_host"
+        ;;
+    beat)
+        exec celery -A panel inspect ping --timeout 10 --destination "celerybeat@$node_host"
+        ;;
+    *)
+        echo "healthcheck: unknown role ${2}" >&2
+        exit 2
+        ;;
+    esac
+    ;;
+*)
+    exec "$@"
+    ;;
+esac

@@ -1,0 +1,70 @@
+"""One exception handler: every error answers {"code", "detail", "fields"}."""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from panel.errors import PanelError
+
+CODES = {
+    400: "invalid",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    415: "unsupported_media_type",
+    429: "throttled",
+}
+
+
+def _flatten(detail):
+    if isinstance(detail, dict):
+        return {key: _messages(value) for key, value in detail.items()}
+    return {}
+
+
+def _messages(value):
+    if isinstance(value, list):
+        out = []
+        for item in value:
+            out.extend(_messages(item) if isinstance(item, list | dict) else [str(item)])
+        return out
+    if isinstance(value, dict):
+        return [f"{k}: {', '.join(_messages(v))}" for k, v in value.items()]
+    return [str(value)]
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, PanelError):
+        return Response(
+            {"code": exc.code, "detail": str(exc.detail), "fields": exc.fields}, status=exc.status
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(exc.detail)
+        if not isinstance(exc.detail, dict):
+            fields = {"non_field_errors": _messages(exc.detail)}
+        body = {"code": "invalid", "detail": "Some fields are not valid.", "fields": fields}
+    else:
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        code = getattr(detail, "code", None)
+        if not code or code in {"error", "invalid"} or response.status_code in (401, 404, 429):
+            code = CODES.get(response.status_code, "error")
+        if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+            code = "not_authenticated" if isinstance(exc, exceptions.NotAuthenticated) else (
+                "authentication_failed"
+            )
+        body = {"code": str(code), "detail": str(detail), "fields": {}}
+    if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS and "Retry-After" not in response:
+        response["Retry-After"] = str(int(getattr(exc, "wait", 1) or 1))
+    response.data = body
+    return response

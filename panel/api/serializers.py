@@ -1,0 +1,195 @@
+"""API shapes. Input serializers check shape only; rules live in panel.services."""
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from panel.models import (
+    ActivityEvent,
+    ApiToken,
+    Grant,
+    GrantLevel,
+    Invitation,
+    InvitationRole,
+    Job,
+    Membership,
+    Role,
+    Team,
+    TokenScope,
+    User,
+)
+from panel.products import PRODUCT_TYPE_CHOICES
+
+
+class UserBrief(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email"]
+
+
+class MeOut(serializers.ModelSerializer):
+    mfa_enabled = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "email", "first_name", "last_name", "date_joined", "mfa_enabled"]
+
+    def get_mfa_enabled(self, user) -> bool:
+        from allauth.mfa.models import Authenticator
+
+        return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+class TokenIn(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=TokenScope.choices), allow_empty=False
+    )
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class TokenOut(serializers.ModelSerializer):
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "scopes", "hint", "expires_at", "created_at", "last_used_at"]
+
+
+class TokenCreatedOut(TokenOut):
+    token = serializers.CharField(help_text=_("The secret; shown only in this response."))
+
+    class Meta(TokenOut.Meta):
+        fields = [*TokenOut.Meta.fields, "token"]
+
+
+class OrganisationIn(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+
+
+class OrganisationDeleteIn(serializers.Serializer):
+    confirm_name = serializers.CharField(required=False, allow_blank=True)
+
+
+class OrganisationOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    role = serializers.CharField(help_text="legal_representative, admin, user, or guest")
+
+
+class MembershipOut(serializers.ModelSerializer):
+    user = UserBrief()
+
+    class Meta:
+        model = Membership
+        fields = ["id", "user", "role", "created_at"]
+
+
+class MembershipIn(serializers.Serializer):
+    role = serializers.ChoiceField(choices=[Role.ADMIN, Role.USER])
+
+
+class InvitationIn(serializers.Serializer):
+    email = serializers.EmailField()
+    role = serializers.ChoiceField(choices=[InvitationRole.ADMIN, InvitationRole.USER])
+
+
+class InvitationOut(serializers.ModelSerializer):
+    invited_by = UserBrief(allow_null=True)
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "email", "role", "status", "team", "invited_by", "created_at", "sent_at"]
+
+
+class MyInvitationOut(InvitationOut):
+    organisation = serializers.SerializerMethodField()
+
+    class Meta(InvitationOut.Meta):
+        fields = [*InvitationOut.Meta.fields, "organisation"]
+
+    def get_organisation(self, invitation) -> dict:
+        return {"id": invitation.organisation_id, "name": invitation.organisation.name}
+
+
+class TeamIn(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    leader = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), required=False, allow_null=True
+    )
+
+
+class TeamOut(serializers.ModelSerializer):
+    leader = UserBrief(allow_null=True)
+    member_count = serializers.IntegerField(read_only=True)
+    grant_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Team
+        fields = ["id", "name", "description", "leader", "member_count", "grant_count",
+                  "created_at"]
+
+
+class TeamMemberOut(serializers.Serializer):
+    id = serializers.IntegerField(source="user.id")
+    email = serializers.EmailField(source="user.email")
+    added_at = serializers.DateTimeField()
+
+
+class TeamDetailOut(TeamOut):
+    members = TeamMemberOut(source="team_members", many=True)
+
+    class Meta(TeamOut.Meta):
+        fields = [*TeamOut.Meta.fields, "members"]
+
+
+class TeamMembersIn(serializers.Serializer):
+    users = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=False)
+
+
+class GrantIn(serializers.Serializer):
+    product_type = serializers.ChoiceField(choices=PRODUCT_TYPE_CHOICES)
+    product_id = serializers.IntegerField(min_value=1)
+    level = serializers.ChoiceField(choices=GrantLevel.choices)
+
+
+class GrantOut(serializers.ModelSerializer):
+    class Meta:
+        model = Grant
+        fields = ["id", "product_type", "product_id", "level", "created_at"]
+
+
+class ActivityOut(serializers.ModelSerializer):
+    actor = UserBrief(allow_null=True)
+
+    class Meta:
+        model = ActivityEvent
+        fields = ["id", "created_at", "actor", "actor_email", "code", "target_type",
+                  "target_id", "target_repr", "via", "data"]
+
+
+class ActivityFilterIn(serializers.Serializer):
+    actor = serializers.IntegerField(required=False, min_value=1)
+    kind = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    since = serializers.DateField(required=False)
+    until = serializers.DateField(required=False)
+
+
+class JobOut(serializers.ModelSerializer):
+    result = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Job
+        fields = ["id", "kind", "status", "done", "total", "result", "errors", "created_at",
+                  "started_at", "finished_at"]
+
+    def get_result(self, job) -> dict:
+        result = dict(job.result or {})
+        if job.result_file:
+            request = self.context.get("request")
+            path = f"/api/v1/organisations/{job.organisation_id}/jobs/{job.pk}/download/"
+            result["download_url"] = request.build_absolute_uri(path) if request else path
+        return result
+
+
+class JobAcceptedOut(serializers.Serializer):
+    job = JobOut()

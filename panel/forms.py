@@ -1,0 +1,243 @@
+"""Forms of the Manager UI. They check the shape of the input only; the rules (who may,
+uniqueness, limits) live in panel.services, whose errors the views put back on the form."""
+
+import datetime
+import re
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .models import GrantLevel, InvitationRole, Role, TokenScope
+from .products import KINDS
+
+MEMBER_ROLE_CHOICES = [(Role.ADMIN, Role.ADMIN.label), (Role.USER, Role.USER.label)]
+INVITATION_ROLE_CHOICES = [
+    (InvitationRole.USER, InvitationRole.USER.label),
+    (InvitationRole.ADMIN, InvitationRole.ADMIN.label),
+]
+
+
+class PersonChoiceField(forms.TypedChoiceField):
+    """Choose one person among `people`; cleans to the User."""
+
+    def __init__(self, *, people=(), **kwargs):
+        self.people = {}
+        super().__init__(coerce=self._person, **kwargs)
+        self.set_people(people)
+
+    def set_people(self, people):
+        self.people = {str(person.pk): person for person in people}
+        blank = [("", _("Nobody"))] if not self.required else [("", "---------")]
+        self.choices = blank + [(pk, person.email) for pk, person in self.people.items()]
+
+    def _person(self, value):
+        return self.people[str(value)]
+
+    def prepare_value(self, value):
+        return getattr(value, "pk", value)
+
+
+class PeopleChoiceField(forms.TypedMultipleChoiceField):
+    """Choose several people among `people`; cleans to a list of Users."""
+
+    widget = forms.SelectMultiple(attrs={"size": 6})
+
+    def __init__(self, *, people=(), **kwargs):
+        self.people = {}
+        super().__init__(coerce=self._person, **kwargs)
+        self.set_people(people)
+
+    def set_people(self, people):
+        self.people = {str(person.pk): person for person in people}
+        self.choices = [(pk, person.email) for pk, person in self.people.items()]
+
+    def _person(self, value):
+        return self.people[str(value)]
+
+
+class OrganisationForm(forms.Form):
+    name = forms.CharField(
+        label=_("Organisation name"), max_length=120,
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. Acme Ltd"), "autocomplete": "off"}),
+    )
+
+
+class TransferForm(forms.Form):
+    membership = forms.TypedChoiceField(label=_("New legal representative"), coerce=int)
+
+    def __init__(self, *args, memberships=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.memberships = {m.pk: m for m in memberships if not m.is_legal_representative}
+        self.fields["membership"].choices = [("", "---------")] + [
+            (pk, m.user.email) for pk, m in self.memberships.items()
+        ]
+
+    def clean_membership(self):
+        return self.memberships[self.cleaned_data["membership"]]
+
+
+class DeleteOrganisationForm(forms.Form):
+    confirm_name = forms.CharField(
+        label=_("Type the organisation's name to confirm"), required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Email address"),
+        widget=forms.EmailInput(attrs={"placeholder": _("name@example.com")}),
+    )
+    role = forms.ChoiceField(label=_("Role"), choices=INVITATION_ROLE_CHOICES)
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(
+        label=_("Role"), choices=MEMBER_ROLE_CHOICES,
+        widget=forms.Select(attrs={"data-autosubmit": ""}),
+    )
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    description = forms.CharField(
+        label=_("Description"), required=False, max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What the team is for, in a sentence or two."),
+    )
+    leader = PersonChoiceField(
+        label=_("Team leader"), required=False,
+        help_text=_("Optional. The leader joins the team."),
+    )
+
+    def __init__(self, *args, people=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["leader"].set_people(people)
+
+    def clean_leader(self):
+        return self.cleaned_data.get("leader") or None
+
+
+def split_emails(text: str) -> list[str]:
+    """Addresses typed one per line or separated by commas or semicolons."""
+    return [part.strip() for part in re.split(r"[\n,;]+", text or "") if part.strip()]
+
+
+class TeamMembersForm(forms.Form):
+    emails = forms.CharField(
+        label=_("Email addresses"), required=False,
+        widget=forms.Textarea(attrs={
+            "rows": 3, "placeholder": _("one@example.com, two@example.com"),
+        }),
+        help_text=_("One per line or separated by commas. People without an account get an "
+                    "invitation to this team."),
+    )
+    users = PeopleChoiceField(
+        label=_("Members of the organisation"), required=False,
+        help_text=_("Hold Ctrl (or ⌘) to choose several."),
+    )
+
+    def __init__(self, *args, people=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["users"].set_people(people)
+
+    def clean_emails(self):
+        return split_emails(self.cleaned_data.get("emails"))
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("emails") and not cleaned.get("users") and not self.errors:
+            raise forms.ValidationError(
+                _("Type at least one email address or choose at least one member.")
+            )
+        return cleaned
+
+
+class GrantForm(forms.Form):
+    product = forms.ChoiceField(label=_("Product"))
+    level = forms.ChoiceField(
+        label=_("Level"), choices=GrantLevel.choices, initial=GrantLevel.VIEW,
+        help_text=_("View: see the product. Manage: change it too."),
+    )
+
+    def __init__(self, *args, products_by_kind=(), **kwargs):
+        """`products_by_kind` is a list of (ProductKind, [products])."""
+        super().__init__(*args, **kwargs)
+        self.fields["product"].choices = [("", "---------")] + [
+            (kind.label, [(f"{kind.key}:{product.pk}", product.name) for product in products])
+            for kind, products in products_by_kind
+            if products
+        ]
+
+    def clean_product(self):
+        product_type, _sep, product_id = self.cleaned_data["product"].partition(":")
+        if product_type not in KINDS:
+            raise forms.ValidationError(_("Choose a product."))
+        return product_type, int(product_id)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class ActivityFilterForm(forms.Form):
+    actor = forms.TypedChoiceField(label=_("Person"), required=False, coerce=int,
+                                   empty_value=None)
+    kind = forms.ChoiceField(label=_("Kind"), required=False)
+    since = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    until = forms.DateField(label=_("To"), required=False, widget=DateInput())
+
+    def __init__(self, *args, people=(), kinds=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["actor"].choices = [("", _("Everyone"))] + [
+            (pk, email) for pk, email in people
+        ]
+        self.fields["kind"].choices = [("", _("All kinds"))] + [(k, k) for k in kinds]
+
+    def clean(self):
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            self.add_error("until", _("The end date is before the start date."))
+        return cleaned
+
+    def filters(self) -> dict:
+        """The valid filters, as the activity selector and the export Job take them."""
+        if not self.is_valid():
+            return {}
+        return {key: value for key, value in self.cleaned_data.items() if value}
+
+    def export_params(self) -> dict:
+        """The filters as JSON-friendly strings, stored in the export Job's params."""
+        return {
+            key: value.isoformat() if isinstance(value, datetime.date) else value
+            for key, value in self.filters().items()
+        }
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"), max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. Deployment script")}),
+        help_text=_("To recognise the token later."),
+    )
+    scopes = forms.MultipleChoiceField(
+        label=_("Scopes"), choices=TokenScope.choices, initial=[TokenScope.READ],
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Read lets a script look; write lets it change things."),
+    )
+    expires_on = forms.DateField(
+        label=_("Expires on"), required=False, widget=DateInput(),
+        help_text=_("Optional. The token stops working at the end of that day."),
+    )
+
+    def expires_at(self):
+        day = self.cleaned_data.get("expires_on")
+        if day is None:
+            return None
+        end_of_day = datetime.datetime.combine(day, datetime.time(23, 59, 59))
+        return timezone.make_aware(end_of_day)

@@ -1,0 +1,70 @@
+"""Seed a demo organisation for `make run` and print how to sign in. Safe to run again."""
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from domains.models import Domain
+from mail.models import MailService
+from panel import services
+from panel.access import access_for
+from panel.activity import acting_via
+from panel.models import Membership, Organisation, Role, User, Via
+
+DEMO_ORGANISATION = "Demo Organisation"
+DEMO_PASSWORD = "demo-panel-2026"
+DEMO_PEOPLE = [
+    ("owner@demo.panel.localhost", "Olivia", "Owner"),
+    ("member@demo.panel.localhost", "Max", "Member"),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo organisation with two members and a team, then print the logins."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", default=DEMO_PASSWORD)
+
+    def handle(self, *args, password, **options):
+        with transaction.atomic(), acting_via(Via.SYSTEM):
+            self._seed(password)
+
+    def _seed(self, password):
+        people = [self._person(email, first, last, password) for email, first, last in DEMO_PEOPLE]
+        owner, member = people
+        organisation = Organisation.objects.filter(
+            name=DEMO_ORGANISATION, memberships__user=owner
+        ).first()
+        if organisation is None:
+            organisation = services.organisation_create(actor=owner, name=DEMO_ORGANISATION)
+            Membership.objects.create(organisation=organisation, user=member, role=Role.USER)
+            mail = MailService.objects.create(organisation=organisation, name="demo.example")
+            Domain.objects.create(organisation=organisation, name="demo.example")
+            access = access_for(owner, organisation)
+            team = services.team_create(
+                access=access, name="Webmasters",
+                description="People who look after the demo site and its mail.", leader=owner,
+            )
+            services.team_members_add(access=access, team=team, users=[member])
+            services.grant_create(
+                access=access, team=team, product_type="mail", product_id=mail.pk, level="manage"
+            )
+        url = f"{settings.PANEL_BASE_URL}/o/{organisation.pk}/"
+        self.stdout.write(self.style.SUCCESS("Demo organisation ready."))
+        self.stdout.write(f"  Panel:    {settings.PANEL_BASE_URL}/")
+        self.stdout.write(f"  Demo org: {url}")
+        for user, role in ((owner, "legal representative"), (member, "user, in team Webmasters")):
+            self.stdout.write(f"  Login:    {user.email} / {password}   ({role})")
+
+    def _person(self, email, first, last, password) -> User:
+        user, created = User.objects.get_or_create(
+            email=email, defaults={"first_name": first, "last_name": last}
+        )
+        if created:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        EmailAddress.objects.update_or_create(
+            user=user, email=email, defaults={"verified": True, "primary": True}
+        )
+        return user

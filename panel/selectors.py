@@ -1,0 +1,115 @@
+"""Reads shared by the UI, the API and tasks. Every query starts from the organisation."""
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from .access import Access, Capability
+from .models import (
+    ActivityEvent,
+    ApiToken,
+    Grant,
+    Invitation,
+    InvitationStatus,
+    Job,
+    Membership,
+    Organisation,
+    Team,
+    TeamMember,
+)
+from .products import KINDS
+
+
+def membership_list(*, organisation: Organisation) -> QuerySet[Membership]:
+    return organisation.memberships.select_related("user").order_by("user__email")
+
+
+def invitation_list(*, organisation: Organisation, pending_only: bool = True):
+    qs = organisation.invitations.select_related("invited_by", "team")
+    return qs.filter(status=InvitationStatus.PENDING) if pending_only else qs
+
+
+def my_invitations(*, user) -> QuerySet[Invitation]:
+    return (
+        Invitation.objects.filter(email__iexact=user.email, status=InvitationStatus.PENDING)
+        .select_related("organisation", "invited_by", "team")
+        .order_by("-created_at")
+    )
+
+
+def team_list(*, organisation: Organisation) -> QuerySet[Team]:
+    return (
+        organisation.teams.select_related("leader")
+        .annotate(member_count=Count("team_members", distinct=True),
+                  grant_count=Count("grants", distinct=True))
+        .order_by("name")
+    )
+
+
+def team_detail(*, organisation: Organisation, team_id) -> Team:
+    return (
+        organisation.teams.select_related("leader")
+        .prefetch_related(
+            Prefetch("team_members", queryset=TeamMember.objects.select_related("user")),
+            "grants",
+        )
+        .get(pk=team_id)
+    )
+
+
+def grant_list(*, team: Team) -> QuerySet[Grant]:
+    return team.grants.all().order_by("product_type", "product_id")
+
+
+def product_names(grants) -> dict[tuple[str, int], str]:
+    """Names of the products that grants point to, with one query per product kind."""
+    wanted: dict[str, set[int]] = {}
+    for grant in grants:
+        wanted.setdefault(grant.product_type, set()).add(grant.product_id)
+    names = {}
+    for ptype, ids in wanted.items():
+        kind = KINDS.get(ptype)
+        if kind:
+            for pk, name in kind.model.objects.filter(pk__in=ids).values_list("pk", "name"):
+                names[(ptype, pk)] = name
+    return names
+
+
+def activity_list(
+    *, organisation: Organisation, actor=None, kind: str = "", since=None, until=None
+) -> QuerySet[ActivityEvent]:
+    """The activity log, newest first. `kind` matches a code prefix (`panel.team`)."""
+    qs = organisation.activity.select_related("actor")
+    if actor:
+        qs = qs.filter(actor_id=getattr(actor, "pk", actor))
+    if kind:
+        qs = qs.filter(Q(code=kind) | Q(code__startswith=kind.rstrip(".") + "."))
+    if since:
+        qs = qs.filter(created_at__date__gte=since)
+    if until:
+        qs = qs.filter(created_at__date__lte=until)
+    return qs.order_by("-created_at", "-id")
+
+
+def activity_kinds(*, organisation: Organisation) -> list[str]:
+    """The entity kinds present in the log (`panel.team`, `panel.member` ...)."""
+    codes = organisation.activity.values_list("code", flat=True).distinct()
+    return sorted({code.rsplit(".", 1)[0] for code in codes})
+
+
+def job_list(*, access: Access) -> QuerySet[Job]:
+    """Jobs of the organisation; people without VIEW_ALL_JOBS see only their own."""
+    qs = access.organisation.jobs.select_related("actor")
+    if not access.can(Capability.VIEW_ALL_JOBS):
+        qs = qs.filter(actor=access.user)
+    return qs.order_by("-created_at", "-id")
+
+
+def token_list(*, user) -> QuerySet[ApiToken]:
+    return user.api_tokens.all()
+
+
+def organisation_products(*, access: Access) -> list[dict]:
+    """The dashboard: for each product kind, the products this person may see."""
+    return [
+        {"kind": kind, "products": list(access.visible_products(kind.key)[:50])}
+        for kind in KINDS.values()
+    ]

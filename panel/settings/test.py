@@ -1,0 +1,20 @@
+"""Settings for `make test`: the rig (tests/rig.py) exports DATABASE_URL and REDIS_URL."""
+
+from .base import *  # noqa: F403
+
+DEBUG = False
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+PASSWORD_HASHERS = [
+    # Argon2 stays the production hasher; tests keep it first but cheap.
+    "panel.hashers.FastArgon2PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+]
+CELERY_TASK_ALWAYS_EAGER = False
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# Throttle counters live in the cache: a per-process cache, cleared between tests
+# (tests/conftest.py), keeps one test's requests from throttling the next.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

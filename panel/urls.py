@@ -1,0 +1,12 @@
+"""Root URLs: the Manager UI, accounts (allauth), the API and i18n."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("panel.ui_urls")),
+    path("accounts/", include("allauth.urls")),
+    path("api/v1/", include(("panel.api.urls", "api"), namespace="api")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("django-admin/", admin.site.urls),
+]

@@ -1,0 +1,122 @@
+"""Small factories that combine: a user, an organisation with its legal representative,
+members with a role, teams, products and grants."""
+
+import factory
+
+from cloud.models import CloudProject
+from domains.models import Domain
+from mail.models import MailService
+from newsletter.models import Newsletter
+from panel.models import Grant, Membership, Organisation, Role, Team, TeamMember, User
+from ticketing.models import TicketOffice
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"person{n}@example.test")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def verified(user, create, extracted, **kwargs):
+        """Mark the email verified, as allauth requires before sign-in."""
+        user.save()
+        if create and extracted is not False:
+            from allauth.account.models import EmailAddress
+
+            EmailAddress.objects.update_or_create(
+                user=user, email=user.email, defaults={"verified": True, "primary": True}
+            )
+
+
+class OrganisationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organisation
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Organisation {n}")
+
+    @factory.post_generation
+    def legal_representative(org, create, extracted, **kwargs):
+        if create:
+            Membership.objects.create(
+                organisation=org, user=extracted or UserFactory(), role=Role.LEGAL_REPRESENTATIVE
+            )
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Role.USER
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    name = factory.Sequence(lambda n: f"Team {n}")
+    description = "Webmasters"
+
+
+class TeamMemberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TeamMember
+
+    team = factory.SubFactory(TeamFactory)
+    organisation = factory.SelfAttribute("team.organisation")
+    user = factory.SubFactory(UserFactory)
+
+
+class MailServiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MailService
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    name = factory.Sequence(lambda n: f"mail{n}.example.test")
+
+
+class DomainFactory(MailServiceFactory):
+    class Meta:
+        model = Domain
+
+    name = factory.Sequence(lambda n: f"domain{n}.example.test")
+
+
+class TicketOfficeFactory(MailServiceFactory):
+    class Meta:
+        model = TicketOffice
+
+    name = factory.Sequence(lambda n: f"Ticket office {n}")
+
+
+class NewsletterFactory(MailServiceFactory):
+    class Meta:
+        model = Newsletter
+
+    name = factory.Sequence(lambda n: f"Newsletter {n}")
+
+
+class CloudProjectFactory(MailServiceFactory):
+    class Meta:
+        model = CloudProject
+
+    name = factory.Sequence(lambda n: f"Cloud project {n}")
+
+
+class GrantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Grant
+
+    team = factory.SubFactory(TeamFactory)
+    organisation = factory.SelfAttribute("team.organisation")
+    product_type = "mail"
+    product_id = 0
+    level = "view"

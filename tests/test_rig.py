@@ -1,0 +1,70 @@
+"""The rig gives the tests real servers, not stand-ins."""
+
+import os
+import socket
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+from tests import rig as rig_module
+
+
+@pytest.mark.django_db
+def test_database_is_a_real_postgresql_server(rig):
+    assert connection.vendor == "postgresql"
+    assert connection.pg_version >= 150000
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_database(), inet_server_addr(), inet_server_port()")
+        database, address, port = cursor.fetchone()
+    assert database.startswith("test_")
+    assert str(address) == "127.0.0.1"
+    assert f":{port}/" in os.environ["DATABASE_URL"]
+    assert rig.require("postgresql").url == os.environ["DATABASE_URL"]
+
+
+def test_redis_is_a_real_redis_server():
+    assert settings.REDIS_URL == os.environ["REDIS_URL"]
+    assert settings.CELERY_BROKER_URL == os.environ["REDIS_URL"]
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    assert client.ping() is True
+    client.set("rig:probe", "réel", ex=60)
+    assert client.get("rig:probe").decode() == "réel"
+    assert int(client.info("server")["redis_version"].split(".")[0]) >= 6
+
+
+def test_celery_broker_is_the_rig_redis():
+    from panel.celery import app
+
+    assert app.conf.broker_url == os.environ["REDIS_URL"]
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1)
+        assert conn.default_channel.client.ping() is True
+
+
+def test_panel_files_go_to_the_rig_directory(rig):
+    assert settings.VAR_DIR == rig.dir / "var"
+
+
+def test_a_server_stops_and_frees_its_port():
+    """Start a second, private Redis through the same classes, and stop it."""
+    environ: dict[str, str] = {}  # keeps the session's own variables untouched
+    other = rig_module.Rig(environ)
+    try:
+        server = other.require("redis")
+        port = int(server.url.rsplit(":", 1)[1].split("/")[0])
+        assert redis.Redis(port=port).ping() is True
+    finally:
+        other.stop()
+    assert server.proc is None
+    assert environ["REDIS_URL"] == server.url != os.environ["REDIS_URL"]
+    assert not other.dir.exists()
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        pass
+
+
+def test_a_missing_binary_fails_with_an_install_hint(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(rig_module.RigError, match=r"apt-get install -y redis-server"):
+        rig_module.find_binary("redis-server", package="redis-server")
