@@ -22,8 +22,7 @@ class PersonChoiceField(forms.TypedChoiceField):
     """Choose one person among `people`; cleans to the User."""
 
     def __init__(self, *, people=(), **kwargs):
-        self.people = {}
-        super().__init__(coerce=self._person, **kwargs)
+        super().__init__(empty_value=None, **kwargs)
         self.set_people(people)
 
     def set_people(self, people):
@@ -31,7 +30,10 @@ class PersonChoiceField(forms.TypedChoiceField):
         blank = [("", _("Nobody"))] if not self.required else [("", "---------")]
         self.choices = blank + [(pk, person.email) for pk, person in self.people.items()]
 
-    def _person(self, value):
+    def _coerce(self, value):
+        # Looked up here rather than through `coerce`, which form copies would share.
+        if value in self.empty_values:
+            return self.empty_value
         return self.people[str(value)]
 
     def prepare_value(self, value):
@@ -44,16 +46,16 @@ class PeopleChoiceField(forms.TypedMultipleChoiceField):
     widget = forms.SelectMultiple(attrs={"size": 6})
 
     def __init__(self, *, people=(), **kwargs):
-        self.people = {}
-        super().__init__(coerce=self._person, **kwargs)
+        super().__init__(**kwargs)
         self.set_people(people)
 
     def set_people(self, people):
         self.people = {str(person.pk): person for person in people}
         self.choices = [(pk, person.email) for pk, person in self.people.items()]
+        self.widget.attrs["size"] = max(3, min(8, len(self.people)))
 
-    def _person(self, value):
-        return self.people[str(value)]
+    def _coerce(self, value):
+        return [self.people[str(item)] for item in value or []]
 
 
 class OrganisationForm(forms.Form):
@@ -108,15 +110,12 @@ class TeamForm(forms.Form):
     )
     leader = PersonChoiceField(
         label=_("Team leader"), required=False,
-        help_text=_("Optional. The leader joins the team."),
+        help_text=_("The leader joins the team."),
     )
 
     def __init__(self, *args, people=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["leader"].set_people(people)
-
-    def clean_leader(self):
-        return self.cleaned_data.get("leader") or None
 
 
 def split_emails(text: str) -> list[str]:

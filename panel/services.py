@@ -165,6 +165,7 @@ def membership_remove(*, access: Access, membership: Membership) -> None:
     organisation, user = access.organisation, membership.user
     TeamMember.objects.filter(organisation=organisation, user=user).delete()
     Grant.objects.filter(organisation=organisation, user=user).delete()
+    Team.objects.filter(organisation=organisation, leader=user).update(leader=None)
     membership.delete()
     activity.record(
         organisation=organisation, actor=access.user, code="panel.member.removed", target=user

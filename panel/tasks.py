@@ -15,6 +15,15 @@ EXPORT_BATCH = 500
 CSV_HEADER = ["date", "person", "action", "target_type", "target_id", "target", "via", "details"]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value) -> str:
+    """Keep spreadsheets from running user-entered text as a formula."""
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def _export_rows(job):
     params = job.params
     return selectors.activity_list(
@@ -36,11 +45,11 @@ def export_activity(job_id: int) -> None:
         writer.writerow(CSV_HEADER)
         done = 0
         for event in _export_rows(job).iterator(chunk_size=EXPORT_BATCH):
-            writer.writerow([
+            writer.writerow([_cell(value) for value in (
                 event.created_at.isoformat(), event.actor_email, event.code, event.target_type,
                 event.target_id, event.target_repr, event.via,
                 "; ".join(f"{k}={v}" for k, v in sorted(event.data.items())),
-            ])
+            )])
             done += 1
             if done % EXPORT_BATCH == 0:
                 jobs.job_progress(job, done)

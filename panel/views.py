@@ -618,6 +618,9 @@ def activity_list(request, access):
 @require_POST
 def activity_export(request, access):
     form = _activity_filter_form(request, access)
+    if form.is_bound and not form.is_valid():
+        messages.error(request, _("Correct the filters before exporting."))
+        return redirect("panel:activity-list", org_id=access.organisation.pk)
     ok, job = run_service(
         request, services.activity_export_start, access=access, filters=form.export_params(),
         success=_("The export has started. You can leave this page; it keeps running."),

@@ -140,8 +140,9 @@ class OrganisationView(OrganisationScoped, APIView):
     @extend_schema(request=s.OrganisationDeleteIn, responses={204: None})
     def delete(self, request, org_id):
         self.access.require(Capability.DELETE_ORGANISATION)
-        confirm = request.data.get("confirm_name") if hasattr(request.data, "get") else None
-        confirm = confirm or request.query_params.get("confirm_name")
+        # The UI always asks for the name; an API client may send it as a safeguard.
+        data = request.data if hasattr(request.data, "get") else {}
+        confirm = data.get("confirm_name", request.query_params.get("confirm_name"))
         services.organisation_delete(
             access=self.access, confirm_name=self.organisation.name if confirm is None else confirm
         )

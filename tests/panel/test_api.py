@@ -163,6 +163,21 @@ def test_bad_token_input_answers_400_and_writes_nothing(org_world, client_for, b
     assert ApiToken.objects.count() == before
 
 
+def test_token_of_a_deactivated_person_answers_401(org_world):
+    _token, secret = services.token_create(actor=org_world["admin"], name="ci", scopes=["read"])
+    assert bearer(secret).get(f"{API}/me/").status_code == 200
+    User.objects.filter(pk=org_world["admin"].pk).update(is_active=False)
+    assert_error(bearer(secret).get(f"{API}/me/"), 401)
+
+
+def test_token_list_shows_only_mine(org_world, client_for):
+    services.token_create(actor=org_world["legal"], name="legal's", scopes=["read"])
+    services.token_create(actor=org_world["admin"], name="admin's", scopes=["read"])
+    names = [t["name"] for t in client_for(org_world["admin"]).get(f"{API}/me/tokens/")
+             .json()["results"]]
+    assert names == ["admin's"]
+
+
 # --- organisations -----------------------------------------------------------------
 
 
@@ -269,6 +284,34 @@ def test_objects_of_another_organisation_are_404_through_my_organisation(org_wor
     assert Grant.objects.filter(pk=other_grant.pk).exists()
     assert Invitation.objects.get(pk=other_invitation.pk).status == InvitationStatus.PENDING
     assert not TeamMember.objects.filter(team=other_team).exists()
+
+
+@pytest.mark.parametrize(
+    ("who", "status"), [("outsider", 404), ("user", 403), ("teammate", 403), ("readonly", 403)]
+)
+@pytest.mark.parametrize(
+    "rest", ["", "teams/", "invitations/", "activity/exports/", "teams/{team}/grants/",
+             "teams/{team}/members/"],
+)
+def test_visibility_and_capability_are_checked_before_the_input(
+    org_world, client_for, who, status, rest
+):
+    """Bad input must not reveal an organisation or an endpoint the person may not use."""
+    client = (client_for(org_world["legal"], scopes=["read"]) if who == "readonly"
+              else client_for(org_world[who]))
+    url = org_url(org_world, rest.format(team=org_world["team"].pk))
+    method = client.patch if rest == "" else client.post
+    response = method(url, {"name": "", "email": "bad", "users": "x", "since": "never",
+                            "product_type": "?"}, format="json")
+    assert_error(response, status)
+
+
+def test_bad_organisation_rename_answers_400_and_changes_nothing(org_world, client_for):
+    response = client_for(org_world["admin"]).patch(org_url(org_world), {"name": " "},
+                                                    format="json")
+    assert_error(response, 400, field="name")
+    org_world["org"].refresh_from_db()
+    assert org_world["org"].name == "Acme"
 
 
 # --- invitations -------------------------------------------------------------------
@@ -466,7 +509,9 @@ def test_removing_a_member_takes_their_team_places_and_access(org_world, client_
     TeamMember.objects.create(organisation=org, team=team, user=user)
     assert visible_mail(user, org) == {org_world["mail"]}
     membership = Membership.objects.get(user=user, organisation=org)
-    response = client_for(org_world["admin"]).delete(org_url(org_world, f"members/{membership.pk}/"))
+    response = client_for(org_world["admin"]).delete(
+        org_url(org_world, f"members/{membership.pk}/")
+    )
     assert response.status_code == 204
     assert not Membership.objects.filter(pk=membership.pk).exists()
     assert not TeamMember.objects.filter(user=user, team=team).exists()

@@ -213,3 +213,5 @@ def test_permission_table(world, method, path, body, principal, expected):
         f"{method.upper()} {url} as {principal}: {response.status_code} "
         f"{getattr(response, 'data', '')}"
     )
+    if expected >= 400:
+        assert set(response.json()) == {"code", "detail", "fields"}

@@ -86,6 +86,7 @@ def test_export_runs_on_the_worker_and_gives_the_filtered_csv(worker, org_world,
     download = client.get(urlparse(job["result"]["download_url"]).path)
     assert download.status_code == 200
     assert "attachment" in download["Content-Disposition"]
+    assert download["Content-Type"].startswith("text/csv")
     content = b"".join(download.streaming_content).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(content)))
     assert rows[0] == HEADER
