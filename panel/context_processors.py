@@ -21,7 +21,8 @@ SECTIONS = [
 
 
 def section_of(url_name: str | None) -> str:
-    return next((section for prefix, section in SECTIONS if (url_name or "").startswith(prefix)), "")
+    name = url_name or ""
+    return next((section for prefix, section in SECTIONS if name.startswith(prefix)), "")
 
 
 def shell(request):

@@ -71,7 +71,7 @@ class TransferForm(forms.Form):
     def __init__(self, *args, memberships=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.memberships = {m.pk: m for m in memberships if not m.is_legal_representative}
-        self.fields["membership"].choices = [("", "---------")] + [
+        self.fields["membership"].choices = [("", _("Choose a member…"))] + [
             (pk, m.user.email) for pk, m in self.memberships.items()
         ]
 
@@ -163,7 +163,7 @@ class GrantForm(forms.Form):
     def __init__(self, *args, products_by_kind=(), **kwargs):
         """`products_by_kind` is a list of (ProductKind, [products])."""
         super().__init__(*args, **kwargs)
-        self.fields["product"].choices = [("", "---------")] + [
+        self.fields["product"].choices = [("", _("Choose a product…"))] + [
             (kind.label, [(f"{kind.key}:{product.pk}", product.name) for product in products])
             for kind, products in products_by_kind
             if products
@@ -231,7 +231,7 @@ class TokenForm(forms.Form):
     )
     expires_on = forms.DateField(
         label=_("Expires on"), required=False, widget=DateInput(),
-        help_text=_("Optional. The token stops working at the end of that day."),
+        help_text=_("The token stops working at the end of that day."),
     )
 
     def expires_at(self):

@@ -1,45 +1,61 @@
 """The one way into an organisation for the Manager UI, and the one way a service error
 reaches the person.
 
-`organisation_view(capability)` resolves `/o/<org_id>/...` with `access_by_id`, answers 404
-to anyone without access (exactly as if the organisation did not exist), sets
-`request.organisation` and `request.access`, then answers 403 when the view's capability is
-missing. `run_service` calls a service and turns a `PanelError` into form errors or a
-message.
+`organisation_view(capability)` (function views) and `OrganisationMixin` (class-based views)
+resolve `/o/<org_id>/...` with `access_by_id`, answer 404 to anyone without access (exactly
+as if the organisation did not exist), set `request.organisation` and `request.access`, then
+answer 403 when the view's capability is missing. `require` does the same for one product.
+`run_service` calls a service and turns a `PanelError` into form errors or a message.
 """
 
 from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 
-from .access import Capability, access_by_id
+from .access import Access, Capability, access_by_id
 from .errors import NotFound, PanelError, PermissionDenied
 
 #: session key remembering the organisation last opened, where `/` leads back to
 LAST_ORGANISATION_KEY = "panel_organisation"
 
 
+def enter_organisation(request, org_id, capability: Capability) -> Access:
+    """Resolve the organisation of the URL for the signed-in person: 404 without access,
+    403 without `capability`. Sets `request.organisation` and `request.access`."""
+    try:
+        access = access_by_id(request.user, org_id)
+    except NotFound:
+        raise Http404() from None
+    request.organisation = access.organisation
+    request.access = access
+    if request.session.get(LAST_ORGANISATION_KEY) != access.organisation.pk:
+        request.session[LAST_ORGANISATION_KEY] = access.organisation.pk
+    require(access, capability)
+    return access
+
+
+def require(access: Access, capability: Capability, product=None) -> None:
+    """`access.require` for views: a product the person may not see is 404, a missing
+    capability is 403."""
+    try:
+        access.require(capability, product)
+    except NotFound:
+        raise Http404() from None
+    except PermissionDenied:
+        raise DjangoPermissionDenied() from None
+
+
 def organisation_view(capability: Capability = Capability.VIEW_ORGANISATION):
-    """Decorate a view `view(request, access, **kwargs)` served under `/o/<org_id>/`."""
+    """Decorate a function view `view(request, access, **kwargs)` under `/o/<org_id>/`."""
 
     def decorator(view):
         @wraps(view)
         def wrapper(request, org_id, *args, **kwargs):
-            try:
-                access = access_by_id(request.user, org_id)
-            except NotFound:
-                raise Http404() from None
-            request.organisation = access.organisation
-            request.access = access
-            if request.session.get(LAST_ORGANISATION_KEY) != access.organisation.pk:
-                request.session[LAST_ORGANISATION_KEY] = access.organisation.pk
-            try:
-                access.require(capability)
-            except PermissionDenied:
-                raise DjangoPermissionDenied() from None
+            access = enter_organisation(request, org_id, capability)
             return view(request, access, *args, **kwargs)
 
         return login_required(wrapper)
@@ -47,23 +63,36 @@ def organisation_view(capability: Capability = Capability.VIEW_ORGANISATION):
     return decorator
 
 
+class OrganisationMixin(LoginRequiredMixin):
+    """The same way in for class-based views: sets `self.access` and `self.organisation`."""
+
+    capability: Capability = Capability.VIEW_ORGANISATION
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.access = enter_organisation(request, kwargs["org_id"], self.capability)
+        self.organisation = self.access.organisation
+        return super().dispatch(request, *args, **kwargs)
+
+
 def report_error(request, error: PanelError, form=None, field_map: dict | None = None) -> None:
-    """Show a service error: per-field messages under the form's fields, the sentence
-    itself at the top of the form, or everything as one message when there is no form."""
+    """Show a service error: its per-field messages under the form's fields (else its
+    sentence at the top of the form), or everything as one message when there is no form."""
     detail = str(error.detail)
     field_messages = [
         ((field_map or {}).get(name, name), message)
         for name, messages_ in error.fields.items()
         for message in messages_
     ]
-    generic = detail == str(type(error).default_detail) and bool(field_messages)
     if form is None:
+        generic = detail == str(type(error).default_detail) and bool(field_messages)
         extra = [message for _name, message in field_messages]
         messages.error(request, " ".join(extra if generic else [detail, *extra]))
         return
     for name, message in field_messages:
         form.add_error(name if name in form.fields else None, message)
-    if not generic:
+    if not field_messages:
         form.add_error(None, detail)
 
 

@@ -179,10 +179,8 @@ def _next_url(request, default):
 
 @organisation_view()
 def organisation_dashboard(request, access):
-    sections = selectors.organisation_products(access=access)
     return render(request, "panel/organisation/dashboard.html", {
-        "sections": sections,
-        "product_count": sum(len(section["products"]) for section in sections),
+        "sections": selectors.organisation_products(access=access),
     })
 
 
@@ -222,8 +220,8 @@ def organisation_transfer(request, access):
     if form.is_valid():
         membership = form.cleaned_data["membership"]
         ok, _m = run_service(
-            request, services.legal_representative_transfer, form=form,
-            field_map={"membership": "membership"}, access=access, membership=membership,
+            request, services.legal_representative_transfer, form=form, access=access,
+            membership=membership,
             success=_("%(email)s is now the legal representative.")
             % {"email": membership.user.email},
         )
@@ -341,14 +339,14 @@ def invitation_resend(request, access, invitation_id):
 @organisation_view(Capability.MANAGE_MEMBERS)
 def invitation_revoke(request, access, invitation_id):
     invitation = _invitation(access, invitation_id)
-    members_url = reverse("panel:member-list", args=[access.organisation.pk])
+    back_url = _next_url(request, reverse("panel:member-list", args=[access.organisation.pk]))
     return _confirm(
         request,
         title=_("Revoke an invitation"),
         question=_("Revoke the invitation sent to %(email)s?") % {"email": invitation.email},
         detail=_("The link in their email will no longer let them join."),
         button=_("Revoke invitation"),
-        cancel_url=members_url, done_url=members_url,
+        cancel_url=back_url, done_url=back_url,
         run=lambda: run_service(
             request, services.invitation_revoke, access=access, invitation=invitation,
             success=_("Invitation revoked."),
@@ -412,6 +410,7 @@ def _team_page(request, access, team, *, edit_form=None, members_form=None, gran
     return render(request, "panel/teams/detail.html", {
         "team": team,
         "members": members,
+        "invited": selectors.invitation_list(organisation=organisation).filter(team=team),
         "grants": grants,
         "edit_form": edit_form or TeamForm(
             people=leader_choices,

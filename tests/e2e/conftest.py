@@ -1,15 +1,10 @@
 """Browser tests: headless Chromium driven by Playwright, a live server, and a real Celery
 worker, all in this process so that they share the test database."""
 
-import os
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
-
-# Playwright's sync API runs an event loop in this thread; Django's ORM calls made here by
-# pytest-django (database flush) and by the tests must still be allowed.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 CHROMIUM_ARGS = [
@@ -21,13 +16,22 @@ TIMEOUT_MS = 15_000
 
 
 @pytest.fixture
-def browser():
+def browser(monkeypatch):
+    from django.db import connections
+
+    # Playwright's sync API runs an event loop in this thread; Django's database calls
+    # made here while it runs (fixtures, connection cleanup) must still be allowed. Set
+    # for these tests only: `check --deploy` rightly refuses it anywhere else.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
         )
         yield browser
         browser.close()
+        # Playwright switches greenlets, so database connections opened while it runs
+        # belong to its context; close them here or the test database cannot be dropped.
+        connections.close_all()
 
 
 @pytest.fixture
@@ -58,15 +62,3 @@ def shot(page, name):
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
-
-@pytest.fixture(autouse=True)
-def _debug_connections(live_server):
-    yield
-    import threading, time
-    from django.db import connection
-    time.sleep(1)
-    with connection.cursor() as c:
-        c.execute("select pid, state, left(query, 200), backend_start from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()")
-        for row in c.fetchall():
-            print("CONN", row)
-    print("THREADS", [t.name for t in threading.enumerate()])

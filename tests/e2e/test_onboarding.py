@@ -71,7 +71,8 @@ def test_onboarding_two_people_team_switch_and_export(
     shot(alice, "04-dashboard")
 
     # She invites Bob, who has no account yet.
-    alice.get_by_role("navigation", name="Organisation").get_by_role("link", name="Members").click()
+    nav = alice.get_by_role("navigation", name="Organisation")
+    nav.get_by_role("link", name="Members").click()
     alice.get_by_label("Email address").fill("bob@example.test")
     alice.get_by_role("button", name="Send invitation").click()
     expect(alice.locator("[data-invitation='bob@example.test']")).to_be_visible()
@@ -91,7 +92,7 @@ def test_onboarding_two_people_team_switch_and_export(
     shot(bob, "07-bob-dashboard-as-user")
 
     # 3. Alice creates a team and adds Bob to it.
-    alice.get_by_role("navigation", name="Organisation").get_by_role("link", name="Teams").click()
+    nav.get_by_role("link", name="Teams").click()
     alice.get_by_label("Name").fill("Webmasters")
     alice.get_by_label("Description").fill("People who look after the website and its mail.")
     alice.get_by_role("button", name="Create team").click()
@@ -116,7 +117,7 @@ def test_onboarding_two_people_team_switch_and_export(
     expect(alice.locator("[data-testid=org-switcher]")).to_contain_text("Acme Robotics")
 
     # 5. The activity export runs as a Job on the Celery worker; the bar reaches 100 %.
-    alice.get_by_role("navigation", name="Organisation").get_by_role("link", name="Activity").click()
+    nav.get_by_role("link", name="Activity").click()
     expect(alice.locator("[data-testid=activity]")).to_contain_text("Created a team")
     shot(alice, "10-activity")
     alice.locator("[data-testid=export-csv]").click()
@@ -141,6 +142,8 @@ def test_onboarding_two_people_team_switch_and_export(
     # The interface speaks French too.
     alice.locator(".lang-switch button[value=fr]").click()
     expect(alice.locator("html")).to_have_attribute("lang", "fr")
+    expect(alice.locator(".mainnav")).to_contain_text("Tableau de bord")
+    expect(alice.locator("[data-testid=job-status]")).to_have_text("Réussie")
     shot(alice, "13-french")
     alice.locator(".lang-switch button[value=en]").click()
 

@@ -65,7 +65,7 @@ def sign_in(page, base, email, password=f.PASSWORD):
     page.get_by_role("button", name="Sign In").click()
 
 
-def test_pages_errors_confirmations_and_two_factor(live_server, browser, world, settings):
+def test_pages_errors_confirmations_and_two_factor(live_server, world, settings, browser):
     # The code typed at sign-in is the next one, as the activation code cannot be reused.
     settings.MFA_TOTP_TOLERANCE = 1
     base, org = live_server.url, world["org"]
@@ -96,7 +96,8 @@ def test_pages_errors_confirmations_and_two_factor(live_server, browser, world, 
     expect(page.locator("#add-people .error")).to_contain_text("Line 2")
     shot(page, "24-team-detail-error")
     page.locator("[data-team-member='max@example.test']").get_by_role("link", name="Remove").click()
-    expect(page.get_by_role("heading", name="Remove max@example.test from Webmasters?")).to_be_visible()
+    question = page.get_by_role("heading", name="Remove max@example.test from Webmasters?")
+    expect(question).to_be_visible()
     shot(page, "25-confirm-remove")
     page.get_by_role("link", name="Cancel").click()
     expect(page.locator("[data-team-member='max@example.test']")).to_be_visible()

@@ -24,7 +24,8 @@ from tests import factories as f
 
 
 def url(name, org=None, *args):
-    return reverse(f"panel:{name}", args=[a for a in (org.pk if org else None, *args) if a is not None])
+    parts = (org.pk if org else None, *args)
+    return reverse(f"panel:{name}", args=[part for part in parts if part is not None])
 
 
 @pytest.fixture
@@ -91,7 +92,8 @@ def test_top_bar_switcher_lists_my_organisations_only(login, org_world):
     page = login(org_world["admin"]).get(url("organisation-dashboard", org_world["org"]))
     html = page.content.decode()
     assert 'data-testid="org-switcher"' in html
-    assert "Second Org" in html and url("organisation-dashboard", org_world["other_org"]) not in html
+    assert "Second Org" in html
+    assert url("organisation-dashboard", org_world["other_org"]) not in html
 
 
 # --- Dashboard ---------------------------------------------------------------------
@@ -245,7 +247,8 @@ def test_members_table_shows_roles_and_protects_the_legal_representative(login, 
     html = login(org_world["admin"]).get(url("member-list", org_world["org"])).content.decode()
     assert "legal@example.test" in html and "user@example.test" in html
     assert "Cannot be removed" in html
-    legal_membership = Membership.objects.get(user=org_world["legal"], organisation=org_world["org"])
+    legal_membership = Membership.objects.get(user=org_world["legal"],
+                                              organisation=org_world["org"])
     assert url("member-remove", org_world["org"], legal_membership.pk) not in html
 
 
@@ -607,7 +610,8 @@ def test_token_needs_a_scope_and_a_future_expiry(login, org_world):
 def test_revoke_a_token_after_confirmation(login, org_world):
     token, _secret = services.token_create(actor=org_world["user"], name="CI", scopes=["read"])
     client = login(org_world["user"])
-    assert "Revoke the token CI?" in client.get(url("token-revoke", None, token.pk)).content.decode()
+    confirm = client.get(url("token-revoke", None, token.pk)).content.decode()
+    assert "Revoke the token CI?" in confirm
     client.post(url("token-revoke", None, token.pk))
     assert not ApiToken.objects.filter(pk=token.pk).exists()
     assert login(org_world["outsider"]).get(url("token-revoke", None, token.pk)).status_code == 404
@@ -637,7 +641,9 @@ def test_language_switch_to_french(client, org_world):
     assert response.status_code == 302 and response["Location"] == target
     page = client.get(target)
     assert page.content.decode().startswith("<!DOCTYPE html>")
-    assert '<html lang="fr">' in page.content.decode()
+    html = page.content.decode()
+    assert '<html lang="fr">' in html
+    assert "Tableau de bord" in html and "Rien pour l’instant" in html
 
 
 def test_activity_shows_my_actions_with_their_label(login, org_world):
@@ -645,3 +651,62 @@ def test_activity_shows_my_actions_with_their_label(login, org_world):
     html = login(org_world["admin"]).get(url("activity-list", org_world["org"])).content.decode()
     assert "Created a team" in html and "Labels" in html
     assert ActivityEvent.objects.filter(code="panel.team.created").exists()
+
+
+@pytest.mark.parametrize("name,layout", [
+    ("account_email", 'class="sidenav"'),
+    ("account_change_password", 'class="sidenav"'),
+    ("account_logout", 'class="sidenav"'),
+    ("mfa_index", 'class="sidenav"'),
+    # Turning on two-factor first asks for the password again, on an entrance card.
+    ("mfa_activate_totp", 'class="card auth-card"'),
+])
+def test_account_pages_use_the_panel_layout(login, org_world, name, layout):
+    response = login(org_world["admin"]).get(reverse(name), follow=True)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'class="topbar"' in html and layout in html
+    # No organisation in the URL: no organisation navigation and no Jobs menu.
+    assert 'data-testid="jobs-menu"' not in html and 'class="mainnav"' not in html
+
+
+def test_password_reset_sends_a_link_and_confirms_in_the_layout(
+    client, org_world, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("account_reset_password"),
+                               {"email": "admin@example.test"}, follow=True)
+    assert 'class="card auth-card"' in response.content.decode()
+    assert mail.outbox and "admin@example.test" in mail.outbox[-1].to
+
+
+def test_class_based_views_enter_the_organisation_the_same_way(rf, org_world):
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404, HttpResponse
+    from django.views import View
+
+    from panel.access import Capability
+    from panel.mixins import OrganisationMixin, require
+    from panel.products import KINDS
+
+    class MailSettings(OrganisationMixin, View):
+        def get(self, request, org_id, product_id):
+            product = KINDS["mail"].products_of(self.organisation).get(pk=product_id)
+            require(self.access, Capability.MANAGE_PRODUCT, product)
+            return HttpResponse(product.name)
+
+    def get(user, product):
+        request = rf.get("/")
+        request.user, request.session = user, {}
+        return MailSettings.as_view()(request, org_id=org_world["org"].pk,
+                                      product_id=product.pk)
+
+    assert get(org_world["teammate"], org_world["mail"]).content == b"acme.test"
+    with pytest.raises(Http404):  # not granted: invisible, as if it did not exist
+        get(org_world["teammate"], org_world["other_mail"])
+    with pytest.raises(Http404):
+        get(org_world["outsider"], org_world["mail"])
+    f.GrantFactory(team=org_world["team"], product_type="mail",
+                   product_id=org_world["other_mail"].pk, level="view")
+    with pytest.raises(PermissionDenied):  # visible but not manageable
+        get(org_world["teammate"], org_world["other_mail"])
