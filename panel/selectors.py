@@ -22,8 +22,10 @@ def membership_list(*, organisation: Organisation) -> QuerySet[Membership]:
     return organisation.memberships.select_related("user").order_by("user__email")
 
 
-def invitation_list(*, organisation: Organisation, pending_only: bool = True):
+def invitation_list(*, organisation: Organisation, pending_only: bool = True, team=None):
     qs = organisation.invitations.select_related("invited_by", "team")
+    if team is not None:
+        qs = qs.filter(team=team)
     return qs.filter(status=InvitationStatus.PENDING) if pending_only else qs
 
 
@@ -87,6 +89,35 @@ def activity_list(
     if until:
         qs = qs.filter(created_at__date__lte=until)
     return qs.order_by("-created_at", "-id")
+
+
+def activity_per_day(*, events: QuerySet[ActivityEvent], days: int = 30) -> list[dict]:
+    """Events per calendar day over the last `days` days (one query), oldest first,
+    with days without events included as zero."""
+    from datetime import timedelta
+
+    from django.db.models.functions import TruncDate
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    first = today - timedelta(days=days - 1)
+    counts = dict(
+        events.filter(created_at__date__gte=first)
+        .annotate(day=TruncDate("created_at")).order_by().values("day")
+        .annotate(n=Count("id")).values_list("day", "n")
+    )
+    return [
+        {"day": day, "count": counts.get(day, 0)}
+        for day in (first + timedelta(days=i) for i in range(days))
+    ]
+
+
+def activity_actors(*, organisation: Organisation) -> list[tuple[int, str]]:
+    """(id, email) of the people who appear in the log, for the person filter."""
+    return list(
+        organisation.activity.exclude(actor=None)
+        .values_list("actor_id", "actor__email").distinct().order_by("actor__email")
+    )
 
 
 def activity_kinds(*, organisation: Organisation) -> list[str]:

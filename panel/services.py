@@ -207,8 +207,7 @@ def invitation_create(
     A `guest` invitation needs a team and brings the person into that team only.
     Raises Conflict if the person is already a member or already invited.
     """
-    guest = role == InvitationRole.GUEST
-    access.require(Capability.MANAGE_TEAMS if guest else Capability.MANAGE_MEMBERS)
+    access.require(_invitation_capability(role))
     email = _normalise_email(email)
     if role not in InvitationRole.values:
         raise InvalidInput(fields={"role": [_("Choose administrator or user.")]})
@@ -242,8 +241,14 @@ def invitation_create(
     return invitation
 
 
+def _invitation_capability(role: str) -> Capability:
+    """Team guests are the team managers' business; members are the member managers'."""
+    return Capability.MANAGE_TEAMS if role == InvitationRole.GUEST else Capability.MANAGE_MEMBERS
+
+
 def _pending(access: Access, invitation: Invitation) -> Invitation:
     _same_organisation(access, invitation)
+    access.require(_invitation_capability(invitation.role))
     if invitation.status != InvitationStatus.PENDING:
         raise InvalidInput(
             _("This invitation is no longer pending."), code="invitation_not_pending"
@@ -253,7 +258,6 @@ def _pending(access: Access, invitation: Invitation) -> Invitation:
 
 @transaction.atomic
 def invitation_resend(*, access: Access, invitation: Invitation) -> Invitation:
-    access.require(Capability.MANAGE_MEMBERS)
     _pending(access, invitation)
     invitation.sent_at = timezone.now()
     invitation.save(update_fields=["sent_at"])
@@ -267,7 +271,6 @@ def invitation_resend(*, access: Access, invitation: Invitation) -> Invitation:
 
 @transaction.atomic
 def invitation_revoke(*, access: Access, invitation: Invitation) -> None:
-    access.require(Capability.MANAGE_MEMBERS)
     _pending(access, invitation)
     invitation.status = InvitationStatus.REVOKED
     invitation.responded_at = timezone.now()

@@ -410,7 +410,7 @@ def _team_page(request, access, team, *, edit_form=None, members_form=None, gran
     return render(request, "panel/teams/detail.html", {
         "team": team,
         "members": members,
-        "invited": selectors.invitation_list(organisation=organisation).filter(team=team),
+        "invited": selectors.invitation_list(organisation=organisation, team=team),
         "grants": grants,
         "edit_form": edit_form or TeamForm(
             people=leader_choices,
@@ -588,14 +588,30 @@ def grant_delete(request, access, team_id, grant_id):
 
 def _activity_filter_form(request, access):
     organisation = access.organisation
-    people = (
-        organisation.activity.exclude(actor=None)
-        .values_list("actor_id", "actor__email").distinct().order_by("actor__email")
-    )
     return ActivityFilterForm(
-        request.GET or request.POST or None, people=people,
+        request.GET or request.POST or None,
+        people=selectors.activity_actors(organisation=organisation),
         kinds=selectors.activity_kinds(organisation=organisation),
     )
+
+
+def _bar_chart(series: list[dict], *, width: int = 720, height: int = 120) -> dict:
+    """Geometry of a small SVG bar chart of {day, count} points."""
+    peak = max((point["count"] for point in series), default=0)
+    step = width / max(len(series), 1)
+    bars = [
+        {
+            "x": round(i * step + 1, 1),
+            "width": round(step - 2, 1),
+            "height": round(point["count"] / peak * (height - 16), 1) if peak else 0,
+            **point,
+        }
+        for i, point in enumerate(series)
+    ]
+    for bar in bars:
+        bar["y"] = round(height - bar["height"], 1)
+    return {"bars": bars, "peak": peak, "width": width, "height": height,
+            "total": sum(point["count"] for point in series)}
 
 
 @organisation_view(Capability.VIEW_ACTIVITY)
@@ -608,6 +624,7 @@ def activity_list(request, access):
     return render(request, "panel/activity/list.html", {
         "form": form,
         "page": page,
+        "chart": _bar_chart(selectors.activity_per_day(events=events)),
         "filtered": bool(form.filters()),
         "can_export": access.can(Capability.EXPORT_ACTIVITY),
     })
