@@ -436,9 +436,13 @@ def team_members_add(*, access: Access, team: Team, users: list[User]) -> list[T
 
 
 @transaction.atomic
-def team_members_invite(*, access: Access, team: Team, emails: list[str]) -> dict:
-    """Add people by email: existing accounts join at once, other addresses get a guest
-    invitation to the team. Returns {"added": [...], "invited": [...]}."""
+def team_people_add(
+    *, access: Access, team: Team, emails: list[str] = (), users: list[User] = ()
+) -> dict:
+    """Add people chosen directly (`users`) and by email address in one go. Addresses
+    with an account join at once; the others get a guest invitation to the team.
+    Nothing is written if one address is invalid. Returns {"added": [...], "invited": [...]}.
+    """
     access.require(Capability.MANAGE_TEAMS)
     _same_organisation(access, team)
     cleaned = []
@@ -450,12 +454,11 @@ def team_members_invite(*, access: Access, team: Team, emails: list[str]) -> dic
                 fields={"emails": [_("Line %(n)d: “%(email)s” is not a valid email address.")
                                    % {"n": index + 1, "email": email}]}
             ) from None
-    if not cleaned:
+    if not cleaned and not users:
         raise InvalidInput(fields={"emails": [_("Enter at least one email address.")]})
     existing = {u.email: u for u in User.objects.filter(email__in=cleaned)}
-    added = []
-    if existing:
-        added = team_members_add(access=access, team=team, users=list(existing.values()))
+    people = list(users) + list(existing.values())
+    added = team_members_add(access=access, team=team, users=people) if people else []
     invited = []
     for email in dict.fromkeys(cleaned):
         if email in existing:

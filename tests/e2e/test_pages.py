@@ -46,7 +46,7 @@ def world(transactional_db):
     team = services.team_create(access=access, name="Webmasters",
                                 description="Look after the website and its mail.", leader=legal)
     services.team_members_add(access=access, team=team, users=[user])
-    services.team_members_invite(access=access, team=team, emails=["agency@example.test"])
+    services.team_people_add(access=access, team=team, emails=["agency@example.test"])
     services.grant_create(access=access, team=team, product_type="mail", product_id=mail.pk,
                           level="manage")
     services.invitation_create(access=access, email="newcomer@example.test", role="admin")

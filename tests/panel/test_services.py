@@ -228,7 +228,7 @@ def test_adding_people_by_email_invites_those_without_account(
     admin, team = acc("admin"), org_world["team"]
     known = f.UserFactory(email="known@example.test")
     with django_capture_on_commit_callbacks(execute=True):
-        outcome = services.team_members_invite(
+        outcome = services.team_people_add(
             access=admin, team=team, emails=["Known@example.test", "new@example.test"]
         )
     assert [m.user for m in outcome["added"]] == [known]
@@ -247,7 +247,7 @@ def test_adding_people_by_email_invites_those_without_account(
 def test_adding_people_by_email_names_the_bad_line(org_world, acc):
     before = (TeamMember.objects.count(), Invitation.objects.count())
     with pytest.raises(InvalidInput) as error:
-        services.team_members_invite(access=acc("admin"), team=org_world["team"],
+        services.team_people_add(access=acc("admin"), team=org_world["team"],
                                      emails=["ok@example.test", "nope"])
     assert "Line 2" in error.value.fields["emails"][0]
     assert (TeamMember.objects.count(), Invitation.objects.count()) == before

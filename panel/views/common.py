@@ -1,0 +1,74 @@
+"""Helpers shared by the Manager UI views: labels, lookups, confirmations."""
+
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy
+
+PAGE_SIZE = 50
+NEW_TOKEN_KEY = "panel_new_token"
+
+JOB_KIND_LABELS = {
+    "activity_export": gettext_lazy("Activity export (CSV)"),
+}
+
+ACTIVITY_LABELS = {
+    "panel.organisation.created": gettext_lazy("Created the organisation"),
+    "panel.organisation.renamed": gettext_lazy("Renamed the organisation"),
+    "panel.organisation.legal_representative_transferred": gettext_lazy(
+        "Transferred the legal representative role"
+    ),
+    "panel.member.role_changed": gettext_lazy("Changed a member's role"),
+    "panel.member.removed": gettext_lazy("Removed a member"),
+    "panel.invitation.created": gettext_lazy("Invited someone"),
+    "panel.invitation.resent": gettext_lazy("Resent an invitation"),
+    "panel.invitation.revoked": gettext_lazy("Revoked an invitation"),
+    "panel.invitation.accepted": gettext_lazy("Accepted an invitation"),
+    "panel.invitation.declined": gettext_lazy("Declined an invitation"),
+    "panel.team.created": gettext_lazy("Created a team"),
+    "panel.team.updated": gettext_lazy("Changed a team"),
+    "panel.team.deleted": gettext_lazy("Deleted a team"),
+    "panel.team.member_added": gettext_lazy("Added someone to a team"),
+    "panel.team.member_removed": gettext_lazy("Removed someone from a team"),
+    "panel.grant.created": gettext_lazy("Granted access to a product"),
+    "panel.grant.deleted": gettext_lazy("Removed access to a product"),
+    "panel.activity.export_started": gettext_lazy("Exported the activity log"),
+}
+
+
+def job_label(job) -> str:
+    return str(JOB_KIND_LABELS.get(job.kind, job.kind.replace("_", " ").capitalize()))
+
+
+def describe_jobs(jobs):
+    """Give each Job the human label the templates show."""
+    for job in jobs:
+        job.label = job_label(job)
+    return jobs
+
+
+def first_or_404(queryset):
+    found = queryset.first()
+    if found is None:
+        raise Http404()
+    return found
+
+
+def confirm_then_run(request, *, title, question, button, cancel_url, run, done_url, detail=""):
+    """Ask before a destructive action (GET), do it on POST, then go to `done_url`."""
+    if request.method == "POST":
+        ok, _result = run()
+        return redirect(done_url if ok else cancel_url)
+    return render(request, "panel/confirm.html", {
+        "title": title, "question": question, "detail": detail, "button": button,
+        "cancel_url": cancel_url,
+    })
+
+def next_url(request, default):
+    """The `next` field of a form when it points into this site, else `default`."""
+    wanted = request.POST.get("next") or request.GET.get("next")
+    if wanted and url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return wanted
+    return default
