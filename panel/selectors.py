@@ -61,6 +61,13 @@ def grant_list(*, team: Team) -> QuerySet[Grant]:
     return team.grants.all().order_by("product_type", "product_id")
 
 
+def direct_grant_list(*, membership: Membership) -> QuerySet[Grant]:
+    """Grants given to one member directly, not through a team."""
+    return Grant.objects.filter(
+        organisation_id=membership.organisation_id, user_id=membership.user_id
+    ).order_by("product_type", "product_id")
+
+
 def product_names(grants) -> dict[tuple[str, int], str]:
     """Names of the products that grants point to, with one query per product kind."""
     wanted: dict[str, set[int]] = {}

@@ -198,6 +198,42 @@ class MemberTransferView(OrganisationScoped, APIView):
         return Response(s.MembershipOut(membership).data)
 
 
+class MemberScoped(OrganisationScoped):
+    capability = Capability.MANAGE_MEMBERS
+
+    def membership(self):
+        return get_object_or_404(
+            selectors.membership_list(organisation=self.organisation), pk=self.kwargs["member_id"]
+        )
+
+    def direct_grants(self):
+        return selectors.direct_grant_list(membership=self.membership())
+
+
+class MemberGrantsView(MemberScoped, generics.ListAPIView):
+    """Products granted to one member directly (not through a team)."""
+
+    serializer_class = s.GrantOut
+    queryset = Grant.objects.none()  # schema only
+
+    def get_queryset(self):
+        return self.direct_grants()
+
+    @extend_schema(request=s.GrantIn, responses={201: s.GrantOut})
+    def post(self, request, org_id, member_id):
+        data = _valid(s.GrantIn, request.data)
+        grant = services.grant_create(access=self.access, user=self.membership().user, **data)
+        return Response(s.GrantOut(grant).data, status=status.HTTP_201_CREATED)
+
+
+class MemberGrantView(MemberScoped, APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request, org_id, member_id, grant_id):
+        grant = get_object_or_404(self.direct_grants(), pk=grant_id)
+        services.grant_delete(access=self.access, grant=grant)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class InvitationsView(OrganisationScoped, generics.ListAPIView):
     queryset = Invitation.objects.none()  # schema only
     capability = Capability.MANAGE_MEMBERS

@@ -19,7 +19,7 @@ from django.core.files.base import ContentFile
 from rest_framework.test import APIClient
 
 from panel import services
-from panel.models import Invitation, Job, JobStatus, Role
+from panel.models import Grant, Invitation, Job, JobStatus, Role
 from tests import factories as f
 from tests.conftest import token_client
 
@@ -79,6 +79,10 @@ TABLE = [
     ("patch", ORG + "members/{member}/", {"role": "admin"}, admin_write(200)),
     ("delete", ORG + "members/{member}/", None, admin_write(204)),
     ("post", ORG + "members/{member}/transfer-legal-representative/", None, legal_write(200)),
+    ("get", ORG + "members/{member}/grants/", None, admin_read()),
+    ("post", ORG + "members/{member}/grants/",
+     {"product_type": "mail", "product_id": "{other_mail}", "level": "view"}, admin_write(201)),
+    ("delete", ORG + "members/{member}/grants/{member_grant}/", None, admin_write(204)),
     # Invitations
     ("get", ORG + "invitations/", None, admin_read()),
     ("post", ORG + "invitations/", {"email": "new@example.test", "role": "user"},
@@ -130,6 +134,7 @@ def test_table_covers_every_api_url():
             ("{member}", "<int:member_id>"), ("{invitation}", "<int:invitation_id>"),
             ("{my_invitation}", "<int:invitation_id>"), ("{my_token}", "<int:token_id>"),
             ("{teammate_user}", "<int:user_id>"), ("{grant}", "<int:grant_id>"),
+            ("{member_grant}", "<int:grant_id>"),
             ("{my_job}", "<int:job_id>"), ("{admin_job}", "<int:job_id>"),
         ]:
             template = template.replace(placeholder, converter)
@@ -167,6 +172,10 @@ def world(org_world, settings, tmp_path):
         organisation=org, email="pending@example.test", role="user", invited_by=w["legal"]
     )
     w["inviter"] = f.OrganisationFactory(name="Inviter")
+    w["member_grant"] = Grant.objects.create(
+        organisation=org, user=w["member"].user, product_type="mail",
+        product_id=w["mail"].pk, level="view",
+    )
     w["admin_job"] = _job(org, w["admin"])
     return w
 
@@ -198,6 +207,7 @@ def test_permission_table(world, method, path, body, principal, expected):
         "teammate_user": world["teammate"].pk,
         "invitation": world["invitation"].pk,
         "grant": world["grant"].pk,
+        "member_grant": world["member_grant"].pk,
         "other_mail": world["other_mail"].pk,
         "my_token": my_token.pk,
         "my_invitation": my_invitation.pk,

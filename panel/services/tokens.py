@@ -1,0 +1,37 @@
+"""Services: api tokens."""
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..errors import InvalidInput, NotFound
+from ..models import (
+    ApiToken,
+    TokenScope,
+    User,
+)
+from ..tokens import hash_token
+from .common import clean_name
+
+
+@transaction.atomic
+def token_create(*, actor: User, name: str, scopes, expires_at=None) -> tuple[ApiToken, str]:
+    """Create a personal access token. The secret is returned once and stored hashed."""
+    name = clean_name(name, max_length=100)
+    scopes = list(dict.fromkeys(scopes or []))
+    if not scopes or any(scope not in TokenScope.values for scope in scopes):
+        raise InvalidInput(fields={"scopes": [_("Choose among: read, write.")]})
+    if expires_at is not None and expires_at <= timezone.now():
+        raise InvalidInput(fields={"expires_at": [_("The expiry must be in the future.")]})
+    secret = ApiToken.generate_secret()
+    token = ApiToken.objects.create(
+        user=actor, name=name, scopes=scopes, expires_at=expires_at,
+        token_hash=hash_token(secret), hint=secret[: len(ApiToken.PREFIX) + 4],
+    )
+    return token, secret
+
+
+def token_revoke(*, actor: User, token_id) -> None:
+    deleted, _count = ApiToken.objects.filter(user=actor, pk=token_id).delete()
+    if not deleted:
+        raise NotFound()
