@@ -1,6 +1,9 @@
 """Settings for `make run`: SQLite and files under var/, an embedded Redis, debug on."""
 
 from .base import *  # noqa: F403
-from .base import env_bool
+from .base import VAR_DIR, env_bool
 
 DEBUG = env_bool("PANEL_DEBUG", True)
+
+# A fresh clone has no var/ (it is ignored by git); SQLite needs its folder to exist.
+VAR_DIR.mkdir(parents=True, exist_ok=True)
