@@ -36,13 +36,13 @@ healthcheck)
     node_host=$(python -c 'import socket; print(socket.gethostname())')
     case "${2:-web}" in
     web)
-        # A real request through Django: the host must be allowed and the request must look
-        # like HTTPS from the proxy, or the production settings answer 400 or a redirect.
+        # A real request through Django, which also checks the database: the host must be
+        # one of PANEL_ALLOWED_HOSTS; /healthz/ is exempt from the HTTPS redirect.
         exec python - <<'PY'
 import http.client, os, sys
 host = (os.environ.get("PANEL_ALLOWED_HOSTS") or "localhost").split(",")[0].strip()
 conn = http.client.HTTPConnection("127.0.0.1", 8000, timeout=5)
-conn.request("GET", "/accounts/login/", headers={"Host": host, "X-Forwarded-Proto": "https"})
+conn.request("GET", "/healthz/", headers={"Host": host})
 status = conn.getresponse().status
 print(f"web: HTTP {status}")
 sys.exit(0 if status == 200 else 1)

@@ -3,10 +3,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from .health import healthz
+
 urlpatterns = [
     path("", include("panel.ui_urls")),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include(("panel.api.urls", "api"), namespace="api")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("django-admin/", admin.site.urls),
+    path("healthz/", healthz, name="healthz"),
 ]
