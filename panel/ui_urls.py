@@ -7,6 +7,7 @@ from . import views as v
 app_name = "panel"
 
 org = "o/<int:org_id>/"
+member = org + "members/<int:member_id>/"
 team = org + "teams/<int:team_id>/"
 job = org + "jobs/<int:job_id>/"
 
@@ -26,8 +27,12 @@ urlpatterns = [
     path(org + "settings/transfer/", v.organisation_transfer, name="organisation-transfer"),
     path(org + "settings/delete/", v.organisation_delete, name="organisation-delete"),
     path(org + "members/", v.member_list, name="member-list"),
-    path(org + "members/<int:member_id>/role/", v.member_role, name="member-role"),
-    path(org + "members/<int:member_id>/remove/", v.member_remove, name="member-remove"),
+    path(member, v.member_detail, name="member-detail"),
+    path(member + "role/", v.member_role, name="member-role"),
+    path(member + "remove/", v.member_remove, name="member-remove"),
+    path(member + "grants/add/", v.member_grant_create, name="member-grant-create"),
+    path(member + "grants/<int:grant_id>/delete/", v.member_grant_delete,
+         name="member-grant-delete"),
     path(org + "invitations/<int:invitation_id>/resend/", v.invitation_resend,
          name="invitation-resend"),
     path(org + "invitations/<int:invitation_id>/revoke/", v.invitation_revoke,

@@ -46,6 +46,17 @@ def org_world(db):
 
 
 @pytest.fixture
+def login(client):
+    """`login(user)` signs a browser-like test client in as `user` and returns it."""
+
+    def as_user(user):
+        client.force_login(user)
+        return client
+
+    return as_user
+
+
+@pytest.fixture
 def api():
     return APIClient()
 

@@ -29,6 +29,9 @@ from .jobs import (  # noqa: F401
 from .members import (  # noqa: F401
     invitation_resend,
     invitation_revoke,
+    member_detail,
+    member_grant_create,
+    member_grant_delete,
     member_list,
     member_remove,
     member_role,

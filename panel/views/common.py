@@ -2,8 +2,12 @@
 
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy
+
+from .. import selectors
+from ..products import KINDS
 
 PAGE_SIZE = 50
 NEW_TOKEN_KEY = "panel_new_token"
@@ -72,3 +76,19 @@ def next_url(request, default):
     ):
         return wanted
     return default
+
+
+def organisation_products_by_kind(organisation) -> list[tuple]:
+    """[(kind, [products])] for the grant forms' product choices."""
+    return [(kind, list(kind.products_of(organisation))) for kind in KINDS.values()]
+
+
+def describe_grants(grants, *, delete_url_name: str, url_args: list) -> list:
+    """Give each Grant the kind, product name and removal URL the grants table shows."""
+    grants = list(grants)
+    names = selectors.product_names(grants)
+    for grant in grants:
+        grant.kind = KINDS.get(grant.product_type)
+        grant.product_name = names.get((grant.product_type, grant.product_id), "—")
+        grant.delete_url = reverse(delete_url_name, args=[*url_args, grant.pk])
+    return grants

@@ -1,4 +1,4 @@
-"""Manager UI: members and invitations."""
+"""Manager UI: members, the products granted to one member directly, and invitations."""
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
@@ -7,14 +7,21 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .. import selectors, services
-from ..access import Capability
+from ..access import ADMIN_ROLES, Capability
 from ..forms import (
+    GrantForm,
     InvitationForm,
     MemberRoleForm,
 )
 from ..mixins import organisation_view, run_service
 from ..models import Role
-from .common import confirm_then_run, first_or_404, next_url
+from .common import (
+    confirm_then_run,
+    describe_grants,
+    first_or_404,
+    next_url,
+    organisation_products_by_kind,
+)
 
 
 @organisation_view(Capability.MANAGE_MEMBERS)
@@ -43,6 +50,78 @@ def member_list(request, access):
 def _membership(access, member_id):
     return first_or_404(selectors.membership_list(organisation=access.organisation)
                          .filter(pk=member_id))
+
+
+
+
+def _member_page(request, access, membership, *, grant_form=None):
+    """The member page; a grant that fails re-renders it with its bound form."""
+    organisation = access.organisation
+    products_by_kind = organisation_products_by_kind(organisation)
+    grants = describe_grants(
+        selectors.direct_grant_list(membership=membership),
+        delete_url_name="panel:member-grant-delete", url_args=[organisation.pk, membership.pk],
+    )
+    return render(request, "panel/members/detail.html", {
+        "membership": membership,
+        "sees_everything": membership.role in ADMIN_ROLES,
+        "teams": selectors.team_list(organisation=organisation)
+        .filter(team_members__user_id=membership.user_id),
+        "grants": grants,
+        "grant_form": grant_form or GrantForm(products_by_kind=products_by_kind),
+        "has_products": any(products for _kind, products in products_by_kind),
+    })
+
+
+@organisation_view(Capability.MANAGE_MEMBERS)
+def member_detail(request, access, member_id):
+    return _member_page(request, access, _membership(access, member_id))
+
+
+@organisation_view(Capability.MANAGE_MEMBERS)
+@require_POST
+def member_grant_create(request, access, member_id):
+    membership = _membership(access, member_id)
+    form = GrantForm(
+        request.POST, products_by_kind=organisation_products_by_kind(access.organisation)
+    )
+    if form.is_valid():
+        product_type, product_id = form.cleaned_data["product"]
+        ok, _grant = run_service(
+            request, services.grant_create, form=form,
+            field_map={"product_type": "product", "product_id": "product"},
+            access=access, user=membership.user, product_type=product_type,
+            product_id=product_id, level=form.cleaned_data["level"],
+            success=_("Access granted to %(email)s.") % {"email": membership.user.email},
+        )
+        if ok:
+            return redirect("panel:member-detail", org_id=access.organisation.pk,
+                            member_id=membership.pk)
+    return _member_page(request, access, membership, grant_form=form)
+
+
+@organisation_view(Capability.MANAGE_MEMBERS)
+def member_grant_delete(request, access, member_id, grant_id):
+    membership = _membership(access, member_id)
+    grant = first_or_404(
+        selectors.direct_grant_list(membership=membership).filter(pk=grant_id)
+    )
+    name = selectors.product_names([grant]).get((grant.product_type, grant.product_id), "")
+    member_url = reverse("panel:member-detail", args=[access.organisation.pk, membership.pk])
+    return confirm_then_run(
+        request,
+        title=_("Remove access"),
+        question=_("Remove the direct access of %(email)s to %(product)s?") % {
+            "email": membership.user.email, "product": name,
+        },
+        detail=_("They lose access to it at once, unless one of their teams gives it too."),
+        button=_("Remove access"),
+        cancel_url=member_url, done_url=member_url,
+        run=lambda: run_service(
+            request, services.grant_delete, access=access, grant=grant,
+            success=_("Access removed."),
+        ),
+    )
 
 
 @organisation_view(Capability.MANAGE_MEMBERS)

@@ -16,8 +16,7 @@ from ..forms import (
 )
 from ..mixins import organisation_view, run_service
 from ..models import Team
-from ..products import KINDS
-from .common import confirm_then_run, first_or_404
+from .common import confirm_then_run, describe_grants, first_or_404, organisation_products_by_kind
 
 
 def _organisation_people(access):
@@ -60,16 +59,12 @@ def _team_page(request, access, team, *, edit_form=None, members_form=None, gran
     in_team = {member.user_id for member in members}
     for member in members:
         member.is_guest = member.user_id not in org_ids
-    grants = list(selectors.grant_list(team=team))
-    names = selectors.product_names(grants)
-    for grant in grants:
-        kind = KINDS.get(grant.product_type)
-        grant.kind = kind
-        grant.product_name = names.get((grant.product_type, grant.product_id), "—")
+    grants = describe_grants(
+        selectors.grant_list(team=team),
+        delete_url_name="panel:grant-delete", url_args=[organisation.pk, team.pk],
+    )
     leader_choices = org_people + [m.user for m in members if m.is_guest]
-    products_by_kind = [
-        (kind, list(kind.products_of(organisation))) for kind in KINDS.values()
-    ]
+    products_by_kind = organisation_products_by_kind(organisation)
     return render(request, "panel/teams/detail.html", {
         "team": team,
         "members": members,
@@ -186,10 +181,9 @@ def team_member_remove(request, access, team_id, user_id):
 @require_POST
 def grant_create(request, access, team_id):
     team = _team_or_404(access, team_id)
-    products_by_kind = [
-        (kind, list(kind.products_of(access.organisation))) for kind in KINDS.values()
-    ]
-    form = GrantForm(request.POST, products_by_kind=products_by_kind)
+    form = GrantForm(
+        request.POST, products_by_kind=organisation_products_by_kind(access.organisation)
+    )
     if form.is_valid():
         product_type, product_id = form.cleaned_data["product"]
         ok, _grant = run_service(

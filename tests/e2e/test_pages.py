@@ -1,7 +1,7 @@
 """A walk through the other pages of the Manager in headless Chromium: inline form errors,
-confirmations, a failed Job, the 403 page, tokens shown once, and turning on two-factor
-authentication, after which signing in asks for a code. Screenshots go to
-tests/e2e/screenshots/."""
+a product granted directly to a member, confirmations, a failed Job, the 403 page, tokens
+shown once, and turning on two-factor authentication, after which signing in asks for a
+code. Screenshots go to tests/e2e/screenshots/."""
 
 import base64
 import hashlib
@@ -41,7 +41,7 @@ def world(transactional_db):
     f.MembershipFactory(organisation=org, role=Role.ADMIN, user__email="ada@example.test")
     mail = f.MailServiceFactory(organisation=org, name="acme-robotics.example")
     f.MailServiceFactory(organisation=org, name="support.acme-robotics.example")
-    f.DomainFactory(organisation=org, name="acme-robotics.example")
+    domain = f.DomainFactory(organisation=org, name="acme-robotics.example")
     access = access_for(legal, org)
     team = services.team_create(access=access, name="Webmasters",
                                 description="Look after the website and its mail.", leader=legal)
@@ -55,7 +55,7 @@ def world(transactional_db):
                        errors=[{"detail": "OperationalError: the database went away"}])
     Job.objects.create(organisation=org, actor=legal, kind="activity_export",
                        status=JobStatus.RUNNING, total=200, done=90)
-    return {"org": org, "legal": legal, "user": user, "team": team}
+    return {"org": org, "legal": legal, "user": user, "team": team, "domain": domain}
 
 
 def sign_in(page, base, email, password=f.PASSWORD):
@@ -87,6 +87,17 @@ def test_pages_errors_confirmations_and_two_factor(live_server, world, settings,
     page.get_by_role("button", name="Send invitation").click()
     expect(page.locator(".field.has-error .error")).to_have_text("Already a member.")
     shot(page, "22-members-inline-error")
+    page.get_by_role("link", name="max@example.test").click()
+    page.get_by_label("Product", exact=True).select_option(value=f"domain:{world['domain'].pk}")
+    page.get_by_label("Level", exact=True).select_option("manage")
+    page.get_by_role("button", name="Grant access").click()
+    expect(page.locator("[data-testid=direct-grants]")).to_contain_text("acme-robotics.example")
+    expect(page.locator("[data-testid=member-teams]")).to_contain_text("Webmasters")
+    shot(page, "22b-member-direct-grant")
+    page.get_by_label("Product", exact=True).select_option(value=f"domain:{world['domain'].pk}")
+    page.get_by_role("button", name="Grant access").click()
+    expect(page.locator("#grant-product .form-errors")).to_contain_text("already granted")
+    shot(page, "22c-member-grant-error")
 
     page.goto(f"{o}/teams/")
     shot(page, "23-teams")
@@ -166,6 +177,7 @@ def test_pages_errors_confirmations_and_two_factor(live_server, world, settings,
         "acme-robotics.example"
     )
     expect(user_page.locator("[data-kind=mail]")).not_to_contain_text("support.acme")
+    expect(user_page.locator("[data-kind=domain]")).to_contain_text("acme-robotics.example")
     expect(user_page.get_by_role("navigation", name="Organisation")).not_to_contain_text("Members")
     shot(user_page, "39-user-dashboard")
     response = user_page.goto(f"{o}/members/")

@@ -28,15 +28,6 @@ def url(name, org=None, *args):
     return reverse(f"panel:{name}", args=[part for part in parts if part is not None])
 
 
-@pytest.fixture
-def login(client):
-    def as_user(user):
-        client.force_login(user)
-        return client
-
-    return as_user
-
-
 # --- Shell, home and organisations --------------------------------------------------
 
 
