@@ -205,7 +205,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "panel.api.errors.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "600/min"},
+    # Generous defaults: tokens are unguessable, the limits only stop runaway scripts.
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("PANEL_API_RATE_ANON", "600/min"),
+        "user": os.environ.get("PANEL_API_RATE_USER", "3000/min"),
+    },
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
