@@ -62,8 +62,13 @@ def build(size: int, tag: str) -> tuple[User, Organisation]:
         TeamMember(organisation=org, team=t, user=u) for t, u in zip(teams, users, strict=True)
     )
     ActivityEvent.objects.bulk_create(
-        ActivityEvent(organisation=org, actor=users[i], actor_email=users[i].email,
-                      code="panel.team.created", target_repr=f"Team {i}")
+        ActivityEvent(
+            organisation=org,
+            actor=users[i],
+            actor_email=users[i].email,
+            code="panel.team.created",
+            target_repr=f"Team {i}",
+        )
         for i in range(size)
     )
     Job.objects.bulk_create(
@@ -89,8 +94,10 @@ def measure(client: APIClient, url: str) -> tuple[float, int]:
 def main() -> None:
     call_command("migrate", verbosity=0)
     worlds = {size: build(size, str(size)) for size in (SMALL, LARGE)}
-    print(f"{'list':<12}{'ms @' + str(SMALL):>10}{'ms @' + str(LARGE):>11}"
-          f"{'ratio':>8}{'queries':>10}{'queries':>10}")
+    print(
+        f"{'list':<12}{'ms @' + str(SMALL):>10}{'ms @' + str(LARGE):>11}"
+        f"{'ratio':>8}{'queries':>10}{'queries':>10}"
+    )
     for name in ("members", "teams", "activity", "jobs"):
         row = []
         for size in (SMALL, LARGE):
@@ -99,9 +106,14 @@ def main() -> None:
             client.force_authenticate(owner)
             row.append(measure(client, f"/api/v1/organisations/{org.pk}/{name}/"))
         (small_ms, small_q), (large_ms, large_q) = row
-        print(f"{name:<12}{small_ms:>10.1f}{large_ms:>11.1f}{large_ms / small_ms:>8.2f}"
-              f"{small_q:>10}{large_q:>10}")
-    print(f"(one page of {SMALL} rows each time; baseline = an organisation of {SMALL} rows, same run)")
+        print(
+            f"{name:<12}{small_ms:>10.1f}{large_ms:>11.1f}{large_ms / small_ms:>8.2f}"
+            f"{small_q:>10}{large_q:>10}"
+        )
+    print(
+        f"(one page of {SMALL} rows each time; "
+        f"baseline = an organisation of {SMALL} rows, same run)"
+    )
 
 
 if __name__ == "__main__":

@@ -60,7 +60,8 @@ class PeopleChoiceField(forms.TypedMultipleChoiceField):
 
 class OrganisationForm(forms.Form):
     name = forms.CharField(
-        label=_("Organisation name"), max_length=120,
+        label=_("Organisation name"),
+        max_length=120,
         widget=forms.TextInput(attrs={"placeholder": _("e.g. Acme Ltd"), "autocomplete": "off"}),
     )
 
@@ -81,7 +82,8 @@ class TransferForm(forms.Form):
 
 class DeleteOrganisationForm(forms.Form):
     confirm_name = forms.CharField(
-        label=_("Type the organisation's name to confirm"), required=False,
+        label=_("Type the organisation's name to confirm"),
+        required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
 
@@ -96,7 +98,8 @@ class InvitationForm(forms.Form):
 
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(
-        label=_("Role"), choices=MEMBER_ROLE_CHOICES,
+        label=_("Role"),
+        choices=MEMBER_ROLE_CHOICES,
         widget=forms.Select(attrs={"data-autosubmit": ""}),
     )
 
@@ -104,12 +107,15 @@ class MemberRoleForm(forms.Form):
 class TeamForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     description = forms.CharField(
-        label=_("Description"), required=False, max_length=2000,
+        label=_("Description"),
+        required=False,
+        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("What the team is for, in a sentence or two."),
     )
     leader = PersonChoiceField(
-        label=_("Team leader"), required=False,
+        label=_("Team leader"),
+        required=False,
         help_text=_("The leader joins the team."),
     )
 
@@ -125,15 +131,22 @@ def split_emails(text: str) -> list[str]:
 
 class TeamMembersForm(forms.Form):
     emails = forms.CharField(
-        label=_("Email addresses"), required=False,
-        widget=forms.Textarea(attrs={
-            "rows": 3, "placeholder": _("one@example.com, two@example.com"),
-        }),
-        help_text=_("One per line or separated by commas. People without an account get an "
-                    "invitation to this team."),
+        label=_("Email addresses"),
+        required=False,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 3,
+                "placeholder": _("one@example.com, two@example.com"),
+            }
+        ),
+        help_text=_(
+            "One per line or separated by commas. People without an account get an "
+            "invitation to this team."
+        ),
     )
     users = PeopleChoiceField(
-        label=_("Members of the organisation"), required=False,
+        label=_("Members of the organisation"),
+        required=False,
         help_text=_("Hold Ctrl (or ⌘) to choose several."),
     )
 
@@ -156,7 +169,9 @@ class TeamMembersForm(forms.Form):
 class GrantForm(forms.Form):
     product = forms.ChoiceField(label=_("Product"))
     level = forms.ChoiceField(
-        label=_("Level"), choices=GrantLevel.choices, initial=GrantLevel.VIEW,
+        label=_("Level"),
+        choices=GrantLevel.choices,
+        initial=GrantLevel.VIEW,
         help_text=_("View: see the product. Manage: change it too."),
     )
 
@@ -184,17 +199,14 @@ class DateInput(forms.DateInput):
 
 
 class ActivityFilterForm(forms.Form):
-    actor = forms.TypedChoiceField(label=_("Person"), required=False, coerce=int,
-                                   empty_value=None)
+    actor = forms.TypedChoiceField(label=_("Person"), required=False, coerce=int, empty_value=None)
     kind = forms.ChoiceField(label=_("Kind"), required=False)
     since = forms.DateField(label=_("From"), required=False, widget=DateInput())
     until = forms.DateField(label=_("To"), required=False, widget=DateInput())
 
     def __init__(self, *args, people=(), kinds=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["actor"].choices = [("", _("Everyone"))] + [
-            (pk, email) for pk, email in people
-        ]
+        self.fields["actor"].choices = [("", _("Everyone"))] + [(pk, email) for pk, email in people]
         self.fields["kind"].choices = [("", _("All kinds"))] + [(k, k) for k in kinds]
 
     def clean(self):
@@ -220,17 +232,22 @@ class ActivityFilterForm(forms.Form):
 
 class TokenForm(forms.Form):
     name = forms.CharField(
-        label=_("Name"), max_length=100,
+        label=_("Name"),
+        max_length=100,
         widget=forms.TextInput(attrs={"placeholder": _("e.g. Deployment script")}),
         help_text=_("To recognise the token later."),
     )
     scopes = forms.MultipleChoiceField(
-        label=_("Scopes"), choices=TokenScope.choices, initial=[TokenScope.READ],
+        label=_("Scopes"),
+        choices=TokenScope.choices,
+        initial=[TokenScope.READ],
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Read lets a script look; write lets it change things."),
     )
     expires_on = forms.DateField(
-        label=_("Expires on"), required=False, widget=DateInput(),
+        label=_("Expires on"),
+        required=False,
+        widget=DateInput(),
         help_text=_("The token stops working at the end of that day."),
     )
 

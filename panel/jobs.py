@@ -15,9 +15,7 @@ from .models import Job, JobStatus
 
 def job_enqueue(*, organisation, actor, kind: str, task, params: dict | None = None) -> Job:
     """Create a queued Job and send `task(job_id)` once the transaction commits."""
-    job = Job.objects.create(
-        organisation=organisation, actor=actor, kind=kind, params=params or {}
-    )
+    job = Job.objects.create(organisation=organisation, actor=actor, kind=kind, params=params or {})
     transaction.on_commit(lambda: task.delay(job.pk))
     return job
 

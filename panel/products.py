@@ -52,8 +52,10 @@ KINDS: dict[str, ProductKind] = {
         ProductKind(
             "mail",
             _("Mail"),
-            _("Professional mail addresses on your own domain, with aliases, redirections "
-              "and daily backups."),
+            _(
+                "Professional mail addresses on your own domain, with aliases, redirections "
+                "and daily backups."
+            ),
             "mail.MailService",
             "✉",
         ),

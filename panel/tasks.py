@@ -45,18 +45,30 @@ def export_activity(job_id: int) -> None:
         writer.writerow(CSV_HEADER)
         done = 0
         for event in _export_rows(job).iterator(chunk_size=EXPORT_BATCH):
-            writer.writerow([_cell(value) for value in (
-                event.created_at.isoformat(), event.actor_email, event.code, event.target_type,
-                event.target_id, event.target_repr, event.via,
-                "; ".join(f"{k}={v}" for k, v in sorted(event.data.items())),
-            )])
+            writer.writerow(
+                [
+                    _cell(value)
+                    for value in (
+                        event.created_at.isoformat(),
+                        event.actor_email,
+                        event.code,
+                        event.target_type,
+                        event.target_id,
+                        event.target_repr,
+                        event.via,
+                        "; ".join(f"{k}={v}" for k, v in sorted(event.data.items())),
+                    )
+                ]
+            )
             done += 1
             if done % EXPORT_BATCH == 0:
                 jobs.job_progress(job, done)
         name = f"activity-{job.organisation_id}-{job.pk}.csv"
         jobs.job_succeed(
-            job, result={"rows": done, "file_name": name},
-            file_name=name, content=ContentFile(buffer.getvalue().encode("utf-8-sig")),
+            job,
+            result={"rows": done, "file_name": name},
+            file_name=name,
+            content=ContentFile(buffer.getvalue().encode("utf-8-sig")),
         )
 
     with acting_via(Via.TASK):

@@ -39,9 +39,17 @@ def org_world(db):
     outsider = f.UserFactory(email="outsider@example.test")
     other_org = f.OrganisationFactory(name="Other", legal_representative=outsider)
     return {
-        "org": org, "legal": legal, "admin": admin, "user": user, "teammate": teammate,
-        "outsider": outsider, "other_org": other_org, "team": team, "grant": grant,
-        "mail": mail, "other_mail": other_mail,
+        "org": org,
+        "legal": legal,
+        "admin": admin,
+        "user": user,
+        "teammate": teammate,
+        "outsider": outsider,
+        "other_org": other_org,
+        "team": team,
+        "grant": grant,
+        "mail": mail,
+        "other_mail": other_mail,
     }
 
 

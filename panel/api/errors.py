@@ -60,8 +60,10 @@ def exception_handler(exc, context):
         if not code or code in {"error", "invalid"} or response.status_code in (401, 404, 429):
             code = CODES.get(response.status_code, "error")
         if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-            code = "not_authenticated" if isinstance(exc, exceptions.NotAuthenticated) else (
-                "authentication_failed"
+            code = (
+                "not_authenticated"
+                if isinstance(exc, exceptions.NotAuthenticated)
+                else ("authentication_failed")
             )
         body = {"code": str(code), "detail": str(detail), "fields": {}}
     if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS and "Retry-After" not in response:

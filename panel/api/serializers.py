@@ -125,8 +125,15 @@ class TeamOut(serializers.ModelSerializer):
 
     class Meta:
         model = Team
-        fields = ["id", "name", "description", "leader", "member_count", "grant_count",
-                  "created_at"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "leader",
+            "member_count",
+            "grant_count",
+            "created_at",
+        ]
 
 
 class TeamMemberOut(serializers.Serializer):
@@ -163,8 +170,18 @@ class ActivityOut(serializers.ModelSerializer):
 
     class Meta:
         model = ActivityEvent
-        fields = ["id", "created_at", "actor", "actor_email", "code", "target_type",
-                  "target_id", "target_repr", "via", "data"]
+        fields = [
+            "id",
+            "created_at",
+            "actor",
+            "actor_email",
+            "code",
+            "target_type",
+            "target_id",
+            "target_repr",
+            "via",
+            "data",
+        ]
 
 
 class ActivityFilterIn(serializers.Serializer):
@@ -179,8 +196,18 @@ class JobOut(serializers.ModelSerializer):
 
     class Meta:
         model = Job
-        fields = ["id", "kind", "status", "done", "total", "result", "errors", "created_at",
-                  "started_at", "finished_at"]
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "done",
+            "total",
+            "result",
+            "errors",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
 
     def get_result(self, job) -> dict:
         result = dict(job.result or {})

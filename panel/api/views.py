@@ -78,8 +78,8 @@ class MyInvitationAnswerView(ApiEntry, APIView):
 
     @extend_schema(request=None, responses=s.MyInvitationOut)
     def post(self, request, invitation_id):
-        service = services.invitation_accept if self.answer == "accept" else (
-            services.invitation_decline
+        service = (
+            services.invitation_accept if self.answer == "accept" else (services.invitation_decline)
         )
         invitation = service(actor=request.user, invitation_id=invitation_id)
         return Response(s.MyInvitationOut(invitation).data)
@@ -90,8 +90,12 @@ class MyInvitationAnswerView(ApiEntry, APIView):
 
 def _organisation_out(organisation, role):
     return s.OrganisationOut(
-        {"id": organisation.pk, "name": organisation.name,
-         "created_at": organisation.created_at, "role": role or "guest"}
+        {
+            "id": organisation.pk,
+            "name": organisation.name,
+            "created_at": organisation.created_at,
+            "role": role or "guest",
+        }
     ).data
 
 
@@ -109,8 +113,9 @@ class OrganisationsView(ApiEntry, generics.GenericAPIView):
     def _list(self, request):
         page = self.paginate_queryset(self.get_queryset())
         roles = dict(
-            Membership.objects.filter(user=request.user, organisation__in=page)
-            .values_list("organisation_id", "role")
+            Membership.objects.filter(user=request.user, organisation__in=page).values_list(
+                "organisation_id", "role"
+            )
         )
         return self.get_paginated_response([_organisation_out(o, roles.get(o.pk)) for o in page])
 
@@ -165,8 +170,9 @@ class MemberView(OrganisationScoped, APIView):
     capability = Capability.MANAGE_MEMBERS
 
     def _membership(self, member_id):
-        return get_object_or_404(selectors.membership_list(organisation=self.organisation),
-                                 pk=member_id)
+        return get_object_or_404(
+            selectors.membership_list(organisation=self.organisation), pk=member_id
+        )
 
     @extend_schema(responses=s.MembershipOut)
     def get(self, request, org_id, member_id):
@@ -433,8 +439,7 @@ class JobDownloadView(JobView):
         if not job.result_file:
             raise NotFound()
         return FileResponse(
-            job.result_file.open("rb"), as_attachment=True,
+            job.result_file.open("rb"),
+            as_attachment=True,
             filename=job.result.get("file_name") or job.result_file.name.rsplit("/", 1)[-1],
         )
-
-

@@ -21,9 +21,7 @@ def clean_name(value: str, *, field: str = "name", max_length: int = 120) -> str
     if not value:
         raise InvalidInput(fields={field: [_("This field is required.")]})
     if len(value) > max_length:
-        raise InvalidInput(
-            fields={field: [_("At most %(n)d characters.") % {"n": max_length}]}
-        )
+        raise InvalidInput(fields={field: [_("At most %(n)d characters.") % {"n": max_length}]})
     return value
 
 

@@ -13,11 +13,16 @@ def activity_export_start(*, access: Access, filters: dict | None = None):
     access.require(Capability.EXPORT_ACTIVITY)
     with transaction.atomic():
         job = job_enqueue(
-            organisation=access.organisation, actor=access.user, kind="activity_export",
-            task=export_activity, params={k: v for k, v in (filters or {}).items() if v},
+            organisation=access.organisation,
+            actor=access.user,
+            kind="activity_export",
+            task=export_activity,
+            params={k: v for k, v in (filters or {}).items() if v},
         )
         activity.record(
-            organisation=access.organisation, actor=access.user,
-            code="panel.activity.export_started", target=job,
+            organisation=access.organisation,
+            actor=access.user,
+            code="panel.activity.export_started",
+            target=job,
         )
     return job

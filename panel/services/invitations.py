@@ -54,26 +54,32 @@ def invitation_create(
     organisation = access.organisation
     if team is not None:
         same_organisation(access, team)
-    if role != InvitationRole.GUEST and Membership.objects.filter(
-        organisation=organisation, user__email__iexact=email
-    ).exists():
+    if (
+        role != InvitationRole.GUEST
+        and Membership.objects.filter(organisation=organisation, user__email__iexact=email).exists()
+    ):
         raise Conflict(
             _("%(email)s is already a member of this organisation.") % {"email": email},
-            code="already_member", fields={"email": [_("Already a member.")]},
+            code="already_member",
+            fields={"email": [_("Already a member.")]},
         )
     if Invitation.objects.filter(
         organisation=organisation, email=email, status=InvitationStatus.PENDING, team=team
     ).exists():
         raise Conflict(
             _("%(email)s already has a pending invitation.") % {"email": email},
-            code="already_invited", fields={"email": [_("Already invited.")]},
+            code="already_invited",
+            fields={"email": [_("Already invited.")]},
         )
     invitation = Invitation.objects.create(
         organisation=organisation, email=email, role=role, team=team, invited_by=access.user
     )
     activity.record(
-        organisation=organisation, actor=access.user, code="panel.invitation.created",
-        target=invitation, data={"email": email, "role": role},
+        organisation=organisation,
+        actor=access.user,
+        code="panel.invitation.created",
+        target=invitation,
+        data={"email": email, "role": role},
     )
     transaction.on_commit(lambda: _send_invitation_email(invitation))
     return invitation
@@ -100,7 +106,9 @@ def invitation_resend(*, access: Access, invitation: Invitation) -> Invitation:
     invitation.sent_at = timezone.now()
     invitation.save(update_fields=["sent_at"])
     activity.record(
-        organisation=access.organisation, actor=access.user, code="panel.invitation.resent",
+        organisation=access.organisation,
+        actor=access.user,
+        code="panel.invitation.resent",
         target=invitation,
     )
     transaction.on_commit(lambda: _send_invitation_email(invitation))
@@ -114,7 +122,9 @@ def invitation_revoke(*, access: Access, invitation: Invitation) -> None:
     invitation.responded_at = timezone.now()
     invitation.save(update_fields=["status", "responded_at"])
     activity.record(
-        organisation=access.organisation, actor=access.user, code="panel.invitation.revoked",
+        organisation=access.organisation,
+        actor=access.user,
+        code="panel.invitation.revoked",
         target=invitation,
     )
 
@@ -160,7 +170,9 @@ def invitation_decline(*, actor: User, invitation_id) -> Invitation:
     invitation.responded_at = timezone.now()
     invitation.save(update_fields=["status", "responded_at"])
     activity.record(
-        organisation=invitation.organisation, actor=actor, code="panel.invitation.declined",
+        organisation=invitation.organisation,
+        actor=actor,
+        code="panel.invitation.declined",
         target=invitation,
     )
     return invitation

@@ -27,13 +27,17 @@ def membership_change_role(*, access: Access, membership: Membership, role: str)
     if membership.is_legal_representative:
         raise InvalidInput(
             _("The legal representative's role changes only by transferring it."),
-            code="legal_representative_role", fields={"role": [_("Transfer the role instead.")]},
+            code="legal_representative_role",
+            fields={"role": [_("Transfer the role instead.")]},
         )
     old_role, membership.role = membership.role, role
     membership.save(update_fields=["role"])
     activity.record(
-        organisation=access.organisation, actor=access.user, code="panel.member.role_changed",
-        target=membership.user, data={"from": old_role, "to": role},
+        organisation=access.organisation,
+        actor=access.user,
+        code="panel.member.role_changed",
+        target=membership.user,
+        data={"from": old_role, "to": role},
     )
     return membership
 

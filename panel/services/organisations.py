@@ -21,7 +21,9 @@ def organisation_create(*, actor: User, name: str) -> Organisation:
     organisation = Organisation.objects.create(name=clean_name(name))
     Membership.objects.create(organisation=organisation, user=actor, role=Role.LEGAL_REPRESENTATIVE)
     activity.record(
-        organisation=organisation, actor=actor, code="panel.organisation.created",
+        organisation=organisation,
+        actor=actor,
+        code="panel.organisation.created",
         target=organisation,
     )
     return organisation
@@ -35,8 +37,11 @@ def organisation_rename(*, access: Access, name: str) -> Organisation:
     old_name, organisation.name = organisation.name, clean_name(name)
     organisation.save(update_fields=["name"])
     activity.record(
-        organisation=organisation, actor=access.user, code="panel.organisation.renamed",
-        target=organisation, data={"from": old_name, "to": organisation.name},
+        organisation=organisation,
+        actor=access.user,
+        code="panel.organisation.renamed",
+        target=organisation,
+        data={"from": old_name, "to": organisation.name},
     )
     return organisation
 
@@ -74,7 +79,9 @@ def legal_representative_transfer(*, access: Access, membership: Membership) -> 
     membership.role = Role.LEGAL_REPRESENTATIVE
     membership.save(update_fields=["role"])
     activity.record(
-        organisation=access.organisation, actor=access.user,
-        code="panel.organisation.legal_representative_transferred", target=membership.user,
+        organisation=access.organisation,
+        actor=access.user,
+        code="panel.organisation.legal_representative_transferred",
+        target=membership.user,
     )
     return membership

@@ -40,7 +40,8 @@ def _unique_team_name(access: Access, name: str, exclude_pk=None) -> None:
     if clash.exists():
         raise Conflict(
             _("A team named “%(name)s” already exists.") % {"name": name},
-            code="team_exists", fields={"name": [_("This name is already used.")]},
+            code="team_exists",
+            fields={"name": [_("This name is already used.")]},
         )
 
 
@@ -50,7 +51,9 @@ def team_create(*, access: Access, name: str, description: str = "", leader=None
     name = clean_name(name, max_length=100)
     _unique_team_name(access, name)
     team = Team(
-        organisation=access.organisation, name=name, description=(description or "").strip(),
+        organisation=access.organisation,
+        name=name,
+        description=(description or "").strip(),
         leader=_team_leader(access, leader),
     )
     full_clean(team)
@@ -67,9 +70,7 @@ _UNSET = object()
 
 
 @transaction.atomic
-def team_update(
-    *, access: Access, team: Team, name=None, description=None, leader=_UNSET
-) -> Team:
+def team_update(*, access: Access, team: Team, name=None, description=None, leader=_UNSET) -> Team:
     access.require(Capability.MANAGE_TEAMS)
     same_organisation(access, team)
     if name is not None:
@@ -97,7 +98,9 @@ def team_delete(*, access: Access, team: Team) -> None:
     access.require(Capability.MANAGE_TEAMS)
     same_organisation(access, team)
     activity.record(
-        organisation=access.organisation, actor=access.user, code="panel.team.deleted",
+        organisation=access.organisation,
+        actor=access.user,
+        code="panel.team.deleted",
         target=team,
     )
     team.delete()
@@ -120,8 +123,11 @@ def team_members_add(*, access: Access, team: Team, users: list[User]) -> list[T
     TeamMember.objects.bulk_create(added)
     for member in added:
         activity.record(
-            organisation=access.organisation, actor=access.user, code="panel.team.member_added",
-            target=team, data={"user": member.user.email},
+            organisation=access.organisation,
+            actor=access.user,
+            code="panel.team.member_added",
+            target=team,
+            data={"user": member.user.email},
         )
     return added
 
@@ -142,8 +148,12 @@ def team_people_add(
             cleaned.append(normalise_email(email))
         except InvalidInput:
             raise InvalidInput(
-                fields={"emails": [_("Line %(n)d: “%(email)s” is not a valid email address.")
-                                   % {"n": index + 1, "email": email}]}
+                fields={
+                    "emails": [
+                        _("Line %(n)d: “%(email)s” is not a valid email address.")
+                        % {"n": index + 1, "email": email}
+                    ]
+                }
             ) from None
     if not cleaned and not users:
         raise InvalidInput(fields={"emails": [_("Enter at least one email address.")]})
@@ -155,7 +165,9 @@ def team_people_add(
         if email in existing:
             continue
         pending = Invitation.objects.filter(
-            organisation=access.organisation, team=team, email=email,
+            organisation=access.organisation,
+            team=team,
+            email=email,
             status=InvitationStatus.PENDING,
         ).exists()
         if not pending:
@@ -178,8 +190,11 @@ def team_member_remove(*, access: Access, team: Team, user_id) -> None:
         team.leader = None
         team.save(update_fields=["leader"])
     activity.record(
-        organisation=access.organisation, actor=access.user, code="panel.team.member_removed",
-        target=team, data={"user": member.user.email},
+        organisation=access.organisation,
+        actor=access.user,
+        code="panel.team.member_removed",
+        target=team,
+        data={"user": member.user.email},
     )
 
 
@@ -201,7 +216,12 @@ def _grant_capability(team) -> Capability:
 
 @transaction.atomic
 def grant_create(
-    *, access: Access, product_type: str, product_id, level: str, team: Team | None = None,
+    *,
+    access: Access,
+    product_type: str,
+    product_id,
+    level: str,
+    team: Team | None = None,
     user: User | None = None,
 ) -> Grant:
     """Give a team, or one member directly, `view` or `manage` access to one product.
@@ -219,8 +239,12 @@ def grant_create(
         raise InvalidInput(fields={"user": [_("Direct access is for members; use a team.")]})
     product = _product(access, product_type, product_id)
     grant = Grant(
-        organisation=access.organisation, team=team, user=user, product_type=product_type,
-        product_id=product.pk, level=level,
+        organisation=access.organisation,
+        team=team,
+        user=user,
+        product_type=product_type,
+        product_id=product.pk,
+        level=level,
     )
     full_clean(grant, exclude=["team", "user", "organisation"])
     existing = Grant.objects.filter(
@@ -237,9 +261,11 @@ def grant_create(
     except IntegrityError:
         raise Conflict(code="grant_exists") from None
     activity.record(
-        organisation=access.organisation, actor=access.user, code="panel.grant.created",
-        target=team or user, data={"product": str(product), "product_type": product_type,
-                                   "level": level},
+        organisation=access.organisation,
+        actor=access.user,
+        code="panel.grant.created",
+        target=team or user,
+        data={"product": str(product), "product_type": product_type, "level": level},
     )
     return grant
 
@@ -250,7 +276,9 @@ def grant_delete(*, access: Access, grant: Grant) -> None:
     same_organisation(access, grant)
     access.require(_grant_capability(grant.team))
     activity.record(
-        organisation=access.organisation, actor=access.user, code="panel.grant.deleted",
+        organisation=access.organisation,
+        actor=access.user,
+        code="panel.grant.deleted",
         target=grant.team or grant.user,
         data={"product_type": grant.product_type, "product_id": grant.product_id},
     )

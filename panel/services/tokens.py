@@ -25,8 +25,12 @@ def token_create(*, actor: User, name: str, scopes, expires_at=None) -> tuple[Ap
         raise InvalidInput(fields={"expires_at": [_("The expiry must be in the future.")]})
     secret = ApiToken.generate_secret()
     token = ApiToken.objects.create(
-        user=actor, name=name, scopes=scopes, expires_at=expires_at,
-        token_hash=hash_token(secret), hint=secret[: len(ApiToken.PREFIX) + 4],
+        user=actor,
+        name=name,
+        scopes=scopes,
+        expires_at=expires_at,
+        token_hash=hash_token(secret),
+        hint=secret[: len(ApiToken.PREFIX) + 4],
     )
     return token, secret
 

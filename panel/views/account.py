@@ -18,11 +18,15 @@ from .common import NEW_TOKEN_KEY, confirm_then_run, first_or_404
 def account(request):
     from allauth.mfa.utils import is_mfa_enabled
 
-    return render(request, "panel/account/index.html", {
-        "mfa_enabled": is_mfa_enabled(request.user),
-        "token_count": selectors.token_list(user=request.user).count(),
-        "organisation_count": organisations_of(request.user).count(),
-    })
+    return render(
+        request,
+        "panel/account/index.html",
+        {
+            "mfa_enabled": is_mfa_enabled(request.user),
+            "token_count": selectors.token_list(user=request.user).count(),
+            "organisation_count": organisations_of(request.user).count(),
+        },
+    )
 
 
 @login_required
@@ -30,9 +34,13 @@ def token_list(request):
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         ok, created = run_service(
-            request, services.token_create, form=form,
-            field_map={"expires_at": "expires_on"}, actor=request.user,
-            name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"],
+            request,
+            services.token_create,
+            form=form,
+            field_map={"expires_at": "expires_on"},
+            actor=request.user,
+            name=form.cleaned_data["name"],
+            scopes=form.cleaned_data["scopes"],
             expires_at=form.expires_at(),
         )
         if ok:
@@ -41,11 +49,15 @@ def token_list(request):
             request.session[NEW_TOKEN_KEY] = {"id": token.pk, "secret": secret}
             return redirect("panel:token-list")
     new_token = request.session.pop(NEW_TOKEN_KEY, None)
-    return render(request, "panel/account/tokens.html", {
-        "tokens": selectors.token_list(user=request.user),
-        "form": form,
-        "new_token": new_token,
-    })
+    return render(
+        request,
+        "panel/account/tokens.html",
+        {
+            "tokens": selectors.token_list(user=request.user),
+            "form": form,
+            "new_token": new_token,
+        },
+    )
 
 
 @login_required
@@ -58,9 +70,13 @@ def token_revoke(request, token_id):
         question=_("Revoke the token %(name)s?") % {"name": token.name},
         detail=_("Scripts using it stop working at once. This cannot be undone."),
         button=_("Revoke token"),
-        cancel_url=tokens_url, done_url=tokens_url,
+        cancel_url=tokens_url,
+        done_url=tokens_url,
         run=lambda: run_service(
-            request, services.token_revoke, actor=request.user, token_id=token.pk,
+            request,
+            services.token_revoke,
+            actor=request.user,
+            token_id=token.pk,
             success=_("Token revoked."),
         ),
     )

@@ -39,8 +39,13 @@ def _bar_chart(series: list[dict], *, width: int = 720, height: int = 120) -> di
     ]
     for bar in bars:
         bar["y"] = round(height - bar["height"], 1)
-    return {"bars": bars, "peak": peak, "width": width, "height": height,
-            "total": sum(point["count"] for point in series)}
+    return {
+        "bars": bars,
+        "peak": peak,
+        "width": width,
+        "height": height,
+        "total": sum(point["count"] for point in series),
+    }
 
 
 @organisation_view(Capability.VIEW_ACTIVITY)
@@ -50,13 +55,17 @@ def activity_list(request, access):
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     for event in page:
         event.label = ACTIVITY_LABELS.get(event.code, "")
-    return render(request, "panel/activity/list.html", {
-        "form": form,
-        "page": page,
-        "chart": _bar_chart(selectors.activity_per_day(events=events)),
-        "filtered": bool(form.filters()),
-        "can_export": access.can(Capability.EXPORT_ACTIVITY),
-    })
+    return render(
+        request,
+        "panel/activity/list.html",
+        {
+            "form": form,
+            "page": page,
+            "chart": _bar_chart(selectors.activity_per_day(events=events)),
+            "filtered": bool(form.filters()),
+            "can_export": access.can(Capability.EXPORT_ACTIVITY),
+        },
+    )
 
 
 @organisation_view(Capability.EXPORT_ACTIVITY)
@@ -67,7 +76,10 @@ def activity_export(request, access):
         messages.error(request, _("Correct the filters before exporting."))
         return redirect("panel:activity-list", org_id=access.organisation.pk)
     ok, job = run_service(
-        request, services.activity_export_start, access=access, filters=form.export_params(),
+        request,
+        services.activity_export_start,
+        access=access,
+        filters=form.export_params(),
         success=_("The export has started. You can leave this page; it keeps running."),
     )
     if not ok:

@@ -63,10 +63,18 @@ def confirm_then_run(request, *, title, question, button, cancel_url, run, done_
     if request.method == "POST":
         ok, _result = run()
         return redirect(done_url if ok else cancel_url)
-    return render(request, "panel/confirm.html", {
-        "title": title, "question": question, "detail": detail, "button": button,
-        "cancel_url": cancel_url,
-    })
+    return render(
+        request,
+        "panel/confirm.html",
+        {
+            "title": title,
+            "question": question,
+            "detail": detail,
+            "button": button,
+            "cancel_url": cancel_url,
+        },
+    )
+
 
 def next_url(request, default):
     """The `next` field of a form when it points into this site, else `default`."""

@@ -36,7 +36,10 @@ def organisation_list(request):
     form = OrganisationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         ok, organisation = run_service(
-            request, services.organisation_create, form=form, actor=request.user,
+            request,
+            services.organisation_create,
+            form=form,
+            actor=request.user,
             name=form.cleaned_data["name"],
             success=_("Organisation created. You are its legal representative."),
         )
@@ -49,25 +52,36 @@ def organisation_list(request):
         role = roles.get(organisation.pk)
         organisation.my_role = role or "guest"
         organisation.my_role_label = labels.get(role, _("Team guest"))
-    return render(request, "panel/organisations/list.html", {
-        "organisations": organisations,
-        "invitations": selectors.my_invitations(user=request.user),
-        "form": form,
-    })
+    return render(
+        request,
+        "panel/organisations/list.html",
+        {
+            "organisations": organisations,
+            "invitations": selectors.my_invitations(user=request.user),
+            "form": form,
+        },
+    )
 
 
 @login_required
 def my_invitation_list(request):
-    return render(request, "panel/invitations/mine.html", {
-        "invitations": selectors.my_invitations(user=request.user),
-    })
+    return render(
+        request,
+        "panel/invitations/mine.html",
+        {
+            "invitations": selectors.my_invitations(user=request.user),
+        },
+    )
 
 
 @login_required
 @require_POST
 def my_invitation_accept(request, invitation_id):
     ok, invitation = run_service(
-        request, services.invitation_accept, actor=request.user, invitation_id=invitation_id,
+        request,
+        services.invitation_accept,
+        actor=request.user,
+        invitation_id=invitation_id,
     )
     if not ok:
         return redirect("panel:my-invitation-list")
@@ -79,9 +93,10 @@ def my_invitation_accept(request, invitation_id):
 @require_POST
 def my_invitation_decline(request, invitation_id):
     run_service(
-        request, services.invitation_decline, actor=request.user, invitation_id=invitation_id,
+        request,
+        services.invitation_decline,
+        actor=request.user,
+        invitation_id=invitation_id,
         success=_("Invitation declined."),
     )
     return redirect(next_url(request, reverse("panel:my-invitation-list")))
-
-

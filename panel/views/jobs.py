@@ -28,18 +28,18 @@ def job_state(job, organisation_id) -> dict:
         "percent": job.percent,
         "finished": job.is_finished,
         "finished_at": date_format(localtime(job.finished_at), "SHORT_DATETIME_FORMAT")
-        if job.finished_at else "",
+        if job.finished_at
+        else "",
         "error": "; ".join(str(e.get("detail", e)) for e in job.errors or []),
         "download_url": reverse("panel:job-download", args=[organisation_id, job.pk])
-        if job.result_file else "",
+        if job.result_file
+        else "",
     }
 
 
 @organisation_view()
 def job_list(request, access):
-    page = Paginator(selectors.job_list(access=access), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = Paginator(selectors.job_list(access=access), PAGE_SIZE).get_page(request.GET.get("page"))
     describe_jobs(page)
     return render(request, "panel/jobs/list.html", {"page": page})
 
@@ -48,9 +48,14 @@ def job_list(request, access):
 def job_detail(request, access, job_id):
     job = _job(access, job_id)
     job.label = job_label(job)
-    return render(request, "panel/jobs/detail.html", {
-        "job": job, "state": job_state(job, access.organisation.pk),
-    })
+    return render(
+        request,
+        "panel/jobs/detail.html",
+        {
+            "job": job,
+            "state": job_state(job, access.organisation.pk),
+        },
+    )
 
 
 @organisation_view()
@@ -64,6 +69,7 @@ def job_download(request, access, job_id):
     if not job.result_file:
         raise Http404()
     return FileResponse(
-        job.result_file.open("rb"), as_attachment=True,
+        job.result_file.open("rb"),
+        as_attachment=True,
         filename=job.result.get("file_name") or job.result_file.name.rsplit("/", 1)[-1],
     )

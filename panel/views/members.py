@@ -29,8 +29,12 @@ def member_list(request, access):
     form = InvitationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         ok, invitation = run_service(
-            request, services.invitation_create, form=form, access=access,
-            email=form.cleaned_data["email"], role=form.cleaned_data["role"],
+            request,
+            services.invitation_create,
+            form=form,
+            access=access,
+            email=form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
             success=_("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]},
         )
         if ok:
@@ -40,18 +44,21 @@ def member_list(request, access):
         membership.role_form = MemberRoleForm(
             initial={"role": membership.role}, prefix=f"m{membership.pk}"
         )
-    return render(request, "panel/members/list.html", {
-        "memberships": memberships,
-        "invitations": selectors.invitation_list(organisation=access.organisation),
-        "form": form,
-    })
+    return render(
+        request,
+        "panel/members/list.html",
+        {
+            "memberships": memberships,
+            "invitations": selectors.invitation_list(organisation=access.organisation),
+            "form": form,
+        },
+    )
 
 
 def _membership(access, member_id):
-    return first_or_404(selectors.membership_list(organisation=access.organisation)
-                         .filter(pk=member_id))
-
-
+    return first_or_404(
+        selectors.membership_list(organisation=access.organisation).filter(pk=member_id)
+    )
 
 
 def _member_page(request, access, membership, *, grant_form=None):
@@ -60,17 +67,23 @@ def _member_page(request, access, membership, *, grant_form=None):
     products_by_kind = organisation_products_by_kind(organisation)
     grants = describe_grants(
         selectors.direct_grant_list(membership=membership),
-        delete_url_name="panel:member-grant-delete", url_args=[organisation.pk, membership.pk],
+        delete_url_name="panel:member-grant-delete",
+        url_args=[organisation.pk, membership.pk],
     )
-    return render(request, "panel/members/detail.html", {
-        "membership": membership,
-        "sees_everything": membership.role in ADMIN_ROLES,
-        "teams": selectors.team_list(organisation=organisation)
-        .filter(team_members__user_id=membership.user_id),
-        "grants": grants,
-        "grant_form": grant_form or GrantForm(products_by_kind=products_by_kind),
-        "has_products": any(products for _kind, products in products_by_kind),
-    })
+    return render(
+        request,
+        "panel/members/detail.html",
+        {
+            "membership": membership,
+            "sees_everything": membership.role in ADMIN_ROLES,
+            "teams": selectors.team_list(organisation=organisation).filter(
+                team_members__user_id=membership.user_id
+            ),
+            "grants": grants,
+            "grant_form": grant_form or GrantForm(products_by_kind=products_by_kind),
+            "has_products": any(products for _kind, products in products_by_kind),
+        },
+    )
 
 
 @organisation_view(Capability.MANAGE_MEMBERS)
@@ -88,37 +101,47 @@ def member_grant_create(request, access, member_id):
     if form.is_valid():
         product_type, product_id = form.cleaned_data["product"]
         ok, _grant = run_service(
-            request, services.grant_create, form=form,
+            request,
+            services.grant_create,
+            form=form,
             field_map={"product_type": "product", "product_id": "product"},
-            access=access, user=membership.user, product_type=product_type,
-            product_id=product_id, level=form.cleaned_data["level"],
+            access=access,
+            user=membership.user,
+            product_type=product_type,
+            product_id=product_id,
+            level=form.cleaned_data["level"],
             success=_("Access granted to %(email)s.") % {"email": membership.user.email},
         )
         if ok:
-            return redirect("panel:member-detail", org_id=access.organisation.pk,
-                            member_id=membership.pk)
+            return redirect(
+                "panel:member-detail", org_id=access.organisation.pk, member_id=membership.pk
+            )
     return _member_page(request, access, membership, grant_form=form)
 
 
 @organisation_view(Capability.MANAGE_MEMBERS)
 def member_grant_delete(request, access, member_id, grant_id):
     membership = _membership(access, member_id)
-    grant = first_or_404(
-        selectors.direct_grant_list(membership=membership).filter(pk=grant_id)
-    )
+    grant = first_or_404(selectors.direct_grant_list(membership=membership).filter(pk=grant_id))
     name = selectors.product_names([grant]).get((grant.product_type, grant.product_id), "")
     member_url = reverse("panel:member-detail", args=[access.organisation.pk, membership.pk])
     return confirm_then_run(
         request,
         title=_("Remove access"),
-        question=_("Remove the direct access of %(email)s to %(product)s?") % {
-            "email": membership.user.email, "product": name,
+        question=_("Remove the direct access of %(email)s to %(product)s?")
+        % {
+            "email": membership.user.email,
+            "product": name,
         },
         detail=_("They lose access to it at once, unless one of their teams gives it too."),
         button=_("Remove access"),
-        cancel_url=member_url, done_url=member_url,
+        cancel_url=member_url,
+        done_url=member_url,
         run=lambda: run_service(
-            request, services.grant_delete, access=access, grant=grant,
+            request,
+            services.grant_delete,
+            access=access,
+            grant=grant,
             success=_("Access removed."),
         ),
     )
@@ -131,9 +154,13 @@ def member_role(request, access, member_id):
     form = MemberRoleForm(request.POST, prefix=f"m{membership.pk}")
     if form.is_valid():
         run_service(
-            request, services.membership_change_role, access=access, membership=membership,
+            request,
+            services.membership_change_role,
+            access=access,
+            membership=membership,
             role=form.cleaned_data["role"],
-            success=_("%(email)s is now %(role)s.") % {
+            success=_("%(email)s is now %(role)s.")
+            % {
                 "email": membership.user.email,
                 "role": Role(form.cleaned_data["role"]).label.lower(),
             },
@@ -148,28 +175,36 @@ def member_remove(request, access, member_id):
     membership = _membership(access, member_id)
     members_url = reverse("panel:member-list", args=[access.organisation.pk])
     if membership.is_legal_representative:
-        messages.error(request, _("The legal representative cannot be removed. "
-                                  "Transfer the role first."))
+        messages.error(
+            request, _("The legal representative cannot be removed. Transfer the role first.")
+        )
         return redirect(members_url)
     return confirm_then_run(
         request,
         title=_("Remove a member"),
-        question=_("Remove %(email)s from %(org)s?") % {
-            "email": membership.user.email, "org": access.organisation.name,
+        question=_("Remove %(email)s from %(org)s?")
+        % {
+            "email": membership.user.email,
+            "org": access.organisation.name,
         },
         detail=_("They lose access to the organisation, its teams and its products at once."),
         button=_("Remove member"),
-        cancel_url=members_url, done_url=members_url,
+        cancel_url=members_url,
+        done_url=members_url,
         run=lambda: run_service(
-            request, services.membership_remove, access=access, membership=membership,
+            request,
+            services.membership_remove,
+            access=access,
+            membership=membership,
             success=_("%(email)s was removed.") % {"email": membership.user.email},
         ),
     )
 
 
 def _invitation(access, invitation_id):
-    return first_or_404(selectors.invitation_list(organisation=access.organisation)
-                         .filter(pk=invitation_id))
+    return first_or_404(
+        selectors.invitation_list(organisation=access.organisation).filter(pk=invitation_id)
+    )
 
 
 @organisation_view(Capability.MANAGE_MEMBERS)
@@ -177,7 +212,10 @@ def _invitation(access, invitation_id):
 def invitation_resend(request, access, invitation_id):
     invitation = _invitation(access, invitation_id)
     run_service(
-        request, services.invitation_resend, access=access, invitation=invitation,
+        request,
+        services.invitation_resend,
+        access=access,
+        invitation=invitation,
         success=_("Invitation sent again to %(email)s.") % {"email": invitation.email},
     )
     return redirect("panel:member-list", org_id=access.organisation.pk)
@@ -193,9 +231,13 @@ def invitation_revoke(request, access, invitation_id):
         question=_("Revoke the invitation sent to %(email)s?") % {"email": invitation.email},
         detail=_("The link in their email will no longer let them join."),
         button=_("Revoke invitation"),
-        cancel_url=back_url, done_url=back_url,
+        cancel_url=back_url,
+        done_url=back_url,
         run=lambda: run_service(
-            request, services.invitation_revoke, access=access, invitation=invitation,
+            request,
+            services.invitation_revoke,
+            access=access,
+            invitation=invitation,
             success=_("Invitation revoked."),
         ),
     )

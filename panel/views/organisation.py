@@ -17,22 +17,31 @@ from ..mixins import LAST_ORGANISATION_KEY, organisation_view, run_service
 
 @organisation_view()
 def organisation_dashboard(request, access):
-    return render(request, "panel/organisation/dashboard.html", {
-        "sections": selectors.organisation_products(access=access),
-    })
+    return render(
+        request,
+        "panel/organisation/dashboard.html",
+        {
+            "sections": selectors.organisation_products(access=access),
+        },
+    )
 
 
 def _settings_page(request, access, *, rename_form=None, transfer_form=None):
     memberships = list(selectors.membership_list(organisation=access.organisation))
-    return render(request, "panel/organisation/settings.html", {
-        "rename_form": rename_form or OrganisationForm(initial={"name": access.organisation.name}),
-        "transfer_form": transfer_form or TransferForm(memberships=memberships),
-        "can_transfer": access.can(Capability.TRANSFER_LEGAL_REPRESENTATIVE),
-        "can_delete": access.can(Capability.DELETE_ORGANISATION),
-        "legal_representative": next(
-            (m.user for m in memberships if m.is_legal_representative), None
-        ),
-    })
+    return render(
+        request,
+        "panel/organisation/settings.html",
+        {
+            "rename_form": rename_form
+            or OrganisationForm(initial={"name": access.organisation.name}),
+            "transfer_form": transfer_form or TransferForm(memberships=memberships),
+            "can_transfer": access.can(Capability.TRANSFER_LEGAL_REPRESENTATIVE),
+            "can_delete": access.can(Capability.DELETE_ORGANISATION),
+            "legal_representative": next(
+                (m.user for m in memberships if m.is_legal_representative), None
+            ),
+        },
+    )
 
 
 @organisation_view(Capability.CHANGE_ORGANISATION)
@@ -41,8 +50,12 @@ def organisation_settings(request, access):
         form = OrganisationForm(request.POST)
         if form.is_valid():
             ok, _org = run_service(
-                request, services.organisation_rename, form=form, access=access,
-                name=form.cleaned_data["name"], success=_("Organisation renamed."),
+                request,
+                services.organisation_rename,
+                form=form,
+                access=access,
+                name=form.cleaned_data["name"],
+                success=_("Organisation renamed."),
             )
             if ok:
                 return redirect("panel:organisation-settings", org_id=access.organisation.pk)
@@ -58,7 +71,10 @@ def organisation_transfer(request, access):
     if form.is_valid():
         membership = form.cleaned_data["membership"]
         ok, _m = run_service(
-            request, services.legal_representative_transfer, form=form, access=access,
+            request,
+            services.legal_representative_transfer,
+            form=form,
+            access=access,
             membership=membership,
             success=_("%(email)s is now the legal representative.")
             % {"email": membership.user.email},
@@ -74,7 +90,10 @@ def organisation_delete(request, access):
     if request.method == "POST" and form.is_valid():
         name = access.organisation.name
         ok, _none = run_service(
-            request, services.organisation_delete, form=form, access=access,
+            request,
+            services.organisation_delete,
+            form=form,
+            access=access,
             confirm_name=form.cleaned_data["confirm_name"],
         )
         if ok:

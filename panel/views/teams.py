@@ -29,18 +29,26 @@ def team_list(request, access):
     form = TeamForm(request.POST or None, people=people)
     if request.method == "POST" and form.is_valid():
         ok, team = run_service(
-            request, services.team_create, form=form, access=access,
-            name=form.cleaned_data["name"], description=form.cleaned_data["description"],
+            request,
+            services.team_create,
+            form=form,
+            access=access,
+            name=form.cleaned_data["name"],
+            description=form.cleaned_data["description"],
             leader=form.cleaned_data["leader"],
             success=_("Team created. Now add people and grant it products."),
         )
         if ok:
             return redirect("panel:team-detail", org_id=access.organisation.pk, team_id=team.pk)
-    return render(request, "panel/teams/list.html", {
-        "teams": selectors.team_list(organisation=access.organisation),
-        "form": form,
-        "show_form": request.method == "POST",
-    })
+    return render(
+        request,
+        "panel/teams/list.html",
+        {
+            "teams": selectors.team_list(organisation=access.organisation),
+            "form": form,
+            "show_form": request.method == "POST",
+        },
+    )
 
 
 def _team_or_404(access, team_id):
@@ -61,25 +69,30 @@ def _team_page(request, access, team, *, edit_form=None, members_form=None, gran
         member.is_guest = member.user_id not in org_ids
     grants = describe_grants(
         selectors.grant_list(team=team),
-        delete_url_name="panel:grant-delete", url_args=[organisation.pk, team.pk],
+        delete_url_name="panel:grant-delete",
+        url_args=[organisation.pk, team.pk],
     )
     leader_choices = org_people + [m.user for m in members if m.is_guest]
     products_by_kind = organisation_products_by_kind(organisation)
-    return render(request, "panel/teams/detail.html", {
-        "team": team,
-        "members": members,
-        "invited": selectors.invitation_list(organisation=organisation, team=team),
-        "grants": grants,
-        "edit_form": edit_form or TeamForm(
-            people=leader_choices,
-            initial={"name": team.name, "description": team.description, "leader": team.leader},
-        ),
-        "members_form": members_form or TeamMembersForm(
-            people=[p for p in org_people if p.pk not in in_team]
-        ),
-        "grant_form": grant_form or GrantForm(products_by_kind=products_by_kind),
-        "has_products": any(products for _kind, products in products_by_kind),
-    })
+    return render(
+        request,
+        "panel/teams/detail.html",
+        {
+            "team": team,
+            "members": members,
+            "invited": selectors.invitation_list(organisation=organisation, team=team),
+            "grants": grants,
+            "edit_form": edit_form
+            or TeamForm(
+                people=leader_choices,
+                initial={"name": team.name, "description": team.description, "leader": team.leader},
+            ),
+            "members_form": members_form
+            or TeamMembersForm(people=[p for p in org_people if p.pk not in in_team]),
+            "grant_form": grant_form or GrantForm(products_by_kind=products_by_kind),
+            "has_products": any(products for _kind, products in products_by_kind),
+        },
+    )
 
 
 @organisation_view(Capability.MANAGE_TEAMS)
@@ -95,9 +108,15 @@ def team_update(request, access, team_id):
     form = TeamForm(request.POST, people={p.pk: p for p in people}.values())
     if form.is_valid():
         ok, _team = run_service(
-            request, services.team_update, form=form, access=access, team=team,
-            name=form.cleaned_data["name"], description=form.cleaned_data["description"],
-            leader=form.cleaned_data["leader"], success=_("Team saved."),
+            request,
+            services.team_update,
+            form=form,
+            access=access,
+            team=team,
+            name=form.cleaned_data["name"],
+            description=form.cleaned_data["description"],
+            leader=form.cleaned_data["leader"],
+            success=_("Team saved."),
         )
         if ok:
             return redirect("panel:team-detail", org_id=access.organisation.pk, team_id=team.pk)
@@ -112,13 +131,18 @@ def team_delete(request, access, team_id):
         request,
         title=_("Delete a team"),
         question=_("Delete the team %(name)s?") % {"name": team.name},
-        detail=_("Its members lose the access the team gave them at once. "
-                 "Their accounts and memberships stay."),
+        detail=_(
+            "Its members lose the access the team gave them at once. "
+            "Their accounts and memberships stay."
+        ),
         button=_("Delete team"),
         cancel_url=reverse("panel:team-detail", args=[access.organisation.pk, team.pk]),
         done_url=reverse("panel:team-list", args=[access.organisation.pk]),
         run=lambda: run_service(
-            request, services.team_delete, access=access, team=team,
+            request,
+            services.team_delete,
+            access=access,
+            team=team,
             success=_("Team %(name)s deleted.") % {"name": team.name},
         ),
     )
@@ -134,8 +158,13 @@ def team_member_add(request, access, team_id):
     )
     if form.is_valid():
         ok, result = run_service(
-            request, services.team_people_add, form=form, access=access, team=team,
-            emails=form.cleaned_data["emails"], users=form.cleaned_data["users"],
+            request,
+            services.team_people_add,
+            form=form,
+            access=access,
+            team=team,
+            emails=form.cleaned_data["emails"],
+            users=form.cleaned_data["users"],
         )
         if ok:
             _report_added(request, result["added"], result["invited"])
@@ -145,11 +174,17 @@ def team_member_add(request, access, team_id):
 
 def _report_added(request, added, invited):
     if added:
-        messages.success(request, _("Added to the team: %(people)s.") % {
-            "people": ", ".join(member.user.email for member in added)})
+        messages.success(
+            request,
+            _("Added to the team: %(people)s.")
+            % {"people": ", ".join(member.user.email for member in added)},
+        )
     if invited:
-        messages.success(request, _("Invited to join the team: %(people)s.") % {
-            "people": ", ".join(invitation.email for invitation in invited)})
+        messages.success(
+            request,
+            _("Invited to join the team: %(people)s.")
+            % {"people": ", ".join(invitation.email for invitation in invited)},
+        )
     if not added and not invited:
         messages.info(request, _("Everyone was already in the team or invited."))
 
@@ -164,14 +199,21 @@ def team_member_remove(request, access, team_id, user_id):
     return confirm_then_run(
         request,
         title=_("Remove from the team"),
-        question=_("Remove %(email)s from %(team)s?") % {
-            "email": member.user.email, "team": team.name,
+        question=_("Remove %(email)s from %(team)s?")
+        % {
+            "email": member.user.email,
+            "team": team.name,
         },
         detail=_("They lose the access this team gave them at once."),
         button=_("Remove from team"),
-        cancel_url=team_url, done_url=team_url,
+        cancel_url=team_url,
+        done_url=team_url,
         run=lambda: run_service(
-            request, services.team_member_remove, access=access, team=team, user_id=user_id,
+            request,
+            services.team_member_remove,
+            access=access,
+            team=team,
+            user_id=user_id,
             success=_("%(email)s was removed from the team.") % {"email": member.user.email},
         ),
     )
@@ -187,10 +229,16 @@ def grant_create(request, access, team_id):
     if form.is_valid():
         product_type, product_id = form.cleaned_data["product"]
         ok, _grant = run_service(
-            request, services.grant_create, form=form,
+            request,
+            services.grant_create,
+            form=form,
             field_map={"product_type": "product", "product_id": "product"},
-            access=access, team=team, product_type=product_type, product_id=product_id,
-            level=form.cleaned_data["level"], success=_("Access granted."),
+            access=access,
+            team=team,
+            product_type=product_type,
+            product_id=product_id,
+            level=form.cleaned_data["level"],
+            success=_("Access granted."),
         )
         if ok:
             return redirect("panel:team-detail", org_id=access.organisation.pk, team_id=team.pk)
@@ -209,9 +257,13 @@ def grant_delete(request, access, team_id, grant_id):
         question=_("Remove the team's access to %(product)s?") % {"product": name},
         detail=_("Team members who have no other grant lose access to it at once."),
         button=_("Remove access"),
-        cancel_url=team_url, done_url=team_url,
+        cancel_url=team_url,
+        done_url=team_url,
         run=lambda: run_service(
-            request, services.grant_delete, access=access, grant=grant,
+            request,
+            services.grant_delete,
+            access=access,
+            grant=grant,
             success=_("Access removed."),
         ),
     )

@@ -8,8 +8,13 @@ from playwright.sync_api import sync_playwright
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 PASSWORD = "a-long-and-unusual-passphrase-42"
 TIMEOUT_MS = 15_000
@@ -50,8 +55,9 @@ def celery_worker(transactional_db):
 
     task_postrun.connect(close_connections, weak=False)
     try:
-        with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING",
-                          shutdown_timeout=30):
+        with start_worker(
+            app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30
+        ):
             yield
     finally:
         task_postrun.disconnect(close_connections)
@@ -61,4 +67,3 @@ def shot(page, name):
     """Save a full-page screenshot for a human to look at."""
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-

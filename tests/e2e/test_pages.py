@@ -28,7 +28,7 @@ def totp_code(secret: str, at: float | None = None) -> str:
     counter = int((at or time.time()) // 30)
     digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
     offset = digest[-1] & 0x0F
-    value = struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF
+    value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
     return f"{value % 1_000_000:06d}"
 
 
@@ -36,25 +36,43 @@ def totp_code(secret: str, at: float | None = None) -> str:
 def world(transactional_db):
     legal = f.UserFactory(email="olivia@example.test", first_name="Olivia", last_name="Owner")
     org = f.OrganisationFactory(name="Acme Robotics", legal_representative=legal)
-    user = f.MembershipFactory(organisation=org, role=Role.USER,
-                               user__email="max@example.test").user
+    user = f.MembershipFactory(
+        organisation=org, role=Role.USER, user__email="max@example.test"
+    ).user
     f.MembershipFactory(organisation=org, role=Role.ADMIN, user__email="ada@example.test")
     mail = f.MailServiceFactory(organisation=org, name="acme-robotics.example")
     f.MailServiceFactory(organisation=org, name="support.acme-robotics.example")
     domain = f.DomainFactory(organisation=org, name="acme-robotics.example")
     access = access_for(legal, org)
-    team = services.team_create(access=access, name="Webmasters",
-                                description="Look after the website and its mail.", leader=legal)
+    team = services.team_create(
+        access=access,
+        name="Webmasters",
+        description="Look after the website and its mail.",
+        leader=legal,
+    )
     services.team_members_add(access=access, team=team, users=[user])
     services.team_people_add(access=access, team=team, emails=["agency@example.test"])
-    services.grant_create(access=access, team=team, product_type="mail", product_id=mail.pk,
-                          level="manage")
+    services.grant_create(
+        access=access, team=team, product_type="mail", product_id=mail.pk, level="manage"
+    )
     services.invitation_create(access=access, email="newcomer@example.test", role="admin")
-    Job.objects.create(organisation=org, actor=legal, kind="activity_export",
-                       status=JobStatus.FAILED, total=120, done=40,
-                       errors=[{"detail": "OperationalError: the database went away"}])
-    Job.objects.create(organisation=org, actor=legal, kind="activity_export",
-                       status=JobStatus.RUNNING, total=200, done=90)
+    Job.objects.create(
+        organisation=org,
+        actor=legal,
+        kind="activity_export",
+        status=JobStatus.FAILED,
+        total=120,
+        done=40,
+        errors=[{"detail": "OperationalError: the database went away"}],
+    )
+    Job.objects.create(
+        organisation=org,
+        actor=legal,
+        kind="activity_export",
+        status=JobStatus.RUNNING,
+        total=200,
+        done=90,
+    )
     return {"org": org, "legal": legal, "user": user, "team": team, "domain": domain}
 
 

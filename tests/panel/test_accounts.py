@@ -35,20 +35,23 @@ def test_signup_sends_a_verification_link_that_signs_the_person_in(client):
 
 def test_unverified_email_cannot_sign_in(client):
     UserFactory(email="unverified@example.test", verified=False)
-    client.post(reverse("account_login"), {"login": "unverified@example.test",
-                                           "password": PASSWORD})
+    client.post(
+        reverse("account_login"), {"login": "unverified@example.test", "password": PASSWORD}
+    )
     assert client.get("/api/v1/me/").status_code in (401, 403)
 
 
 def test_repeated_failed_sign_ins_are_throttled(client):
     UserFactory(email="target@example.test")
     for _ in range(5):
-        response = client.post(reverse("account_login"),
-                               {"login": "target@example.test", "password": "wrong-password"})
+        response = client.post(
+            reverse("account_login"), {"login": "target@example.test", "password": "wrong-password"}
+        )
         assert "Too many failed login attempts" not in response.content.decode()
     # The sixth try, even with the right password, is refused with a clear message.
-    response = client.post(reverse("account_login"),
-                           {"login": "target@example.test", "password": PASSWORD})
+    response = client.post(
+        reverse("account_login"), {"login": "target@example.test", "password": PASSWORD}
+    )
     assert "Too many failed login attempts" in response.content.decode()
     assert client.get("/api/v1/me/").status_code in (401, 403)
 
@@ -57,8 +60,9 @@ def test_sign_in_asks_for_the_totp_code_once_two_factor_is_on(client):
     user = UserFactory(email="mfa@example.test")
     secret = generate_totp_secret()
     TOTP.activate(user, secret)
-    response = client.post(reverse("account_login"),
-                           {"login": "mfa@example.test", "password": PASSWORD})
+    response = client.post(
+        reverse("account_login"), {"login": "mfa@example.test", "password": PASSWORD}
+    )
     assert response.status_code == 302
     assert response["Location"] == reverse("mfa_authenticate")
     assert client.get("/api/v1/me/").status_code in (401, 403)  # not signed in yet

@@ -64,7 +64,8 @@ def dashboard_products(user, org):
     if access is None:
         return set()
     return {
-        product for entry in selectors.organisation_products(access=access)
+        product
+        for entry in selectors.organisation_products(access=access)
         for product in entry["products"]
     }
 
@@ -117,7 +118,9 @@ def test_token_is_shown_once_stored_hashed_and_works_as_bearer(org_world, client
 
 def test_expired_token_answers_401(org_world):
     token, secret = services.token_create(
-        actor=org_world["legal"], name="short", scopes=["read"],
+        actor=org_world["legal"],
+        name="short",
+        scopes=["read"],
         expires_at=timezone.now() + dt.timedelta(hours=1),
     )
     assert bearer(secret).get(f"{API}/me/").status_code == 200
@@ -173,8 +176,9 @@ def test_token_of_a_deactivated_person_answers_401(org_world):
 def test_token_list_shows_only_mine(org_world, client_for):
     services.token_create(actor=org_world["legal"], name="legal's", scopes=["read"])
     services.token_create(actor=org_world["admin"], name="admin's", scopes=["read"])
-    names = [t["name"] for t in client_for(org_world["admin"]).get(f"{API}/me/tokens/")
-             .json()["results"]]
+    names = [
+        t["name"] for t in client_for(org_world["admin"]).get(f"{API}/me/tokens/").json()["results"]
+    ]
     assert names == ["admin's"]
 
 
@@ -290,25 +294,39 @@ def test_objects_of_another_organisation_are_404_through_my_organisation(org_wor
     ("who", "status"), [("outsider", 404), ("user", 403), ("teammate", 403), ("readonly", 403)]
 )
 @pytest.mark.parametrize(
-    "rest", ["", "teams/", "invitations/", "activity/exports/", "teams/{team}/grants/",
-             "teams/{team}/members/"],
+    "rest",
+    [
+        "",
+        "teams/",
+        "invitations/",
+        "activity/exports/",
+        "teams/{team}/grants/",
+        "teams/{team}/members/",
+    ],
 )
 def test_visibility_and_capability_are_checked_before_the_input(
     org_world, client_for, who, status, rest
 ):
     """Bad input must not reveal an organisation or an endpoint the person may not use."""
-    client = (client_for(org_world["legal"], scopes=["read"]) if who == "readonly"
-              else client_for(org_world[who]))
+    client = (
+        client_for(org_world["legal"], scopes=["read"])
+        if who == "readonly"
+        else client_for(org_world[who])
+    )
     url = org_url(org_world, rest.format(team=org_world["team"].pk))
     method = client.patch if rest == "" else client.post
-    response = method(url, {"name": "", "email": "bad", "users": "x", "since": "never",
-                            "product_type": "?"}, format="json")
+    response = method(
+        url,
+        {"name": "", "email": "bad", "users": "x", "since": "never", "product_type": "?"},
+        format="json",
+    )
     assert_error(response, status)
 
 
 def test_bad_organisation_rename_answers_400_and_changes_nothing(org_world, client_for):
-    response = client_for(org_world["admin"]).patch(org_url(org_world), {"name": " "},
-                                                    format="json")
+    response = client_for(org_world["admin"]).patch(
+        org_url(org_world), {"name": " "}, format="json"
+    )
     assert_error(response, 400, field="name")
     org_world["org"].refresh_from_db()
     assert org_world["org"].name == "Acme"
@@ -323,7 +341,8 @@ def test_invitation_to_an_address_without_account(
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(org_world["admin"]).post(
             org_url(org_world, "invitations/"),
-            {"email": "Newbie@Example.test", "role": "admin"}, format="json",
+            {"email": "Newbie@Example.test", "role": "admin"},
+            format="json",
         )
     assert response.status_code == 201
     assert response.json()["email"] == "newbie@example.test"
@@ -332,8 +351,11 @@ def test_invitation_to_an_address_without_account(
 
     signup = Client().post(
         "/accounts/signup/",
-        {"email": "newbie@example.test", "password1": "a-long-pass-phrase-42",
-         "password2": "a-long-pass-phrase-42"},
+        {
+            "email": "newbie@example.test",
+            "password1": "a-long-pass-phrase-42",
+            "password2": "a-long-pass-phrase-42",
+        },
     )
     assert signup.status_code == 302
     newbie = User.objects.get(email="newbie@example.test")
@@ -357,7 +379,8 @@ def test_invitation_to_an_address_without_account(
 def test_declining_an_invitation(org_world, client_for):
     invitation = services.invitation_create(
         access=access_for(org_world["admin"], org_world["org"]),
-        email="outsider@example.test", role="user",
+        email="outsider@example.test",
+        role="user",
     )
     client = client_for(org_world["outsider"])
     assert [i["id"] for i in client.get(f"{API}/me/invitations/").json()["results"]] == [
@@ -377,11 +400,10 @@ def test_declining_an_invitation(org_world, client_for):
 def test_nobody_else_can_answer_my_invitation(org_world, client_for):
     invitation = services.invitation_create(
         access=access_for(org_world["admin"], org_world["org"]),
-        email="outsider@example.test", role="admin",
+        email="outsider@example.test",
+        role="admin",
     )
-    response = client_for(org_world["user"]).post(
-        f"{API}/me/invitations/{invitation.pk}/accept/"
-    )
+    response = client_for(org_world["user"]).post(f"{API}/me/invitations/{invitation.pk}/accept/")
     assert_error(response, 404)
     invitation.refresh_from_db()
     assert invitation.status == InvitationStatus.PENDING
@@ -394,7 +416,9 @@ def test_resend_and_revoke_an_invitation(
     org_world, client_for, mailoutbox, django_capture_on_commit_callbacks
 ):
     invitation = Invitation.objects.create(
-        organisation=org_world["org"], email="later@example.test", role="user",
+        organisation=org_world["org"],
+        email="later@example.test",
+        role="user",
         sent_at=timezone.now() - dt.timedelta(days=2),
     )
     client = client_for(org_world["admin"])
@@ -422,8 +446,10 @@ def test_inviting_a_member_or_inviting_twice_is_a_conflict(org_world, client_for
     url = org_url(org_world, "invitations/")
     member = client.post(url, {"email": "USER@example.test", "role": "user"}, format="json")
     assert_error(member, 409, code="already_member", field="email")
-    assert client.post(url, {"email": "fresh@example.test", "role": "user"}, format="json"
-                       ).status_code == 201
+    assert (
+        client.post(url, {"email": "fresh@example.test", "role": "user"}, format="json").status_code
+        == 201
+    )
     again = client.post(url, {"email": "fresh@example.test", "role": "admin"}, format="json")
     assert_error(again, 409, code="already_invited", field="email")
     assert Invitation.objects.filter(email="fresh@example.test").count() == 1
@@ -486,8 +512,12 @@ def test_bad_role_answers_400_and_changes_nothing(org_world, client_for, role):
     assert_error(response, 400, field="role")
     membership.refresh_from_db()
     assert membership.role == Role.USER
-    assert Membership.objects.filter(role=Role.LEGAL_REPRESENTATIVE,
-                                     organisation=org_world["org"]).count() == 1
+    assert (
+        Membership.objects.filter(
+            role=Role.LEGAL_REPRESENTATIVE, organisation=org_world["org"]
+        ).count()
+        == 1
+    )
 
 
 @pytest.mark.parametrize("who", ["admin", "legal"])
@@ -497,8 +527,9 @@ def test_legal_representative_cannot_be_removed_or_demoted(org_world, client_for
     removed = client.delete(org_url(org_world, f"members/{legal.pk}/"))
     assert 400 <= removed.status_code < 500
     assert set(removed.json()) == ENVELOPE
-    demoted = client.patch(org_url(org_world, f"members/{legal.pk}/"), {"role": "user"},
-                           format="json")
+    demoted = client.patch(
+        org_url(org_world, f"members/{legal.pk}/"), {"role": "user"}, format="json"
+    )
     assert 400 <= demoted.status_code < 500
     legal.refresh_from_db()
     assert legal.role == Role.LEGAL_REPRESENTATIVE
@@ -536,9 +567,12 @@ def test_transfer_the_legal_representative_role(org_world, client_for):
     }
     # The former legal representative is now an administrator and may no longer delete.
     assert_error(client.delete(org_url(org_world), {"confirm_name": "Acme"}, format="json"), 403)
-    assert client_for(org_world["admin"]).delete(
-        org_url(org_world), {"confirm_name": "Acme"}, format="json"
-    ).status_code == 204
+    assert (
+        client_for(org_world["admin"])
+        .delete(org_url(org_world), {"confirm_name": "Acme"}, format="json")
+        .status_code
+        == 204
+    )
 
 
 def test_transfer_to_myself_changes_nothing(org_world, client_for):
@@ -559,7 +593,8 @@ def test_team_create_read_update_delete(org_world, client_for):
     user = org_world["user"]
     created = client.post(
         org_url(org_world, "teams/"),
-        {"name": "Support", "description": "Help desk", "leader": user.pk}, format="json",
+        {"name": "Support", "description": "Help desk", "leader": user.pk},
+        format="json",
     )
     assert created.status_code == 201
     body = created.json()
@@ -604,8 +639,11 @@ def test_bad_team_input_answers_400_and_writes_nothing(org_world, client_for, bo
         org_url(org_world, "teams/"), body, format="json"
     )
     assert_error(response, 400, code="invalid", field=field)
-    assert (Team.objects.count(), TeamMember.objects.count(),
-            ActivityEvent.objects.count()) == before
+    assert (
+        Team.objects.count(),
+        TeamMember.objects.count(),
+        ActivityEvent.objects.count(),
+    ) == before
 
 
 def test_team_name_is_unique_in_the_organisation(org_world, client_for):
@@ -616,7 +654,8 @@ def test_team_name_is_unique_in_the_organisation(org_world, client_for):
     assert Team.objects.filter(organisation=org_world["org"]).count() == 1
     # Another organisation may use the same name.
     other = client_for(org_world["outsider"]).post(
-        f"{API}/organisations/{org_world['other_org'].pk}/teams/", {"name": "Webmasters"},
+        f"{API}/organisations/{org_world['other_org'].pk}/teams/",
+        {"name": "Webmasters"},
         format="json",
     )
     assert other.status_code == 201
@@ -627,11 +666,14 @@ def test_add_several_people_at_once_including_from_outside(org_world, client_for
     stranger = f.UserFactory(email="stranger@example.test")
     response = client_for(org_world["admin"]).post(
         org_url(org_world, f"teams/{team.pk}/members/"),
-        {"users": [org_world["user"].pk, stranger.pk, org_world["teammate"].pk]}, format="json",
+        {"users": [org_world["user"].pk, stranger.pk, org_world["teammate"].pk]},
+        format="json",
     )
     assert response.status_code == 201
     assert sorted(m["email"] for m in response.json()["members"]) == [
-        "stranger@example.test", "teammate@example.test", "user@example.test",
+        "stranger@example.test",
+        "teammate@example.test",
+        "user@example.test",
     ]
     # The outside person gets only what the team grants, and no membership.
     assert not Membership.objects.filter(organisation=org, user=stranger).exists()
@@ -662,19 +704,23 @@ def test_grants_give_and_remove_access(org_world, client_for):
     assert visible_mail(teammate, org) == {org_world["mail"]}
 
     created = client.post(
-        grants_url, {"product_type": "mail", "product_id": other_mail.pk, "level": "view"},
+        grants_url,
+        {"product_type": "mail", "product_id": other_mail.pk, "level": "view"},
         format="json",
     )
     assert created.status_code == 201
     grant = created.json()
     assert {k: grant[k] for k in ("product_type", "product_id", "level")} == {
-        "product_type": "mail", "product_id": other_mail.pk, "level": "view",
+        "product_type": "mail",
+        "product_id": other_mail.pk,
+        "level": "view",
     }
     assert visible_mail(teammate, org) == {org_world["mail"], other_mail}
     assert client.get(grants_url).json()["count"] == 2
 
     again = client.post(
-        grants_url, {"product_type": "mail", "product_id": other_mail.pk, "level": "manage"},
+        grants_url,
+        {"product_type": "mail", "product_id": other_mail.pk, "level": "manage"},
         format="json",
     )
     assert_error(again, 409)
@@ -708,7 +754,10 @@ def test_bad_grant_answers_400_and_writes_nothing(org_world, client_for, body, f
 
 def test_removing_a_person_from_a_team_removes_their_access_at_once(org_world, client_for):
     org, team, teammate, user = (
-        org_world["org"], org_world["team"], org_world["teammate"], org_world["user"]
+        org_world["org"],
+        org_world["team"],
+        org_world["teammate"],
+        org_world["user"],
     )
     TeamMember.objects.create(organisation=org, team=team, user=user)
     assert dashboard_products(user, org) == {org_world["mail"]}
@@ -742,19 +791,23 @@ def test_deleting_a_team_removes_its_access_at_once(org_world, client_for):
 
 def test_errors_use_the_envelope(org_world, client_for):
     admin, user = client_for(org_world["admin"]), client_for(org_world["user"])
-    assert_error(admin.post(org_url(org_world, "teams/"), {"name": ""}, format="json"), 400,
-                 code="invalid", field="name")
+    assert_error(
+        admin.post(org_url(org_world, "teams/"), {"name": ""}, format="json"),
+        400,
+        code="invalid",
+        field="name",
+    )
     assert_error(APIClient().get(f"{API}/me/"), 401, code="not_authenticated")
     assert_error(user.get(org_url(org_world, "teams/")), 403, code="permission_denied")
-    assert_error(client_for(org_world["outsider"]).get(org_url(org_world, "teams/")), 404,
-                 code="not_found")
+    assert_error(
+        client_for(org_world["outsider"]).get(org_url(org_world, "teams/")), 404, code="not_found"
+    )
     assert_error(admin.get(org_url(org_world, "teams/987654321/")), 404, code="not_found")
-    assert_error(admin.post(org_url(org_world, "teams/"), {"name": "Webmasters"},
-                            format="json"), 409)
-    readonly = bearer(services.token_create(actor=org_world["admin"], name="r",
-                                            scopes=["read"])[1])
-    assert_error(readonly.post(org_url(org_world, "teams/"), {"name": "Ops"}, format="json"),
-                 403)
+    assert_error(
+        admin.post(org_url(org_world, "teams/"), {"name": "Webmasters"}, format="json"), 409
+    )
+    readonly = bearer(services.token_create(actor=org_world["admin"], name="r", scopes=["read"])[1])
+    assert_error(readonly.post(org_url(org_world, "teams/"), {"name": "Ops"}, format="json"), 403)
 
 
 def _fill_lists(world):
@@ -777,15 +830,21 @@ def _fill_lists(world):
 @pytest.mark.parametrize(
     "path",
     [
-        "/me/tokens/", "/me/invitations/", "/organisations/", "{org}members/",
-        "{org}invitations/", "{org}teams/", "{org}teams/{team}/members/",
-        "{org}teams/{team}/grants/", "{org}activity/", "{org}jobs/",
+        "/me/tokens/",
+        "/me/invitations/",
+        "/organisations/",
+        "{org}members/",
+        "{org}invitations/",
+        "{org}teams/",
+        "{org}teams/{team}/members/",
+        "{org}teams/{team}/grants/",
+        "{org}activity/",
+        "{org}jobs/",
     ],
 )
 def test_lists_are_paginated(org_world, client_for, path):
     _fill_lists(org_world)
-    url = API + path.format(org=f"/organisations/{org_world['org'].pk}/",
-                            team=org_world["team"].pk)
+    url = API + path.format(org=f"/organisations/{org_world['org'].pk}/", team=org_world["team"].pk)
     response = client_for(org_world["legal"]).get(url, {"page_size": 2})
     assert response.status_code == 200
     body = response.json()
@@ -834,7 +893,10 @@ def test_actions_after_an_api_request_are_not_marked_api(org_world, client_for):
 
 def _event(org, actor, code, day):
     return ActivityEvent.objects.create(
-        organisation=org, actor=actor, actor_email=actor.email, code=code,
+        organisation=org,
+        actor=actor,
+        actor_email=actor.email,
+        code=code,
         created_at=timezone.make_aware(dt.datetime(2026, day[0], day[1], 12, 0)),
     )
 
@@ -847,8 +909,9 @@ def history(org_world):
         "created": _event(org, legal, "panel.team.created", (1, 10)),
         "role": _event(org, admin, "panel.member.role_changed", (2, 10)),
         "deleted": _event(org, admin, "panel.team.deleted", (3, 10)),
-        "foreign": _event(org_world["other_org"], org_world["outsider"], "panel.team.created",
-                          (2, 10)),
+        "foreign": _event(
+            org_world["other_org"], org_world["outsider"], "panel.team.created", (2, 10)
+        ),
     }
 
 
@@ -877,8 +940,11 @@ def test_activity_filters(org_world, client_for, history, query, expected):
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [({"since": "2026-13-45"}, "since"), ({"until": "yesterday"}, "until"),
-     ({"actor": "bob"}, "actor")],
+    [
+        ({"since": "2026-13-45"}, "since"),
+        ({"until": "yesterday"}, "until"),
+        ({"actor": "bob"}, "actor"),
+    ],
 )
 def test_bad_activity_filter_answers_400(org_world, client_for, query, field):
     response = client_for(org_world["legal"]).get(org_url(org_world, "activity/"), query)
@@ -892,15 +958,27 @@ def test_jobs_users_see_only_their_own(org_world, client_for):
     org = org_world["org"]
     admin_job = Job.objects.create(organisation=org, actor=org_world["admin"], kind="k")
     user_job = Job.objects.create(
-        organisation=org, actor=org_world["user"], kind="k", status=JobStatus.FAILED,
+        organisation=org,
+        actor=org_world["user"],
+        kind="k",
+        status=JobStatus.FAILED,
         errors=[{"detail": "boom"}],
     )
     user = client_for(org_world["user"])
     listed = user.get(org_url(org_world, "jobs/")).json()["results"]
     assert [j["id"] for j in listed] == [user_job.pk]
     job = user.get(org_url(org_world, f"jobs/{user_job.pk}/")).json()
-    assert {"id", "kind", "status", "done", "total", "result", "errors", "created_at",
-            "finished_at"} <= set(job)
+    assert {
+        "id",
+        "kind",
+        "status",
+        "done",
+        "total",
+        "result",
+        "errors",
+        "created_at",
+        "finished_at",
+    } <= set(job)
     assert job["status"] == "failed"
     assert job["errors"] == [{"detail": "boom"}]
     assert_error(user.get(org_url(org_world, f"jobs/{admin_job.pk}/")), 404)

@@ -80,13 +80,16 @@ TABLE = [
     ("delete", ORG + "members/{member}/", None, admin_write(204)),
     ("post", ORG + "members/{member}/transfer-legal-representative/", None, legal_write(200)),
     ("get", ORG + "members/{member}/grants/", None, admin_read()),
-    ("post", ORG + "members/{member}/grants/",
-     {"product_type": "mail", "product_id": "{other_mail}", "level": "view"}, admin_write(201)),
+    (
+        "post",
+        ORG + "members/{member}/grants/",
+        {"product_type": "mail", "product_id": "{other_mail}", "level": "view"},
+        admin_write(201),
+    ),
     ("delete", ORG + "members/{member}/grants/{member_grant}/", None, admin_write(204)),
     # Invitations
     ("get", ORG + "invitations/", None, admin_read()),
-    ("post", ORG + "invitations/", {"email": "new@example.test", "role": "user"},
-     admin_write(201)),
+    ("post", ORG + "invitations/", {"email": "new@example.test", "role": "user"}, admin_write(201)),
     ("delete", ORG + "invitations/{invitation}/", None, admin_write(204)),
     ("post", ORG + "invitations/{invitation}/resend/", None, admin_write(200)),
     # Teams
@@ -99,8 +102,12 @@ TABLE = [
     ("post", TEAM + "members/", {"users": ["{member_user}"]}, admin_write(201)),
     ("delete", TEAM + "members/{teammate_user}/", None, admin_write(204)),
     ("get", TEAM + "grants/", None, admin_read()),
-    ("post", TEAM + "grants/",
-     {"product_type": "mail", "product_id": "{other_mail}", "level": "view"}, admin_write(201)),
+    (
+        "post",
+        TEAM + "grants/",
+        {"product_type": "mail", "product_id": "{other_mail}", "level": "view"},
+        admin_write(201),
+    ),
     ("delete", TEAM + "grants/{grant}/", None, admin_write(204)),
     # Activity
     ("get", ORG + "activity/", None, admin_read()),
@@ -114,8 +121,9 @@ TABLE = [
 ]
 
 CASES = [
-    pytest.param(method, path, body, principal, expected[i],
-                 id=f"{method.upper()} {path} [{principal}]")
+    pytest.param(
+        method, path, body, principal, expected[i], id=f"{method.upper()} {path} [{principal}]"
+    )
     for method, path, body, expected in TABLE
     for i, principal in enumerate(PRINCIPALS)
 ]
@@ -130,12 +138,17 @@ def test_table_covers_every_api_url():
     for _method, path, _body, _expected in TABLE:
         template = path.removeprefix("/api/v1/")
         for placeholder, converter in [
-            ("{org}", "<int:org_id>"), ("{team}", "<int:team_id>"),
-            ("{member}", "<int:member_id>"), ("{invitation}", "<int:invitation_id>"),
-            ("{my_invitation}", "<int:invitation_id>"), ("{my_token}", "<int:token_id>"),
-            ("{teammate_user}", "<int:user_id>"), ("{grant}", "<int:grant_id>"),
+            ("{org}", "<int:org_id>"),
+            ("{team}", "<int:team_id>"),
+            ("{member}", "<int:member_id>"),
+            ("{invitation}", "<int:invitation_id>"),
+            ("{my_invitation}", "<int:invitation_id>"),
+            ("{my_token}", "<int:token_id>"),
+            ("{teammate_user}", "<int:user_id>"),
+            ("{grant}", "<int:grant_id>"),
             ("{member_grant}", "<int:grant_id>"),
-            ("{my_job}", "<int:job_id>"), ("{admin_job}", "<int:job_id>"),
+            ("{my_job}", "<int:job_id>"),
+            ("{admin_job}", "<int:job_id>"),
         ]:
             template = template.replace(placeholder, converter)
         covered.add(template)
@@ -154,7 +167,10 @@ def _fill(value, ids):
 
 def _job(org, actor):
     job = Job.objects.create(
-        organisation=org, actor=actor, kind="activity_export", status=JobStatus.SUCCEEDED,
+        organisation=org,
+        actor=actor,
+        kind="activity_export",
+        status=JobStatus.SUCCEEDED,
         result={"rows": 0, "file_name": "activity.csv"},
     )
     job.result_file.save(f"activity-{job.pk}.csv", ContentFile(b"date,person\r\n"), save=True)
@@ -166,15 +182,19 @@ def world(org_world, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     w = dict(org_world)
     org = w["org"]
-    w["member"] = f.MembershipFactory(organisation=org, role=Role.USER,
-                                      user__email="member2@example.test")
+    w["member"] = f.MembershipFactory(
+        organisation=org, role=Role.USER, user__email="member2@example.test"
+    )
     w["invitation"] = Invitation.objects.create(
         organisation=org, email="pending@example.test", role="user", invited_by=w["legal"]
     )
     w["inviter"] = f.OrganisationFactory(name="Inviter")
     w["member_grant"] = Grant.objects.create(
-        organisation=org, user=w["member"].user, product_type="mail",
-        product_id=w["mail"].pk, level="view",
+        organisation=org,
+        user=w["member"].user,
+        product_type="mail",
+        product_id=w["mail"].pk,
+        level="view",
     )
     w["admin_job"] = _job(org, w["admin"])
     return w

@@ -18,8 +18,11 @@ def test_a_direct_grant_shows_the_product_to_that_member_only(org_world):
     user, hidden = org_world["user"], org_world["other_mail"]
     assert hidden not in access_for(user, org_world["org"]).visible_products("mail")
     services.grant_create(
-        access=_access(org_world, "admin"), user=user, product_type="mail",
-        product_id=hidden.pk, level="view",
+        access=_access(org_world, "admin"),
+        user=user,
+        product_type="mail",
+        product_id=hidden.pk,
+        level="view",
     )
     assert list(access_for(user, org_world["org"]).visible_products("mail")) == [hidden]
     assert hidden not in access_for(org_world["teammate"], org_world["org"]).visible_products(
@@ -32,8 +35,9 @@ def test_withdrawing_a_direct_grant_hides_the_product_at_once(org_world, client_
     admin = client_for(org_world["admin"])
     membership = org.memberships.get(user=user)
     url = f"/api/v1/organisations/{org.pk}/members/{membership.pk}/grants/"
-    created = admin.post(url, {"product_type": "mail", "product_id": hidden.pk,
-                               "level": "manage"}, format="json")
+    created = admin.post(
+        url, {"product_type": "mail", "product_id": hidden.pk, "level": "manage"}, format="json"
+    )
     assert created.status_code == 201
     assert admin.get(url).json()["count"] == 1
     assert admin.delete(f"{url}{created.json()['id']}/").status_code == 204
@@ -44,8 +48,11 @@ def test_outside_people_get_access_through_a_team_not_directly(org_world):
     before = Grant.objects.count()
     with pytest.raises(InvalidInput) as error:
         services.grant_create(
-            access=_access(org_world, "admin"), user=org_world["teammate"], product_type="mail",
-            product_id=org_world["mail"].pk, level="view",
+            access=_access(org_world, "admin"),
+            user=org_world["teammate"],
+            product_type="mail",
+            product_id=org_world["mail"].pk,
+            level="view",
         )
     assert "user" in error.value.fields
     assert Grant.objects.count() == before
@@ -54,6 +61,9 @@ def test_outside_people_get_access_through_a_team_not_directly(org_world):
 def test_plain_users_cannot_grant_access(org_world):
     with pytest.raises(PermissionDenied):
         services.grant_create(
-            access=_access(org_world, "user"), user=org_world["user"], product_type="mail",
-            product_id=org_world["other_mail"].pk, level="manage",
+            access=_access(org_world, "user"),
+            user=org_world["user"],
+            product_type="mail",
+            product_id=org_world["other_mail"].pk,
+            level="manage",
         )

@@ -49,8 +49,10 @@ def add_teams(world, n):
         [TeamMember(organisation=org, team=t, user=u) for t, u in zip(teams, users, strict=True)]
     )
     Grant.objects.bulk_create(
-        [Grant(organisation=org, team=t, product_type="mail", product_id=world["mail"].pk)
-         for t in teams]
+        [
+            Grant(organisation=org, team=t, product_type="mail", product_id=world["mail"].pk)
+            for t in teams
+        ]
     )
 
 
@@ -64,26 +66,50 @@ def add_team_members(world, n):
 def add_activity(world, n):
     actors = _users(n)
     ActivityEvent.objects.bulk_create(
-        [ActivityEvent(organisation=world["org"], actor=a, actor_email=a.email,
-                       code="panel.team.created", target_type="team", target_id=str(i),
-                       target_repr=f"Team {i}", data={"n": i})
-         for i, a in enumerate(actors)]
+        [
+            ActivityEvent(
+                organisation=world["org"],
+                actor=a,
+                actor_email=a.email,
+                code="panel.team.created",
+                target_type="team",
+                target_id=str(i),
+                target_repr=f"Team {i}",
+                data={"n": i},
+            )
+            for i, a in enumerate(actors)
+        ]
     )
 
 
 def add_jobs(world, n):
     Job.objects.bulk_create(
-        [Job(organisation=world["org"], actor=world["legal"], kind="activity_export",
-             status=JobStatus.SUCCEEDED, result={"rows": i}, result_file=f"jobs/x-{i}.csv")
-         for i in range(n)]
+        [
+            Job(
+                organisation=world["org"],
+                actor=world["legal"],
+                kind="activity_export",
+                status=JobStatus.SUCCEEDED,
+                result={"rows": i},
+                result_file=f"jobs/x-{i}.csv",
+            )
+            for i in range(n)
+        ]
     )
 
 
 def add_invitations(world, n):
     start = next(_serial) * 1000
     Invitation.objects.bulk_create(
-        [Invitation(organisation=world["org"], email=f"guest{start + i}@example.test",
-                    invited_by=world["admin"], team=world["team"]) for i in range(n)]
+        [
+            Invitation(
+                organisation=world["org"],
+                email=f"guest{start + i}@example.test",
+                invited_by=world["admin"],
+                team=world["team"],
+            )
+            for i in range(n)
+        ]
     )
 
 
@@ -100,8 +126,10 @@ def add_organisations(world, n):
 def add_my_invitations(world, n):
     orgs = Organisation.objects.bulk_create([Organisation(name=f"Inviter {i}") for i in range(n)])
     Invitation.objects.bulk_create(
-        [Invitation(organisation=o, email=world["legal"].email, invited_by=world["admin"])
-         for o in orgs]
+        [
+            Invitation(organisation=o, email=world["legal"].email, invited_by=world["admin"])
+            for o in orgs
+        ]
     )
 
 
@@ -111,8 +139,12 @@ def add_grants(world, n):
     mails = [MailServiceFactory.build(organisation=world["org"]) for _ in range(n)]
     mails = type(world["mail"]).objects.bulk_create(mails)
     Grant.objects.bulk_create(
-        [Grant(organisation=world["org"], team=world["team"], product_type="mail",
-               product_id=m.pk) for m in mails]
+        [
+            Grant(
+                organisation=world["org"], team=world["team"], product_type="mail", product_id=m.pk
+            )
+            for m in mails
+        ]
     )
 
 
@@ -133,8 +165,9 @@ def add_grants(world, n):
 )
 def test_list_queries_do_not_grow_with_rows(org_world, client_for, path, add):
     org = f"organisations/{org_world['org'].pk}"
-    url = "/api/v1/" + (path.format(org=org, team=org_world["team"].pk) if path
-                        else "organisations/")
+    url = "/api/v1/" + (
+        path.format(org=org, team=org_world["team"].pk) if path else "organisations/"
+    )
     client = client_for(org_world["legal"])
 
     def run():
@@ -149,7 +182,7 @@ def test_list_queries_do_not_grow_with_rows(org_world, client_for, path, add):
     add(org_world, 195)
     many, many_body = run()
 
-    rows = ("members" if path.endswith("{team}/") else "results")
+    rows = "members" if path.endswith("{team}/") else "results"
     assert len(many_body[rows]) >= len(few_body[rows]) + 190
     assert many <= few, f"{url}: {few} queries with 5 rows, {many} with 200"
     assert few <= MAX_QUERIES, f"{url}: {few} queries"

@@ -44,7 +44,11 @@ def test_check_deploy_is_clean_under_production_settings():
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
@@ -61,7 +65,11 @@ def test_production_refuses_a_short_secret_key():
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode != 0
     assert "PANEL_SECRET_KEY" in result.stderr
@@ -77,10 +85,18 @@ def test_session_writes_need_the_csrf_token(org_world):
     assert set(response.json()) == {"code", "detail", "fields"}
     assert "CSRF" in response.json()["detail"]
     org = org_world["org"]
-    assert client.patch(f"/api/v1/organisations/{org.pk}/", {"name": "Forged"},
-                        format="json").status_code == 403
-    assert client.delete(f"/api/v1/organisations/{org.pk}/", {"confirm_name": "Acme"},
-                         format="json").status_code == 403
+    assert (
+        client.patch(
+            f"/api/v1/organisations/{org.pk}/", {"name": "Forged"}, format="json"
+        ).status_code
+        == 403
+    )
+    assert (
+        client.delete(
+            f"/api/v1/organisations/{org.pk}/", {"confirm_name": "Acme"}, format="json"
+        ).status_code
+        == 403
+    )
     assert Organisation.objects.count() == before
     org.refresh_from_db()
     assert org.name == "Acme"
@@ -91,20 +107,24 @@ def test_session_writes_with_the_csrf_token_pass(org_world):
     client.force_login(org_world["legal"])
     token = get_random_string(32)  # a CSRF secret, as the browser's csrftoken cookie holds
     client.cookies["csrftoken"] = token
-    response = client.post("/api/v1/organisations/", {"name": "Genuine"}, format="json",
-                           HTTP_X_CSRFTOKEN=token)
+    response = client.post(
+        "/api/v1/organisations/", {"name": "Genuine"}, format="json", HTTP_X_CSRFTOKEN=token
+    )
     assert response.status_code == 201
 
 
 def test_bearer_requests_need_no_csrf_token(org_world):
     from panel import services
 
-    _token, secret = services.token_create(actor=org_world["legal"], name="ci",
-                                           scopes=["read", "write"])
+    _token, secret = services.token_create(
+        actor=org_world["legal"], name="ci", scopes=["read", "write"]
+    )
     client = APIClient(enforce_csrf_checks=True)
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    assert client.post("/api/v1/organisations/", {"name": "Scripted"},
-                       format="json").status_code == 201
+    assert (
+        client.post("/api/v1/organisations/", {"name": "Scripted"}, format="json").status_code
+        == 201
+    )
 
 
 def _logged(caplog) -> str:
@@ -119,14 +139,16 @@ def test_token_secret_never_appears_in_logs(org_world, caplog):
     session = APIClient()
     session.force_authenticate(user=org_world["legal"])
     with CaptureQueriesContext(connection) as queries:  # also logs every SQL statement
-        created = session.post("/api/v1/me/tokens/", {"name": "ci", "scopes": ["read"]},
-                               format="json")
+        created = session.post(
+            "/api/v1/me/tokens/", {"name": "ci", "scopes": ["read"]}, format="json"
+        )
         secret = created.json()["token"]
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
         assert client.get("/api/v1/me/").status_code == 200
-        assert client.post("/api/v1/organisations/", {"name": "X"},
-                           format="json").status_code == 403
+        assert (
+            client.post("/api/v1/organisations/", {"name": "X"}, format="json").status_code == 403
+        )
         session.delete(f"/api/v1/me/tokens/{created.json()['id']}/")
         assert client.get("/api/v1/me/").status_code == 401
         wrong = APIClient()

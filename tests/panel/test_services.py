@@ -44,26 +44,44 @@ def acc(org_world):
         lambda a, w: services.team_update(access=a, team=w["team"], name="Ops"),
         lambda a, w: services.team_delete(access=a, team=w["team"]),
         lambda a, w: services.team_members_add(access=a, team=w["team"], users=[w["user"]]),
-        lambda a, w: services.team_member_remove(access=a, team=w["team"],
-                                                 user_id=w["teammate"].pk),
-        lambda a, w: services.grant_create(access=a, team=w["team"], product_type="mail",
-                                           product_id=w["other_mail"].pk, level="manage"),
+        lambda a, w: services.team_member_remove(
+            access=a, team=w["team"], user_id=w["teammate"].pk
+        ),
+        lambda a, w: services.grant_create(
+            access=a,
+            team=w["team"],
+            product_type="mail",
+            product_id=w["other_mail"].pk,
+            level="manage",
+        ),
         lambda a, w: services.grant_delete(access=a, grant=w["grant"]),
         lambda a, w: services.invitation_create(access=a, email="x@example.test", role="user"),
         lambda a, w: services.membership_change_role(
-            access=a, membership=Membership.objects.get(user=w["admin"]), role="user"),
+            access=a, membership=Membership.objects.get(user=w["admin"]), role="user"
+        ),
         lambda a, w: services.membership_remove(
-            access=a, membership=Membership.objects.get(user=w["admin"])),
+            access=a, membership=Membership.objects.get(user=w["admin"])
+        ),
         lambda a, w: services.activity_export_start(access=a),
     ],
 )
 def test_people_without_the_capability_are_refused(org_world, acc, who, call):
-    before = (ActivityEvent.objects.count(), Team.objects.count(), Grant.objects.count(),
-              TeamMember.objects.count(), Membership.objects.count())
+    before = (
+        ActivityEvent.objects.count(),
+        Team.objects.count(),
+        Grant.objects.count(),
+        TeamMember.objects.count(),
+        Membership.objects.count(),
+    )
     with pytest.raises(PermissionDenied):
         call(acc(who), org_world)
-    assert (ActivityEvent.objects.count(), Team.objects.count(), Grant.objects.count(),
-            TeamMember.objects.count(), Membership.objects.count()) == before
+    assert (
+        ActivityEvent.objects.count(),
+        Team.objects.count(),
+        Grant.objects.count(),
+        TeamMember.objects.count(),
+        Membership.objects.count(),
+    ) == before
     assert Organisation.objects.get(pk=org_world["org"].pk).name == "Acme"
 
 
@@ -81,16 +99,24 @@ def test_admin_may_not_delete_the_organisation_nor_transfer_the_role(org_world, 
 
 def test_capabilities_by_role(acc):
     legal, admin, user, guest = acc("legal"), acc("admin"), acc("user"), acc("teammate")
-    assert all(legal.can(c) for c in Capability if c not in
-               (Capability.VIEW_PRODUCT, Capability.MANAGE_PRODUCT))
+    assert all(
+        legal.can(c)
+        for c in Capability
+        if c not in (Capability.VIEW_PRODUCT, Capability.MANAGE_PRODUCT)
+    )
     assert not admin.can(Capability.DELETE_ORGANISATION)
     assert not admin.can(Capability.TRANSFER_LEGAL_REPRESENTATIVE)
     assert admin.can(Capability.MANAGE_MEMBERS) and admin.can(Capability.MANAGE_TEAMS)
     for person in (user, guest):
         assert person.can(Capability.VIEW_ORGANISATION)
-        for capability in (Capability.MANAGE_MEMBERS, Capability.MANAGE_TEAMS,
-                           Capability.VIEW_ACTIVITY, Capability.EXPORT_ACTIVITY,
-                           Capability.CHANGE_ORGANISATION, Capability.VIEW_ALL_JOBS):
+        for capability in (
+            Capability.MANAGE_MEMBERS,
+            Capability.MANAGE_TEAMS,
+            Capability.VIEW_ACTIVITY,
+            Capability.EXPORT_ACTIVITY,
+            Capability.CHANGE_ORGANISATION,
+            Capability.VIEW_ALL_JOBS,
+        ):
             assert not person.can(capability)
 
 
@@ -117,16 +143,18 @@ def foreign(org_world):
         lambda a, x, w: services.team_update(access=a, team=x["team"], name="Mine"),
         lambda a, x, w: services.team_delete(access=a, team=x["team"]),
         lambda a, x, w: services.team_members_add(access=a, team=x["team"], users=[w["user"]]),
-        lambda a, x, w: services.team_member_remove(access=a, team=x["team"],
-                                                    user_id=w["user"].pk),
-        lambda a, x, w: services.grant_create(access=a, team=x["team"], product_type="mail",
-                                              product_id=w["mail"].pk, level="view"),
+        lambda a, x, w: services.team_member_remove(access=a, team=x["team"], user_id=w["user"].pk),
+        lambda a, x, w: services.grant_create(
+            access=a, team=x["team"], product_type="mail", product_id=w["mail"].pk, level="view"
+        ),
         lambda a, x, w: services.grant_delete(access=a, grant=x["grant"]),
-        lambda a, x, w: services.membership_change_role(access=a, membership=x["membership"],
-                                                        role="admin"),
+        lambda a, x, w: services.membership_change_role(
+            access=a, membership=x["membership"], role="admin"
+        ),
         lambda a, x, w: services.membership_remove(access=a, membership=x["membership"]),
-        lambda a, x, w: services.legal_representative_transfer(access=a,
-                                                               membership=x["membership"]),
+        lambda a, x, w: services.legal_representative_transfer(
+            access=a, membership=x["membership"]
+        ),
         lambda a, x, w: services.invitation_revoke(access=a, invitation=x["invitation"]),
         lambda a, x, w: services.invitation_resend(access=a, invitation=x["invitation"]),
     ],
@@ -142,11 +170,17 @@ def test_objects_of_another_organisation_are_not_found(org_world, acc, foreign, 
 
 def test_a_product_of_another_organisation_cannot_be_granted(org_world, acc, foreign):
     with pytest.raises(InvalidInput) as error:
-        services.grant_create(access=acc("admin"), team=org_world["team"], product_type="mail",
-                              product_id=foreign["mail"].pk, level="view")
+        services.grant_create(
+            access=acc("admin"),
+            team=org_world["team"],
+            product_type="mail",
+            product_id=foreign["mail"].pk,
+            level="view",
+        )
     assert "product_id" in error.value.fields
-    assert not Grant.objects.filter(organisation=org_world["org"],
-                                    product_id=foreign["mail"].pk).exists()
+    assert not Grant.objects.filter(
+        organisation=org_world["org"], product_id=foreign["mail"].pk
+    ).exists()
 
 
 def test_nobody_outside_gets_an_access(org_world):
@@ -188,15 +222,22 @@ def test_the_best_level_of_several_grants_wins(org_world, acc):
     f.TeamMemberFactory(team=view_team, user=org_world["user"])
     f.GrantFactory(team=view_team, product_id=mail.pk, level="view")
     assert not acc("user").can(Capability.MANAGE_PRODUCT, mail)
-    Grant.objects.create(organisation=org, user=org_world["user"], product_type="mail",
-                         product_id=mail.pk, level="manage")
+    Grant.objects.create(
+        organisation=org,
+        user=org_world["user"],
+        product_type="mail",
+        product_id=mail.pk,
+        level="manage",
+    )
     assert acc("user").can(Capability.MANAGE_PRODUCT, mail)
 
 
 def test_users_see_no_product_without_a_grant_and_admins_see_all(org_world, acc):
     assert list(acc("user").visible_products("mail")) == []
-    assert set(acc("admin").visible_products("mail")) == {org_world["mail"],
-                                                           org_world["other_mail"]}
+    assert set(acc("admin").visible_products("mail")) == {
+        org_world["mail"],
+        org_world["other_mail"],
+    }
     assert acc("admin").can(Capability.MANAGE_PRODUCT, org_world["other_mail"])
 
 
@@ -209,8 +250,9 @@ def test_grants_of_another_organisation_give_nothing_here(org_world, foreign):
 def test_adding_people_to_a_team_and_removing_them(org_world, acc):
     admin, team, org = acc("admin"), org_world["team"], org_world["org"]
     stranger = f.UserFactory()
-    added = services.team_members_add(access=admin, team=team,
-                                      users=[stranger, org_world["user"], org_world["teammate"]])
+    added = services.team_members_add(
+        access=admin, team=team, users=[stranger, org_world["user"], org_world["teammate"]]
+    )
     assert {m.user for m in added} == {stranger, org_world["user"]}  # teammate already in
     assert access_for(stranger, org).membership is None
     assert list(access_for(stranger, org).visible_products("mail")) == [org_world["mail"]]
@@ -234,21 +276,26 @@ def test_adding_people_by_email_invites_those_without_account(
     assert [m.user for m in outcome["added"]] == [known]
     [invitation] = outcome["invited"]
     assert (invitation.email, invitation.role, invitation.team) == (
-        "new@example.test", "guest", team)
+        "new@example.test",
+        "guest",
+        team,
+    )
     assert [m.to for m in mailoutbox] == [["new@example.test"]]
     newcomer = f.UserFactory(email="new@example.test")
     services.invitation_accept(actor=newcomer, invitation_id=invitation.pk)
     assert TeamMember.objects.filter(team=team, user=newcomer).exists()
     assert not Membership.objects.filter(user=newcomer).exists()
     assert list(access_for(newcomer, org_world["org"]).visible_products("mail")) == [
-        org_world["mail"]]
+        org_world["mail"]
+    ]
 
 
 def test_adding_people_by_email_names_the_bad_line(org_world, acc):
     before = (TeamMember.objects.count(), Invitation.objects.count())
     with pytest.raises(InvalidInput) as error:
-        services.team_people_add(access=acc("admin"), team=org_world["team"],
-                                     emails=["ok@example.test", "nope"])
+        services.team_people_add(
+            access=acc("admin"), team=org_world["team"], emails=["ok@example.test", "nope"]
+        )
     assert "Line 2" in error.value.fields["emails"][0]
     assert (TeamMember.objects.count(), Invitation.objects.count()) == before
 
@@ -271,10 +318,16 @@ def test_removing_the_leader_from_the_team_clears_the_leadership(org_world, acc)
 def test_removing_a_member_clears_their_team_leadership_and_grants(org_world, acc):
     org, user = org_world["org"], org_world["user"]
     team = services.team_create(access=acc("admin"), name="Ops", leader=user)
-    Grant.objects.create(organisation=org, user=user, product_type="mail",
-                         product_id=org_world["mail"].pk, level="view")
-    services.membership_remove(access=acc("admin"),
-                               membership=Membership.objects.get(user=user, organisation=org))
+    Grant.objects.create(
+        organisation=org,
+        user=user,
+        product_type="mail",
+        product_id=org_world["mail"].pk,
+        level="view",
+    )
+    services.membership_remove(
+        access=acc("admin"), membership=Membership.objects.get(user=user, organisation=org)
+    )
     assert not TeamMember.objects.filter(user=user, organisation=org).exists()
     assert not Grant.objects.filter(user=user, organisation=org).exists()
     team.refresh_from_db()
@@ -291,8 +344,13 @@ def test_team_names_are_unique_per_organisation_case_insensitively(org_world, ac
 
 def test_a_product_is_granted_once_per_team(org_world, acc):
     with pytest.raises(Conflict):
-        services.grant_create(access=acc("admin"), team=org_world["team"], product_type="mail",
-                              product_id=org_world["mail"].pk, level="view")
+        services.grant_create(
+            access=acc("admin"),
+            team=org_world["team"],
+            product_type="mail",
+            product_id=org_world["mail"].pk,
+            level="view",
+        )
 
 
 # --- the legal representative ------------------------------------------------------
@@ -303,8 +361,9 @@ def test_creating_an_organisation_makes_the_creator_legal_representative(db):
     org = services.organisation_create(actor=person, name="  Globex  ")
     assert org.name == "Globex"
     assert access_for(person, org).role == Role.LEGAL_REPRESENTATIVE
-    assert ActivityEvent.objects.filter(organisation=org,
-                                        code="panel.organisation.created").exists()
+    assert ActivityEvent.objects.filter(
+        organisation=org, code="panel.organisation.created"
+    ).exists()
 
 
 def test_the_legal_representative_cannot_be_removed_or_demoted(org_world, acc):
@@ -321,8 +380,9 @@ def test_the_legal_representative_cannot_be_removed_or_demoted(org_world, acc):
 def test_nobody_becomes_legal_representative_by_role_change(org_world, acc):
     membership = Membership.objects.get(user=org_world["user"])
     with pytest.raises(InvalidInput) as error:
-        services.membership_change_role(access=acc("admin"), membership=membership,
-                                        role="legal_representative")
+        services.membership_change_role(
+            access=acc("admin"), membership=membership, role="legal_representative"
+        )
     assert "role" in error.value.fields
     assert Membership.objects.get(pk=membership.pk).role == Role.USER
 
@@ -364,8 +424,9 @@ def test_deleting_the_organisation_needs_its_exact_name(org_world, acc):
 
 
 def test_accepting_an_invitation_gives_its_role(org_world, acc):
-    invitation = services.invitation_create(access=acc("admin"), email="Sam@Example.test",
-                                            role="admin")
+    invitation = services.invitation_create(
+        access=acc("admin"), email="Sam@Example.test", role="admin"
+    )
     assert invitation.email == "sam@example.test"
     sam = f.UserFactory(email="sam@example.test")
     with pytest.raises(NotFound):
@@ -377,15 +438,17 @@ def test_accepting_an_invitation_gives_its_role(org_world, acc):
 
 
 def test_a_revoked_invitation_cannot_be_accepted(org_world, acc):
-    invitation = services.invitation_create(access=acc("admin"), email="sam@example.test",
-                                            role="user")
+    invitation = services.invitation_create(
+        access=acc("admin"), email="sam@example.test", role="user"
+    )
     services.invitation_revoke(access=acc("admin"), invitation=invitation)
     assert Invitation.objects.get(pk=invitation.pk).status == InvitationStatus.REVOKED
     with pytest.raises(InvalidInput):
         services.invitation_resend(access=acc("admin"), invitation=invitation)
     with pytest.raises(NotFound):
-        services.invitation_accept(actor=f.UserFactory(email="sam@example.test"),
-                                   invitation_id=invitation.pk)
+        services.invitation_accept(
+            actor=f.UserFactory(email="sam@example.test"), invitation_id=invitation.pk
+        )
 
 
 @pytest.mark.parametrize(
@@ -427,20 +490,19 @@ def test_token_input_is_checked(org_world, kwargs, field):
 
 
 def test_token_scopes_are_stored_once_and_the_secret_only_as_a_hash(org_world):
-    token, secret = services.token_create(actor=org_world["legal"], name="ci",
-                                          scopes=["read", "read", "write"])
+    token, secret = services.token_create(
+        actor=org_world["legal"], name="ci", scopes=["read", "read", "write"]
+    )
     assert token.scopes == ["read", "write"]
     assert token.allows("write") and token.allows("read")
     assert token.token_hash == hash_token(secret) != secret
     assert secret.startswith(token.hint) and len(token.hint) < len(secret) // 3
-    read_only, _secret = services.token_create(actor=org_world["legal"], name="r",
-                                               scopes=["read"])
+    read_only, _secret = services.token_create(actor=org_world["legal"], name="r", scopes=["read"])
     assert not read_only.allows("write")
 
 
 def test_tokens_are_revoked_only_by_their_owner(org_world):
-    token, _secret = services.token_create(actor=org_world["legal"], name="ci",
-                                           scopes=["read"])
+    token, _secret = services.token_create(actor=org_world["legal"], name="ci", scopes=["read"])
     with pytest.raises(NotFound):
         services.token_revoke(actor=org_world["admin"], token_id=token.pk)
     services.token_revoke(actor=org_world["legal"], token_id=token.pk)
@@ -456,5 +518,4 @@ def test_services_record_who_did_what(org_world, acc):
     assert event.organisation == org_world["org"]
     assert event.actor == org_world["admin"]
     assert event.actor_email == "admin@example.test"
-    assert (event.target_type, event.target_id, event.target_repr) == ("team", str(team.pk),
-                                                                      "Ops")
+    assert (event.target_type, event.target_id, event.target_repr) == ("team", str(team.pk), "Ops")

@@ -43,8 +43,12 @@ def wait_for_job(client, org, job_id) -> dict:
 
 def event(org, actor, code, *, days_ago=0, **extra):
     return ActivityEvent.objects.create(
-        organisation=org, actor=actor, actor_email=actor.email, code=code,
-        created_at=timezone.now() - dt.timedelta(days=days_ago), **extra,
+        organisation=org,
+        actor=actor,
+        actor_email=actor.email,
+        code=code,
+        created_at=timezone.now() - dt.timedelta(days=days_ago),
+        **extra,
     )
 
 
@@ -52,12 +56,28 @@ def test_export_runs_on_the_worker_and_gives_the_filtered_csv(worker, org_world,
     org, admin, legal = org_world["org"], org_world["admin"], org_world["legal"]
     team = org_world["team"]
     wanted = [
-        event(org, admin, "panel.team.created", days_ago=3, target_type="team",
-              target_id=str(team.pk), target_repr="Webmasters", via="ui"),
-        event(org, admin, "panel.team.member_added", days_ago=2, target_type="team",
-              target_id=str(team.pk), target_repr="Webmasters", via="api",
-              data={"user": "teammate@example.test"}),
-        event(org, admin, "panel.team.updated", days_ago=1, target_repr="Équipe, \"web\""),
+        event(
+            org,
+            admin,
+            "panel.team.created",
+            days_ago=3,
+            target_type="team",
+            target_id=str(team.pk),
+            target_repr="Webmasters",
+            via="ui",
+        ),
+        event(
+            org,
+            admin,
+            "panel.team.member_added",
+            days_ago=2,
+            target_type="team",
+            target_id=str(team.pk),
+            target_repr="Webmasters",
+            via="api",
+            data={"user": "teammate@example.test"},
+        ),
+        event(org, admin, "panel.team.updated", days_ago=1, target_repr='Équipe, "web"'),
     ]
     event(org, legal, "panel.team.deleted", days_ago=1)  # another person
     event(org, admin, "panel.member.role_changed", days_ago=1)  # another kind
@@ -68,7 +88,8 @@ def test_export_runs_on_the_worker_and_gives_the_filtered_csv(worker, org_world,
 
     response = client.post(
         f"/api/v1/organisations/{org.pk}/activity/exports/",
-        {"actor": admin.pk, "kind": "panel.team", "since": since}, format="json",
+        {"actor": admin.pk, "kind": "panel.team", "since": since},
+        format="json",
     )
     assert response.status_code == 202
     queued = response.json()["job"]
@@ -96,7 +117,9 @@ def test_export_runs_on_the_worker_and_gives_the_filtered_csv(worker, org_world,
     ]
     assert rows[2][7] == "user=teammate@example.test"
     expected = selectors.activity_list(
-        organisation=org, actor=admin.pk, kind="panel.team",
+        organisation=org,
+        actor=admin.pk,
+        kind="panel.team",
         since=dt.date.fromisoformat(since),
     )
     assert [r[2] for r in rows[1:]] == [e.code for e in expected]

@@ -159,8 +159,9 @@ def test_unknown_organisation_is_404(login, org_world):
     assert login(org_world["admin"]).get("/o/999999/").status_code == 404
 
 
-@pytest.mark.parametrize("name", ["member-list", "team-list", "activity-list",
-                                  "organisation-settings"])
+@pytest.mark.parametrize(
+    "name", ["member-list", "team-list", "activity-list", "organisation-settings"]
+)
 def test_user_gets_403_on_management_pages(login, org_world, name):
     response = login(org_world["user"]).get(url(name, org_world["org"]))
     assert response.status_code == 403
@@ -205,8 +206,7 @@ def test_admin_does_not_see_transfer_or_delete(login, org_world):
 def test_legal_representative_transfers_the_role(login, org_world):
     org, admin = org_world["org"], org_world["admin"]
     membership = Membership.objects.get(organisation=org, user=admin)
-    login(org_world["legal"]).post(url("organisation-transfer", org),
-                                   {"membership": membership.pk})
+    login(org_world["legal"]).post(url("organisation-transfer", org), {"membership": membership.pk})
     membership.refresh_from_db()
     assert membership.role == Role.LEGAL_REPRESENTATIVE
     assert Membership.objects.get(organisation=org, user=org_world["legal"]).role == Role.ADMIN
@@ -238,8 +238,9 @@ def test_members_table_shows_roles_and_protects_the_legal_representative(login, 
     html = login(org_world["admin"]).get(url("member-list", org_world["org"])).content.decode()
     assert "legal@example.test" in html and "user@example.test" in html
     assert "Cannot be removed" in html
-    legal_membership = Membership.objects.get(user=org_world["legal"],
-                                              organisation=org_world["org"])
+    legal_membership = Membership.objects.get(
+        user=org_world["legal"], organisation=org_world["org"]
+    )
     assert url("member-remove", org_world["org"], legal_membership.pk) not in html
 
 
@@ -248,7 +249,8 @@ def test_admin_invites_by_email_and_the_mail_is_sent(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         response = login(org_world["admin"]).post(
-            url("member-list", org_world["org"]), {"email": "New@Example.test", "role": "admin"},
+            url("member-list", org_world["org"]),
+            {"email": "New@Example.test", "role": "admin"},
             follow=True,
         )
     invitation = Invitation.objects.get(email="new@example.test")
@@ -307,8 +309,7 @@ def test_change_role_and_remove_member(login, org_world):
 def test_the_legal_representative_cannot_be_removed(login, org_world):
     org = org_world["org"]
     membership = Membership.objects.get(organisation=org, user=org_world["legal"])
-    response = login(org_world["admin"]).post(url("member-remove", org, membership.pk),
-                                              follow=True)
+    response = login(org_world["admin"]).post(url("member-remove", org, membership.pk), follow=True)
     assert "cannot be removed" in response.content.decode()
     assert Membership.objects.filter(pk=membership.pk).exists()
 
@@ -330,7 +331,8 @@ def test_invitee_sees_and_accepts_the_invitation(login, org_world):
 def test_invitee_declines(login, org_world):
     newcomer = f.UserFactory(email="decliner@example.test")
     invitation = services.invitation_create(
-        access=access_for(org_world["admin"], org_world["org"]), email=newcomer.email,
+        access=access_for(org_world["admin"], org_world["org"]),
+        email=newcomer.email,
         role="user",
     )
     login(newcomer).post(url("my-invitation-decline", None, invitation.pk))
@@ -340,15 +342,15 @@ def test_invitee_declines(login, org_world):
 
 def test_someone_else_cannot_accept_my_invitation(login, org_world):
     invitation = services.invitation_create(
-        access=access_for(org_world["admin"], org_world["org"]), email="mine@example.test",
+        access=access_for(org_world["admin"], org_world["org"]),
+        email="mine@example.test",
         role="admin",
     )
-    response = login(org_world["outsider"]).post(
-        url("my-invitation-accept", None, invitation.pk)
-    )
+    response = login(org_world["outsider"]).post(url("my-invitation-accept", None, invitation.pk))
     assert response.status_code == 404
-    assert not Membership.objects.filter(user=org_world["outsider"],
-                                         organisation=org_world["org"]).exists()
+    assert not Membership.objects.filter(
+        user=org_world["outsider"], organisation=org_world["org"]
+    ).exists()
 
 
 @pytest.mark.parametrize("count", [5, 200])
@@ -360,8 +362,11 @@ def test_members_page_runs_a_bounded_number_of_queries(
         f.MembershipFactory(organisation=org, role=Role.USER)
     for n in range(min(count, 20)):
         f.TeamMemberFactory(team=org_world["team"])
-        services.invitation_create(access=access_for(org_world["legal"], org),
-                                   email=f"invitee{n}@example.test", role="user")
+        services.invitation_create(
+            access=access_for(org_world["legal"], org),
+            email=f"invitee{n}@example.test",
+            role="user",
+        )
     client = login(org_world["admin"])
     with django_assert_max_num_queries(14):
         response = client.get(url("member-list", org))
@@ -391,9 +396,15 @@ def test_teams_and_activity_pages_run_a_bounded_number_of_queries(
 
 def test_create_a_team_with_a_leader(login, org_world):
     org, admin = org_world["org"], org_world["admin"]
-    response = login(admin).post(url("team-list", org), {
-        "name": "Support", "description": "Answers customers", "leader": admin.pk,
-    }, follow=True)
+    response = login(admin).post(
+        url("team-list", org),
+        {
+            "name": "Support",
+            "description": "Answers customers",
+            "leader": admin.pk,
+        },
+        follow=True,
+    )
     team = Team.objects.get(organisation=org, name="Support")
     assert response.redirect_chain[-1][0] == url("team-detail", org, team.pk)
     assert team.leader == admin
@@ -426,10 +437,14 @@ def test_team_page_shows_members_guests_and_grants(login, org_world):
 
 def test_add_people_by_email_and_from_the_organisation(login, org_world):
     org, team = org_world["org"], org_world["team"]
-    response = login(org_world["admin"]).post(url("team-member-add", org, team.pk), {
-        "emails": "outsider@example.test,\nunknown@example.test",
-        "users": [org_world["user"].pk],
-    }, follow=True)
+    response = login(org_world["admin"]).post(
+        url("team-member-add", org, team.pk),
+        {
+            "emails": "outsider@example.test,\nunknown@example.test",
+            "users": [org_world["user"].pk],
+        },
+        follow=True,
+    )
     html = response.content.decode()
     members = set(team.team_members.values_list("user__email", flat=True))
     assert {"outsider@example.test", "user@example.test"} <= members
@@ -441,9 +456,13 @@ def test_add_people_by_email_and_from_the_organisation(login, org_world):
 def test_a_bad_address_adds_nobody(login, org_world):
     org, team = org_world["org"], org_world["team"]
     before = team.team_members.count()
-    response = login(org_world["admin"]).post(url("team-member-add", org, team.pk), {
-        "emails": "fine@example.test\nnot an email", "users": [org_world["user"].pk],
-    })
+    response = login(org_world["admin"]).post(
+        url("team-member-add", org, team.pk),
+        {
+            "emails": "fine@example.test\nnot an email",
+            "users": [org_world["user"].pk],
+        },
+    )
     assert "Line 2" in response.context["members_form"].errors["emails"][0]
     assert team.team_members.count() == before
     assert not Invitation.objects.filter(email="fine@example.test").exists()
@@ -463,12 +482,14 @@ def test_remove_from_team_and_delete_team_ask_first(login, org_world):
 def test_grant_and_remove_access_to_a_product(login, org_world):
     org, team, other_mail = org_world["org"], org_world["team"], org_world["other_mail"]
     client = login(org_world["admin"])
-    client.post(url("grant-create", org, team.pk),
-                {"product": f"mail:{other_mail.pk}", "level": "view"})
+    client.post(
+        url("grant-create", org, team.pk), {"product": f"mail:{other_mail.pk}", "level": "view"}
+    )
     grant = team.grants.get(product_id=other_mail.pk)
     assert grant.level == "view"
-    response = client.post(url("grant-create", org, team.pk),
-                           {"product": f"mail:{other_mail.pk}", "level": "manage"})
+    response = client.post(
+        url("grant-create", org, team.pk), {"product": f"mail:{other_mail.pk}", "level": "manage"}
+    )
     assert "already granted" in response.content.decode()
     client.post(url("grant-delete", org, team.pk, grant.pk))
     assert not team.grants.filter(pk=grant.pk).exists()
@@ -493,8 +514,9 @@ def test_activity_filters_by_person_and_kind(login, org_world):
     services.team_create(access=access, name="Filtered team")
     services.organisation_rename(access=access_for(org_world["legal"], org), name="Acme 2")
     client = login(org_world["admin"])
-    page = client.get(url("activity-list", org), {"actor": org_world["admin"].pk,
-                                                   "kind": "panel.team"})
+    page = client.get(
+        url("activity-list", org), {"actor": org_world["admin"].pk, "kind": "panel.team"}
+    )
     events = list(page.context["page"])
     assert events and all(e.code.startswith("panel.team") for e in events)
     assert all(e.actor_id == org_world["admin"].pk for e in events)
@@ -535,9 +557,15 @@ def test_finished_job_offers_its_file_and_the_menu_lists_it(login, org_world, se
 
     settings.MEDIA_ROOT = tmp_path
     org, admin = org_world["org"], org_world["admin"]
-    job = Job.objects.create(organisation=org, actor=admin, kind="activity_export",
-                             status=JobStatus.SUCCEEDED, done=3, total=3,
-                             result={"file_name": "activity.csv"})
+    job = Job.objects.create(
+        organisation=org,
+        actor=admin,
+        kind="activity_export",
+        status=JobStatus.SUCCEEDED,
+        done=3,
+        total=3,
+        result={"file_name": "activity.csv"},
+    )
     job.result_file.save("activity.csv", ContentFile(b"date,person\n"))
     client = login(admin)
     html = client.get(url("job-detail", org, job.pk)).content.decode()
@@ -551,8 +579,13 @@ def test_finished_job_offers_its_file_and_the_menu_lists_it(login, org_world, se
 
 def test_failed_job_says_why(login, org_world):
     org = org_world["org"]
-    job = Job.objects.create(organisation=org, actor=org_world["admin"], kind="activity_export",
-                             status=JobStatus.FAILED, errors=[{"detail": "Disk full"}])
+    job = Job.objects.create(
+        organisation=org,
+        actor=org_world["admin"],
+        kind="activity_export",
+        status=JobStatus.FAILED,
+        errors=[{"detail": "Disk full"}],
+    )
     html = login(org_world["admin"]).get(url("job-detail", org, job.pk)).content.decode()
     assert "The job failed:" in html and "Disk full" in html
 
@@ -579,8 +612,9 @@ def test_account_page_links_to_email_password_mfa_and_tokens(login, org_world):
 
 def test_token_secret_is_shown_exactly_once(login, org_world):
     client = login(org_world["user"])
-    response = client.post(url("token-list"), {"name": "Deploy", "scopes": ["read", "write"]},
-                           follow=True)
+    response = client.post(
+        url("token-list"), {"name": "Deploy", "scopes": ["read", "write"]}, follow=True
+    )
     token = ApiToken.objects.get(user=org_world["user"], name="Deploy")
     secret = response.context["new_token"]["secret"]
     assert secret.startswith("pnl_") and secret in response.content.decode()
@@ -620,8 +654,9 @@ def test_sign_in_pages_use_the_panel_layout(client, db, name):
 
 
 def test_login_error_is_shown_in_the_form(client, org_world):
-    response = client.post(reverse("account_login"),
-                           {"login": "admin@example.test", "password": "wrong"})
+    response = client.post(
+        reverse("account_login"), {"login": "admin@example.test", "password": "wrong"}
+    )
     assert "form-errors" in response.content.decode()
 
 
@@ -644,14 +679,17 @@ def test_activity_shows_my_actions_with_their_label(login, org_world):
     assert ActivityEvent.objects.filter(code="panel.team.created").exists()
 
 
-@pytest.mark.parametrize("name,layout", [
-    ("account_email", 'class="sidenav"'),
-    ("account_change_password", 'class="sidenav"'),
-    ("account_logout", 'class="sidenav"'),
-    ("mfa_index", 'class="sidenav"'),
-    # Turning on two-factor first asks for the password again, on an entrance card.
-    ("mfa_activate_totp", 'class="card auth-card"'),
-])
+@pytest.mark.parametrize(
+    "name,layout",
+    [
+        ("account_email", 'class="sidenav"'),
+        ("account_change_password", 'class="sidenav"'),
+        ("account_logout", 'class="sidenav"'),
+        ("mfa_index", 'class="sidenav"'),
+        # Turning on two-factor first asks for the password again, on an entrance card.
+        ("mfa_activate_totp", 'class="card auth-card"'),
+    ],
+)
 def test_account_pages_use_the_panel_layout(login, org_world, name, layout):
     response = login(org_world["admin"]).get(reverse(name), follow=True)
     html = response.content.decode()
@@ -665,8 +703,9 @@ def test_password_reset_sends_a_link_and_confirms_in_the_layout(
     client, org_world, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("account_reset_password"),
-                               {"email": "admin@example.test"}, follow=True)
+        response = client.post(
+            reverse("account_reset_password"), {"email": "admin@example.test"}, follow=True
+        )
     assert 'class="card auth-card"' in response.content.decode()
     assert mail.outbox and "admin@example.test" in mail.outbox[-1].to
 
@@ -689,15 +728,18 @@ def test_class_based_views_enter_the_organisation_the_same_way(rf, org_world):
     def get(user, product):
         request = rf.get("/")
         request.user, request.session = user, {}
-        return MailSettings.as_view()(request, org_id=org_world["org"].pk,
-                                      product_id=product.pk)
+        return MailSettings.as_view()(request, org_id=org_world["org"].pk, product_id=product.pk)
 
     assert get(org_world["teammate"], org_world["mail"]).content == b"acme.test"
     with pytest.raises(Http404):  # not granted: invisible, as if it did not exist
         get(org_world["teammate"], org_world["other_mail"])
     with pytest.raises(Http404):
         get(org_world["outsider"], org_world["mail"])
-    f.GrantFactory(team=org_world["team"], product_type="mail",
-                   product_id=org_world["other_mail"].pk, level="view")
+    f.GrantFactory(
+        team=org_world["team"],
+        product_type="mail",
+        product_id=org_world["other_mail"].pk,
+        level="view",
+    )
     with pytest.raises(PermissionDenied):  # visible but not manageable
         get(org_world["teammate"], org_world["other_mail"])

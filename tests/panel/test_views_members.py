@@ -20,8 +20,11 @@ def membership_of(world, who, org=None):
 
 def grant_directly(world, who, product, level="view"):
     return services.grant_create(
-        access=access_for(world["admin"], world["org"]), user=world[who], product_type="mail",
-        product_id=product.pk, level=level,
+        access=access_for(world["admin"], world["org"]),
+        user=world[who],
+        product_type="mail",
+        product_id=product.pk,
+        level=level,
     )
 
 
@@ -56,16 +59,17 @@ def test_a_member_without_direct_grant_sees_an_empty_state(login, org_world):
     assert "No product granted directly" in html and "In no team yet." in html
 
 
-def test_grant_through_the_form_shows_it_on_their_dashboard_and_removing_hides_it(
-    login, org_world
-):
+def test_grant_through_the_form_shows_it_on_their_dashboard_and_removing_hides_it(login, org_world):
     org, other_mail = org_world["org"], org_world["other_mail"]
     membership = membership_of(org_world, "user")
     assert "hidden.test" not in dashboard(login, org_world, "user")
 
     client = login(org_world["admin"])
-    response = client.post(url("member-grant-create", org, membership.pk),
-                           {"product": f"mail:{other_mail.pk}", "level": "view"}, follow=True)
+    response = client.post(
+        url("member-grant-create", org, membership.pk),
+        {"product": f"mail:{other_mail.pk}", "level": "view"},
+        follow=True,
+    )
     assert response.redirect_chain[-1][0] == url("member-detail", org, membership.pk)
     assert "Access granted to user@example.test." in response.content.decode()
     grant = Grant.objects.get(user=org_world["user"], product_id=other_mail.pk)
@@ -74,8 +78,9 @@ def test_grant_through_the_form_shows_it_on_their_dashboard_and_removing_hides_i
 
     client = login(org_world["admin"])
     confirm = client.get(url("member-grant-delete", org, membership.pk, grant.pk))
-    assert ("Remove the direct access of user@example.test to hidden.test?"
-            in confirm.content.decode())
+    assert (
+        "Remove the direct access of user@example.test to hidden.test?" in confirm.content.decode()
+    )
     assert Grant.objects.filter(pk=grant.pk).exists()  # asking is not doing
     response = client.post(url("member-grant-delete", org, membership.pk, grant.pk))
     assert response["Location"] == url("member-detail", org, membership.pk)
@@ -107,10 +112,13 @@ def test_a_product_of_another_organisation_cannot_be_granted(login, org_world):
     assert not Grant.objects.filter(product_id=foreign.pk).exists()
 
 
-@pytest.mark.parametrize("who,sentence", [
-    ("admin", "As an administrator, this person already sees"),
-    ("legal", "As the legal representative, this person already sees"),
-])
+@pytest.mark.parametrize(
+    "who,sentence",
+    [
+        ("admin", "As an administrator, this person already sees"),
+        ("legal", "As the legal representative, this person already sees"),
+    ],
+)
 def test_administrators_are_told_they_already_see_everything(login, org_world, who, sentence):
     org = org_world["org"]
     client = login(org_world["legal"])
@@ -126,8 +134,10 @@ def test_plain_user_gets_403_and_cannot_grant_by_posting(login, org_world):
     membership = membership_of(org_world, "user")
     client = login(org_world["user"])
     assert client.get(url("member-detail", org, membership.pk)).status_code == 403
-    response = client.post(url("member-grant-create", org, membership.pk),
-                           {"product": f"mail:{other_mail.pk}", "level": "manage"})
+    response = client.post(
+        url("member-grant-create", org, membership.pk),
+        {"product": f"mail:{other_mail.pk}", "level": "manage"},
+    )
     assert response.status_code == 403
     assert not Grant.objects.filter(user=org_world["user"]).exists()
 
@@ -143,8 +153,10 @@ def test_a_member_of_another_organisation_is_404(login, org_world):
     foreign = membership_of(org_world, "outsider", org=org_world["other_org"])
     client = login(org_world["admin"])
     assert client.get(url("member-detail", org, foreign.pk)).status_code == 404
-    response = client.post(url("member-grant-create", org, foreign.pk),
-                           {"product": f"mail:{org_world['other_mail'].pk}", "level": "view"})
+    response = client.post(
+        url("member-grant-create", org, foreign.pk),
+        {"product": f"mail:{org_world['other_mail'].pk}", "level": "view"},
+    )
     assert response.status_code == 404
     assert not Grant.objects.filter(user=org_world["outsider"]).exists()
 
@@ -169,10 +181,12 @@ def test_member_page_runs_a_bounded_number_of_queries(
     for n in range(count):
         product = f.MailServiceFactory(organisation=org)
         domain = f.DomainFactory(organisation=org)
-        services.grant_create(access=access, user=user, product_type="mail",
-                              product_id=product.pk, level="view")
-        services.grant_create(access=access, user=user, product_type="domain",
-                              product_id=domain.pk, level="manage")
+        services.grant_create(
+            access=access, user=user, product_type="mail", product_id=product.pk, level="view"
+        )
+        services.grant_create(
+            access=access, user=user, product_type="domain", product_id=domain.pk, level="manage"
+        )
         team = services.team_create(access=access, name=f"Team {n:03}")
         services.team_members_add(access=access, team=team, users=[user])
     membership = membership_of(org_world, "user")

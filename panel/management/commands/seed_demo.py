@@ -43,8 +43,10 @@ class Command(BaseCommand):
             Domain.objects.create(organisation=organisation, name="demo.example")
             access = access_for(owner, organisation)
             team = services.team_create(
-                access=access, name="Webmasters",
-                description="People who look after the demo site and its mail.", leader=owner,
+                access=access,
+                name="Webmasters",
+                description="People who look after the demo site and its mail.",
+                leader=owner,
             )
             services.team_members_add(access=access, team=team, users=[member])
             services.grant_create(
