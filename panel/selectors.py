@@ -1,6 +1,7 @@
 """Reads shared by the UI, the API and tasks. Every query starts from the organisation."""
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from .access import Access, Capability
 from .models import (
@@ -37,11 +38,19 @@ def my_invitations(*, user) -> QuerySet[Invitation]:
     )
 
 
+def _count_of(model, **link) -> Coalesce:
+    """A correlated COUNT subquery: cheaper than joining two tables and grouping."""
+    rows = model.objects.filter(**link).order_by().values(*link).annotate(n=Count("pk"))
+    return Coalesce(Subquery(rows.values("n")), 0)
+
+
 def team_list(*, organisation: Organisation) -> QuerySet[Team]:
     return (
         organisation.teams.select_related("leader")
-        .annotate(member_count=Count("team_members", distinct=True),
-                  grant_count=Count("grants", distinct=True))
+        .annotate(
+            member_count=_count_of(TeamMember, team=OuterRef("pk")),
+            grant_count=_count_of(Grant, team=OuterRef("pk")),
+        )
         .order_by("name")
     )
 
@@ -110,8 +119,11 @@ def activity_per_day(*, events: QuerySet[ActivityEvent], days: int = 30) -> list
     first = today - timedelta(days=days - 1)
     counts = dict(
         events.filter(created_at__date__gte=first)
-        .annotate(day=TruncDate("created_at")).order_by().values("day")
-        .annotate(n=Count("id")).values_list("day", "n")
+        .annotate(day=TruncDate("created_at"))
+        .order_by()
+        .values("day")
+        .annotate(n=Count("id"))
+        .values_list("day", "n")
     )
     return [
         {"day": day, "count": counts.get(day, 0)}
@@ -123,7 +135,9 @@ def activity_actors(*, organisation: Organisation) -> list[tuple[int, str]]:
     """(id, email) of the people who appear in the log, for the person filter."""
     return list(
         organisation.activity.exclude(actor=None)
-        .values_list("actor_id", "actor__email").distinct().order_by("actor__email")
+        .values_list("actor_id", "actor__email")
+        .distinct()
+        .order_by("actor__email")
     )
 
 
