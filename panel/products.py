@@ -50,7 +50,7 @@ KINDS: dict[str, ProductKind] = {
     kind.key: kind
     for kind in [
         ProductKind(
-            "mail",
+            "mail_service",
             _("Mail"),
             _(
                 "Professional mail addresses on your own domain, with aliases, redirections "

@@ -35,7 +35,9 @@ def org_world(db):
     team = f.TeamFactory(organisation=org, name="Webmasters")
     teammate = f.UserFactory(email="teammate@example.test")  # from outside the organisation
     f.TeamMemberFactory(team=team, user=teammate)
-    grant = f.GrantFactory(team=team, product_type="mail", product_id=mail.pk, level="manage")
+    grant = f.GrantFactory(
+        team=team, product_type="mail_service", product_id=mail.pk, level="manage"
+    )
     outsider = f.UserFactory(email="outsider@example.test")
     other_org = f.OrganisationFactory(name="Other", legal_representative=outsider)
     return {

@@ -117,6 +117,6 @@ class GrantFactory(factory.django.DjangoModelFactory):
 
     team = factory.SubFactory(TeamFactory)
     organisation = factory.SelfAttribute("team.organisation")
-    product_type = "mail"
+    product_type = "mail_service"
     product_id = 0
     level = "view"

@@ -88,7 +88,7 @@ def test_onboarding_two_people_team_switch_and_export(
     shot(bob, "06-bob-pending-invitation")
     invitation_row.get_by_role("button", name="Accept").click()
     expect(bob.get_by_role("heading", name="Acme Robotics", level=1)).to_be_visible()
-    expect(bob.locator("[data-kind=mail] .empty")).to_contain_text("shared with you")
+    expect(bob.locator("[data-kind=mail_service] .empty")).to_contain_text("shared with you")
     shot(bob, "07-bob-dashboard-as-user")
 
     # 3. Alice creates a team and adds Bob to it.

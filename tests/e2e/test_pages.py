@@ -53,7 +53,7 @@ def world(transactional_db):
     services.team_members_add(access=access, team=team, users=[user])
     services.team_people_add(access=access, team=team, emails=["agency@example.test"])
     services.grant_create(
-        access=access, team=team, product_type="mail", product_id=mail.pk, level="manage"
+        access=access, team=team, product_type="mail_service", product_id=mail.pk, level="manage"
     )
     services.invitation_create(access=access, email="newcomer@example.test", role="admin")
     Job.objects.create(
@@ -97,7 +97,7 @@ def test_pages_errors_confirmations_and_two_factor(live_server, world, settings,
     shot(page, "20-login-error")
     sign_in(page, base, "olivia@example.test")
     expect(page.get_by_role("heading", name="Acme Robotics", level=1)).to_be_visible()
-    expect(page.locator("[data-kind=mail] .product-list")).to_contain_text("acme-robotics.example")
+    expect(page.locator("[data-kind=mail_service] .product-list")).to_contain_text("acme-robotics.example")
     shot(page, "21-dashboard-with-products")
 
     page.goto(f"{o}/members/")
@@ -191,10 +191,10 @@ def test_pages_errors_confirmations_and_two_factor(live_server, world, settings,
     user_page = user_context.new_page()
     user_page.set_default_timeout(TIMEOUT_MS)
     sign_in(user_page, base, "max@example.test")
-    expect(user_page.locator("[data-kind=mail] .product-list")).to_contain_text(
+    expect(user_page.locator("[data-kind=mail_service] .product-list")).to_contain_text(
         "acme-robotics.example"
     )
-    expect(user_page.locator("[data-kind=mail]")).not_to_contain_text("support.acme")
+    expect(user_page.locator("[data-kind=mail_service]")).not_to_contain_text("support.acme")
     expect(user_page.locator("[data-kind=domain]")).to_contain_text("acme-robotics.example")
     expect(user_page.get_by_role("navigation", name="Organisation")).not_to_contain_text("Members")
     shot(user_page, "39-user-dashboard")

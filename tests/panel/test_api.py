@@ -56,7 +56,7 @@ def assert_error(response, status, *, code=None, field=None):
 
 def visible_mail(user, org):
     access = access_for(user, org)
-    return set() if access is None else set(access.visible_products("mail"))
+    return set() if access is None else set(access.visible_products("mail_service"))
 
 
 def dashboard_products(user, org):
@@ -705,13 +705,13 @@ def test_grants_give_and_remove_access(org_world, client_for):
 
     created = client.post(
         grants_url,
-        {"product_type": "mail", "product_id": other_mail.pk, "level": "view"},
+        {"product_type": "mail_service", "product_id": other_mail.pk, "level": "view"},
         format="json",
     )
     assert created.status_code == 201
     grant = created.json()
     assert {k: grant[k] for k in ("product_type", "product_id", "level")} == {
-        "product_type": "mail",
+        "product_type": "mail_service",
         "product_id": other_mail.pk,
         "level": "view",
     }
@@ -720,7 +720,7 @@ def test_grants_give_and_remove_access(org_world, client_for):
 
     again = client.post(
         grants_url,
-        {"product_type": "mail", "product_id": other_mail.pk, "level": "manage"},
+        {"product_type": "mail_service", "product_id": other_mail.pk, "level": "manage"},
         format="json",
     )
     assert_error(again, 409)
@@ -733,11 +733,11 @@ def test_grants_give_and_remove_access(org_world, client_for):
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"product_type": "mail", "product_id": "foreign", "level": "view"}, "product_id"),
-        ({"product_type": "mail", "product_id": 987654321, "level": "view"}, "product_id"),
+        ({"product_type": "mail_service", "product_id": "foreign", "level": "view"}, "product_id"),
+        ({"product_type": "mail_service", "product_id": 987654321, "level": "view"}, "product_id"),
         ({"product_type": "spaceship", "product_id": 1, "level": "view"}, "product_type"),
-        ({"product_type": "mail", "product_id": "own", "level": "admin"}, "level"),
-        ({"product_type": "mail", "level": "view"}, "product_id"),
+        ({"product_type": "mail_service", "product_id": "own", "level": "admin"}, "level"),
+        ({"product_type": "mail_service", "level": "view"}, "product_id"),
     ],
 )
 def test_bad_grant_answers_400_and_writes_nothing(org_world, client_for, body, field):

@@ -83,7 +83,7 @@ TABLE = [
     (
         "post",
         ORG + "members/{member}/grants/",
-        {"product_type": "mail", "product_id": "{other_mail}", "level": "view"},
+        {"product_type": "mail_service", "product_id": "{other_mail}", "level": "view"},
         admin_write(201),
     ),
     ("delete", ORG + "members/{member}/grants/{member_grant}/", None, admin_write(204)),
@@ -105,7 +105,7 @@ TABLE = [
     (
         "post",
         TEAM + "grants/",
-        {"product_type": "mail", "product_id": "{other_mail}", "level": "view"},
+        {"product_type": "mail_service", "product_id": "{other_mail}", "level": "view"},
         admin_write(201),
     ),
     ("delete", TEAM + "grants/{grant}/", None, admin_write(204)),
@@ -192,7 +192,7 @@ def world(org_world, settings, tmp_path):
     w["member_grant"] = Grant.objects.create(
         organisation=org,
         user=w["member"].user,
-        product_type="mail",
+        product_type="mail_service",
         product_id=w["mail"].pk,
         level="view",
     )

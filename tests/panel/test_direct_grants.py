@@ -16,17 +16,17 @@ def _access(world, who):
 
 def test_a_direct_grant_shows_the_product_to_that_member_only(org_world):
     user, hidden = org_world["user"], org_world["other_mail"]
-    assert hidden not in access_for(user, org_world["org"]).visible_products("mail")
+    assert hidden not in access_for(user, org_world["org"]).visible_products("mail_service")
     services.grant_create(
         access=_access(org_world, "admin"),
         user=user,
-        product_type="mail",
+        product_type="mail_service",
         product_id=hidden.pk,
         level="view",
     )
-    assert list(access_for(user, org_world["org"]).visible_products("mail")) == [hidden]
+    assert list(access_for(user, org_world["org"]).visible_products("mail_service")) == [hidden]
     assert hidden not in access_for(org_world["teammate"], org_world["org"]).visible_products(
-        "mail"
+        "mail_service"
     )
 
 
@@ -36,12 +36,14 @@ def test_withdrawing_a_direct_grant_hides_the_product_at_once(org_world, client_
     membership = org.memberships.get(user=user)
     url = f"/api/v1/organisations/{org.pk}/members/{membership.pk}/grants/"
     created = admin.post(
-        url, {"product_type": "mail", "product_id": hidden.pk, "level": "manage"}, format="json"
+        url,
+        {"product_type": "mail_service", "product_id": hidden.pk, "level": "manage"},
+        format="json",
     )
     assert created.status_code == 201
     assert admin.get(url).json()["count"] == 1
     assert admin.delete(f"{url}{created.json()['id']}/").status_code == 204
-    assert list(access_for(user, org).visible_products("mail")) == []
+    assert list(access_for(user, org).visible_products("mail_service")) == []
 
 
 def test_outside_people_get_access_through_a_team_not_directly(org_world):
@@ -50,7 +52,7 @@ def test_outside_people_get_access_through_a_team_not_directly(org_world):
         services.grant_create(
             access=_access(org_world, "admin"),
             user=org_world["teammate"],
-            product_type="mail",
+            product_type="mail_service",
             product_id=org_world["mail"].pk,
             level="view",
         )
@@ -63,7 +65,7 @@ def test_plain_users_cannot_grant_access(org_world):
         services.grant_create(
             access=_access(org_world, "user"),
             user=org_world["user"],
-            product_type="mail",
+            product_type="mail_service",
             product_id=org_world["other_mail"].pk,
             level="manage",
         )

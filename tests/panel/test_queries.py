@@ -50,7 +50,9 @@ def add_teams(world, n):
     )
     Grant.objects.bulk_create(
         [
-            Grant(organisation=org, team=t, product_type="mail", product_id=world["mail"].pk)
+            Grant(
+                organisation=org, team=t, product_type="mail_service", product_id=world["mail"].pk
+            )
             for t in teams
         ]
     )
@@ -141,7 +143,10 @@ def add_grants(world, n):
     Grant.objects.bulk_create(
         [
             Grant(
-                organisation=world["org"], team=world["team"], product_type="mail", product_id=m.pk
+                organisation=world["org"],
+                team=world["team"],
+                product_type="mail_service",
+                product_id=m.pk,
             )
             for m in mails
         ]

@@ -50,7 +50,7 @@ def acc(org_world):
         lambda a, w: services.grant_create(
             access=a,
             team=w["team"],
-            product_type="mail",
+            product_type="mail_service",
             product_id=w["other_mail"].pk,
             level="manage",
         ),
@@ -145,7 +145,11 @@ def foreign(org_world):
         lambda a, x, w: services.team_members_add(access=a, team=x["team"], users=[w["user"]]),
         lambda a, x, w: services.team_member_remove(access=a, team=x["team"], user_id=w["user"].pk),
         lambda a, x, w: services.grant_create(
-            access=a, team=x["team"], product_type="mail", product_id=w["mail"].pk, level="view"
+            access=a,
+            team=x["team"],
+            product_type="mail_service",
+            product_id=w["mail"].pk,
+            level="view",
         ),
         lambda a, x, w: services.grant_delete(access=a, grant=x["grant"]),
         lambda a, x, w: services.membership_change_role(
@@ -173,7 +177,7 @@ def test_a_product_of_another_organisation_cannot_be_granted(org_world, acc, for
         services.grant_create(
             access=acc("admin"),
             team=org_world["team"],
-            product_type="mail",
+            product_type="mail_service",
             product_id=foreign["mail"].pk,
             level="view",
         )
@@ -199,7 +203,7 @@ def test_team_guest_sees_only_what_the_team_grants(org_world, acc):
     guest = acc("teammate")
     mail, hidden = org_world["mail"], org_world["other_mail"]
     assert guest is not None and guest.membership is None
-    assert list(guest.visible_products("mail")) == [mail]
+    assert list(guest.visible_products("mail_service")) == [mail]
     assert guest.can(Capability.MANAGE_PRODUCT, mail)
     guest.require(Capability.MANAGE_PRODUCT, mail)
     assert not guest.can(Capability.VIEW_PRODUCT, hidden)
@@ -225,7 +229,7 @@ def test_the_best_level_of_several_grants_wins(org_world, acc):
     Grant.objects.create(
         organisation=org,
         user=org_world["user"],
-        product_type="mail",
+        product_type="mail_service",
         product_id=mail.pk,
         level="manage",
     )
@@ -233,8 +237,8 @@ def test_the_best_level_of_several_grants_wins(org_world, acc):
 
 
 def test_users_see_no_product_without_a_grant_and_admins_see_all(org_world, acc):
-    assert list(acc("user").visible_products("mail")) == []
-    assert set(acc("admin").visible_products("mail")) == {
+    assert list(acc("user").visible_products("mail_service")) == []
+    assert set(acc("admin").visible_products("mail_service")) == {
         org_world["mail"],
         org_world["other_mail"],
     }
@@ -244,7 +248,7 @@ def test_users_see_no_product_without_a_grant_and_admins_see_all(org_world, acc)
 def test_grants_of_another_organisation_give_nothing_here(org_world, foreign):
     f.TeamMemberFactory(team=foreign["team"], user=org_world["user"])
     access = access_for(org_world["user"], org_world["org"])
-    assert list(access.visible_products("mail")) == []
+    assert list(access.visible_products("mail_service")) == []
 
 
 def test_adding_people_to_a_team_and_removing_them(org_world, acc):
@@ -255,7 +259,7 @@ def test_adding_people_to_a_team_and_removing_them(org_world, acc):
     )
     assert {m.user for m in added} == {stranger, org_world["user"]}  # teammate already in
     assert access_for(stranger, org).membership is None
-    assert list(access_for(stranger, org).visible_products("mail")) == [org_world["mail"]]
+    assert list(access_for(stranger, org).visible_products("mail_service")) == [org_world["mail"]]
     services.team_member_remove(access=admin, team=team, user_id=stranger.pk)
     assert access_for(stranger, org) is None
     with pytest.raises(NotFound):
@@ -285,7 +289,7 @@ def test_adding_people_by_email_invites_those_without_account(
     services.invitation_accept(actor=newcomer, invitation_id=invitation.pk)
     assert TeamMember.objects.filter(team=team, user=newcomer).exists()
     assert not Membership.objects.filter(user=newcomer).exists()
-    assert list(access_for(newcomer, org_world["org"]).visible_products("mail")) == [
+    assert list(access_for(newcomer, org_world["org"]).visible_products("mail_service")) == [
         org_world["mail"]
     ]
 
@@ -321,7 +325,7 @@ def test_removing_a_member_clears_their_team_leadership_and_grants(org_world, ac
     Grant.objects.create(
         organisation=org,
         user=user,
-        product_type="mail",
+        product_type="mail_service",
         product_id=org_world["mail"].pk,
         level="view",
     )
@@ -347,7 +351,7 @@ def test_a_product_is_granted_once_per_team(org_world, acc):
         services.grant_create(
             access=acc("admin"),
             team=org_world["team"],
-            product_type="mail",
+            product_type="mail_service",
             product_id=org_world["mail"].pk,
             level="view",
         )

@@ -483,12 +483,12 @@ def test_grant_and_remove_access_to_a_product(login, org_world):
     org, team, other_mail = org_world["org"], org_world["team"], org_world["other_mail"]
     client = login(org_world["admin"])
     client.post(
-        url("grant-create", org, team.pk), {"product": f"mail:{other_mail.pk}", "level": "view"}
+        url("grant-create", org, team.pk), {"product": f"mail_service:{other_mail.pk}", "level": "view"}
     )
     grant = team.grants.get(product_id=other_mail.pk)
     assert grant.level == "view"
     response = client.post(
-        url("grant-create", org, team.pk), {"product": f"mail:{other_mail.pk}", "level": "manage"}
+        url("grant-create", org, team.pk), {"product": f"mail_service:{other_mail.pk}", "level": "manage"}
     )
     assert "already granted" in response.content.decode()
     client.post(url("grant-delete", org, team.pk, grant.pk))
@@ -499,7 +499,7 @@ def test_grant_of_a_product_of_another_organisation_is_refused(login, org_world)
     foreign = f.MailServiceFactory(organisation=org_world["other_org"])
     response = login(org_world["admin"]).post(
         url("grant-create", org_world["org"], org_world["team"].pk),
-        {"product": f"mail:{foreign.pk}", "level": "view"},
+        {"product": f"mail_service:{foreign.pk}", "level": "view"},
     )
     assert response.context["grant_form"].errors["product"]
     assert not org_world["team"].grants.filter(product_id=foreign.pk).exists()
@@ -721,7 +721,7 @@ def test_class_based_views_enter_the_organisation_the_same_way(rf, org_world):
 
     class MailSettings(OrganisationMixin, View):
         def get(self, request, org_id, product_id):
-            product = KINDS["mail"].products_of(self.organisation).get(pk=product_id)
+            product = KINDS["mail_service"].products_of(self.organisation).get(pk=product_id)
             require(self.access, Capability.MANAGE_PRODUCT, product)
             return HttpResponse(product.name)
 
@@ -737,7 +737,7 @@ def test_class_based_views_enter_the_organisation_the_same_way(rf, org_world):
         get(org_world["outsider"], org_world["mail"])
     f.GrantFactory(
         team=org_world["team"],
-        product_type="mail",
+        product_type="mail_service",
         product_id=org_world["other_mail"].pk,
         level="view",
     )

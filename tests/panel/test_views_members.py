@@ -22,7 +22,7 @@ def grant_directly(world, who, product, level="view"):
     return services.grant_create(
         access=access_for(world["admin"], world["org"]),
         user=world[who],
-        product_type="mail",
+        product_type="mail_service",
         product_id=product.pk,
         level=level,
     )
@@ -67,7 +67,7 @@ def test_grant_through_the_form_shows_it_on_their_dashboard_and_removing_hides_i
     client = login(org_world["admin"])
     response = client.post(
         url("member-grant-create", org, membership.pk),
-        {"product": f"mail:{other_mail.pk}", "level": "view"},
+        {"product": f"mail_service:{other_mail.pk}", "level": "view"},
         follow=True,
     )
     assert response.redirect_chain[-1][0] == url("member-detail", org, membership.pk)
@@ -94,7 +94,7 @@ def test_granting_the_same_product_twice_says_so_in_the_form(login, org_world):
     membership = membership_of(org_world, "user")
     response = login(org_world["admin"]).post(
         url("member-grant-create", org, membership.pk),
-        {"product": f"mail:{other_mail.pk}", "level": "manage"},
+        {"product": f"mail_service:{other_mail.pk}", "level": "manage"},
     )
     assert response.status_code == 200
     assert "already granted" in response.context["grant_form"].non_field_errors()[0]
@@ -106,7 +106,7 @@ def test_a_product_of_another_organisation_cannot_be_granted(login, org_world):
     membership = membership_of(org_world, "user")
     response = login(org_world["admin"]).post(
         url("member-grant-create", org_world["org"], membership.pk),
-        {"product": f"mail:{foreign.pk}", "level": "view"},
+        {"product": f"mail_service:{foreign.pk}", "level": "view"},
     )
     assert response.context["grant_form"].errors["product"]
     assert not Grant.objects.filter(product_id=foreign.pk).exists()
@@ -136,7 +136,7 @@ def test_plain_user_gets_403_and_cannot_grant_by_posting(login, org_world):
     assert client.get(url("member-detail", org, membership.pk)).status_code == 403
     response = client.post(
         url("member-grant-create", org, membership.pk),
-        {"product": f"mail:{other_mail.pk}", "level": "manage"},
+        {"product": f"mail_service:{other_mail.pk}", "level": "manage"},
     )
     assert response.status_code == 403
     assert not Grant.objects.filter(user=org_world["user"]).exists()
@@ -155,7 +155,7 @@ def test_a_member_of_another_organisation_is_404(login, org_world):
     assert client.get(url("member-detail", org, foreign.pk)).status_code == 404
     response = client.post(
         url("member-grant-create", org, foreign.pk),
-        {"product": f"mail:{org_world['other_mail'].pk}", "level": "view"},
+        {"product": f"mail_service:{org_world['other_mail'].pk}", "level": "view"},
     )
     assert response.status_code == 404
     assert not Grant.objects.filter(user=org_world["outsider"]).exists()
@@ -182,7 +182,11 @@ def test_member_page_runs_a_bounded_number_of_queries(
         product = f.MailServiceFactory(organisation=org)
         domain = f.DomainFactory(organisation=org)
         services.grant_create(
-            access=access, user=user, product_type="mail", product_id=product.pk, level="view"
+            access=access,
+            user=user,
+            product_type="mail_service",
+            product_id=product.pk,
+            level="view",
         )
         services.grant_create(
             access=access, user=user, product_type="domain", product_id=domain.pk, level="manage"

@@ -50,7 +50,11 @@ class Command(BaseCommand):
             )
             services.team_members_add(access=access, team=team, users=[member])
             services.grant_create(
-                access=access, team=team, product_type="mail", product_id=mail.pk, level="manage"
+                access=access,
+                team=team,
+                product_type="mail_service",
+                product_id=mail.pk,
+                level="manage",
             )
         url = f"{settings.PANEL_BASE_URL}/o/{organisation.pk}/"
         self.stdout.write(self.style.SUCCESS("Demo organisation ready."))
