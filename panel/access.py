@@ -73,8 +73,12 @@ class Access:
         return capability in ROLE_CAPABILITIES[self.role]
 
     def require(self, capability: Capability, product=None) -> None:
-        """Raise 404 for a product the person may not see, 403 for a missing capability."""
-        if product is not None and not self.can(Capability.VIEW_PRODUCT, product):
+        """Raise 404 for a product the person may not see (another organisation's above
+        all), 403 for a missing capability."""
+        if product is not None and (
+            product.organisation_id != self.organisation.pk
+            or not self.can(Capability.VIEW_PRODUCT, product)
+        ):
             raise NotFound()
         if not self.can(capability, product):
             raise PermissionDenied()

@@ -4,20 +4,40 @@ Status changes are conditional updates, so a task delivered twice (a worker kill
 it took the message) does not run finished work again.
 """
 
+import logging
 from collections.abc import Callable
 
 from django.db import transaction
 from django.db.models import F
+from django.http import FileResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from .access import Capability
+from .errors import NotFound, PanelError
 from .models import Job, JobStatus
+
+logger = logging.getLogger(__name__)
+
+#: The capability needed to see a Job of each kind and its result.
+JOB_KIND_CAPABILITIES = {"activity_export": Capability.EXPORT_ACTIVITY}
 
 
 def job_enqueue(*, organisation, actor, kind: str, task, params: dict | None = None) -> Job:
     """Create a queued Job and send `task(job_id)` once the transaction commits."""
     job = Job.objects.create(organisation=organisation, actor=actor, kind=kind, params=params or {})
-    transaction.on_commit(lambda: task.delay(job.pk))
+    transaction.on_commit(lambda: _send(task, job.pk))
     return job
+
+
+def _send(task, job_id: int) -> None:
+    """Queue the task; if the broker cannot be reached, the Job says so instead of
+    waiting for ever."""
+    try:
+        task.delay(job_id)
+    except Exception:  # broker down or misconfigured: report it on the Job
+        logger.exception("Could not queue job %s", job_id)
+        job_fail(job_id, str(_("The job could not be queued. Try again in a moment.")))
 
 
 def job_start(job_id: int, *, total: int) -> Job | None:
@@ -65,6 +85,28 @@ def run_job(job_id: int, body: Callable[[Job], None], *, total: Callable[[Job], 
         if job is None:
             return
         body(job)
-    except Exception as exc:  # the job must say why it failed; the worker logs the trace
-        job_fail(job_id, f"{type(exc).__name__}: {exc}")
+    except PanelError as exc:  # a rule of ours: its sentence is meant for people
+        job_fail(job_id, str(exc.detail))
         raise
+    except Exception:  # anything else: a plain reason for people, the trace in the logs
+        logger.exception("Job %s failed", job_id)
+        job_fail(job_id, str(UNEXPECTED_FAILURE))
+        raise
+
+
+UNEXPECTED_FAILURE = _(
+    "An unexpected error stopped this job. Nothing was changed; try again, and contact "
+    "support if it happens again."
+)
+
+
+def result_response(job: Job) -> FileResponse:
+    """The Job's result file as a download; NotFound when there is none (any more)."""
+    if not job.result_file:
+        raise NotFound()
+    try:
+        handle = job.result_file.open("rb")
+    except FileNotFoundError:
+        raise NotFound() from None
+    name = job.result.get("file_name") or job.result_file.name.rsplit("/", 1)[-1]
+    return FileResponse(handle, as_attachment=True, filename=name)

@@ -4,6 +4,7 @@ from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from .access import Access, Capability
+from .jobs import JOB_KIND_CAPABILITIES
 from .models import (
     ActivityEvent,
     ApiToken,
@@ -15,8 +16,17 @@ from .models import (
     Organisation,
     Team,
     TeamMember,
+    User,
 )
 from .products import KINDS
+
+
+def organisation_people(*, organisation: Organisation) -> QuerySet[User]:
+    """Everyone the organisation knows: its members and the people in its teams."""
+    return User.objects.filter(
+        Q(memberships__organisation=organisation) | Q(team_memberships__organisation=organisation),
+        is_active=True,
+    ).distinct()
 
 
 def membership_list(*, organisation: Organisation) -> QuerySet[Membership]:
@@ -152,6 +162,11 @@ def job_list(*, access: Access) -> QuerySet[Job]:
     qs = access.organisation.jobs.select_related("actor")
     if not access.can(Capability.VIEW_ALL_JOBS):
         qs = qs.filter(actor=access.user)
+    # A Job and its result stay as private as the work: someone who lost the capability
+    # (an administrator made a user) no longer sees the exports they started.
+    withheld = [kind for kind, needed in JOB_KIND_CAPABILITIES.items() if not access.can(needed)]
+    if withheld:
+        qs = qs.exclude(kind__in=withheld)
     return qs.order_by("-created_at", "-id")
 
 

@@ -113,8 +113,8 @@ class MyInvitationOut(InvitationOut):
 class TeamIn(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
-    leader = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_active=True), required=False, allow_null=True
+    leader = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, help_text="User id of a member"
     )
 
 

@@ -1,7 +1,6 @@
 """API views: look the object up from the organisation, call a service, answer."""
 
 from django.db.models import Prefetch
-from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
@@ -10,7 +9,8 @@ from rest_framework.views import APIView
 
 from panel import selectors, services
 from panel.access import Capability, organisations_of
-from panel.errors import InvalidInput, NotFound
+from panel.errors import InvalidInput
+from panel.jobs import result_response
 from panel.models import (
     ActivityEvent,
     ApiToken,
@@ -53,7 +53,8 @@ class MyTokensView(ApiEntry, generics.ListAPIView):
     @extend_schema(request=s.TokenIn, responses={201: s.TokenCreatedOut})
     def post(self, request):
         data = _valid(s.TokenIn, request.data)
-        token, secret = services.token_create(actor=request.user, **data)
+        using_token = request.auth if isinstance(request.auth, ApiToken) else None
+        token, secret = services.token_create(actor=request.user, using_token=using_token, **data)
         token.token = secret
         return Response(s.TokenCreatedOut(token).data, status=status.HTTP_201_CREATED)
 
@@ -147,7 +148,9 @@ class OrganisationView(OrganisationScoped, APIView):
         self.access.require(Capability.DELETE_ORGANISATION)
         # The UI always asks for the name; an API client may send it as a safeguard.
         data = request.data if hasattr(request.data, "get") else {}
-        confirm = data.get("confirm_name", request.query_params.get("confirm_name"))
+        if "confirm_name" not in data and "confirm_name" in request.query_params:
+            data = {"confirm_name": request.query_params["confirm_name"]}
+        confirm = _valid(s.OrganisationDeleteIn, data).get("confirm_name")
         services.organisation_delete(
             access=self.access, confirm_name=self.organisation.name if confirm is None else confirm
         )
@@ -435,11 +438,4 @@ class JobView(OrganisationScoped, generics.RetrieveAPIView):
 class JobDownloadView(JobView):
     @extend_schema(responses={(200, "text/csv"): bytes})
     def get(self, request, org_id, job_id):
-        job = self.get_object()
-        if not job.result_file:
-            raise NotFound()
-        return FileResponse(
-            job.result_file.open("rb"),
-            as_attachment=True,
-            filename=job.result.get("file_name") or job.result_file.name.rsplit("/", 1)[-1],
-        )
+        return result_response(self.get_object())

@@ -1,5 +1,7 @@
 """Validation helpers shared by the services."""
 
+import unicodedata
+
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
@@ -17,7 +19,11 @@ def full_clean(instance, exclude=None) -> None:
 
 
 def clean_name(value: str, *, field: str = "name", max_length: int = 120) -> str:
+    """A one-line name: trimmed, not empty, no control characters (they would break
+    mail headers and CSV files), at most `max_length` characters."""
     value = (value or "").strip()
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise InvalidInput(fields={field: [_("Use a single line without control characters.")]})
     if not value:
         raise InvalidInput(fields={field: [_("This field is required.")]})
     if len(value) > max_length:
@@ -37,3 +43,14 @@ def normalise_email(email: str, field: str = "email") -> str:
     except ValidationError:
         raise InvalidInput(fields={field: [_("Enter a valid email address.")]}) from None
     return email
+
+
+def lock(instance):
+    """Re-read `instance` under a row lock for the rest of the transaction, in place, so a
+    rule checked next sees what concurrent requests committed (a transfer, an accept)."""
+    fresh = type(instance).objects.select_for_update(of=("self",)).filter(pk=instance.pk).first()
+    if fresh is None:
+        raise NotFound()
+    for field in instance._meta.concrete_fields:
+        setattr(instance, field.attname, getattr(fresh, field.attname))
+    return instance

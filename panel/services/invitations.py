@@ -1,5 +1,7 @@
 """Services: invitations."""
 
+import logging
+
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
@@ -19,21 +21,29 @@ from ..models import (
     TeamMember,
     User,
 )
-from .common import normalise_email, same_organisation
+from .common import lock, normalise_email, same_organisation
+
+logger = logging.getLogger(__name__)
 
 
 def _send_invitation_email(invitation: Invitation) -> None:
+    """Send the invitation; a mail failure is logged, never turned into a failed request
+    (the invitation stays pending and can be resent)."""
     context = {
         "invitation": invitation,
         "url": f"{settings.PANEL_BASE_URL}/invitations/",
         "signup_url": f"{settings.PANEL_BASE_URL}/accounts/signup/",
     }
-    send_mail(
-        subject=_("You are invited to join %(org)s on Panel") % {"org": invitation.organisation},
-        message=render_to_string("panel/email/invitation.txt", context),
-        from_email=None,
-        recipient_list=[invitation.email],
-    )
+    try:
+        send_mail(
+            subject=_("You are invited to join %(org)s on Panel")
+            % {"org": invitation.organisation},
+            message=render_to_string("panel/email/invitation.txt", context),
+            from_email=None,
+            recipient_list=[invitation.email],
+        )
+    except Exception:  # SMTP down, bad header...: the request already succeeded
+        logger.exception("Could not send invitation %s", invitation.pk)
 
 
 @transaction.atomic
@@ -93,6 +103,7 @@ def _invitation_capability(role: str) -> Capability:
 def _pending(access: Access, invitation: Invitation) -> Invitation:
     same_organisation(access, invitation)
     access.require(_invitation_capability(invitation.role))
+    lock(invitation)
     if invitation.status != InvitationStatus.PENDING:
         raise InvalidInput(
             _("This invitation is no longer pending."), code="invitation_not_pending"

@@ -13,7 +13,7 @@ from ..models import (
     Team,
     TeamMember,
 )
-from .common import same_organisation
+from .common import lock, same_organisation
 
 
 @transaction.atomic
@@ -22,6 +22,7 @@ def membership_change_role(*, access: Access, membership: Membership, role: str)
     changes by transfer."""
     access.require(Capability.MANAGE_MEMBERS)
     same_organisation(access, membership)
+    lock(membership)
     if role not in (Role.ADMIN, Role.USER):
         raise InvalidInput(fields={"role": [_("Choose administrator or user.")]})
     if membership.is_legal_representative:
@@ -47,6 +48,7 @@ def membership_remove(*, access: Access, membership: Membership) -> None:
     """Remove a member, with their team places and direct grants in this organisation."""
     access.require(Capability.MANAGE_MEMBERS)
     same_organisation(access, membership)
+    lock(membership)
     if membership.is_legal_representative:
         raise PermissionDenied(
             _("The legal representative cannot be removed. Transfer the role first."),

@@ -12,7 +12,7 @@ from ..models import (
     Role,
     User,
 )
-from .common import clean_name, same_organisation
+from .common import clean_name, lock, same_organisation
 
 
 @transaction.atomic
@@ -67,6 +67,7 @@ def legal_representative_transfer(*, access: Access, membership: Membership) -> 
     """Hand the legal representative role to another member; the old one becomes admin."""
     access.require(Capability.TRANSFER_LEGAL_REPRESENTATIVE)
     same_organisation(access, membership)
+    lock(membership)
     if membership.user_id == access.user.pk:
         raise InvalidInput(
             _("You are already the legal representative."), code="already_legal_representative"

@@ -4,8 +4,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from .. import activity
-from ..access import Access, Capability, access_for
+from .. import activity, selectors
+from ..access import Access, Capability
 from ..errors import Conflict, InvalidInput, NotFound
 from ..models import (
     Grant,
@@ -23,14 +23,32 @@ from .invitations import invitation_create
 
 
 def _team_leader(access: Access, leader) -> User | None:
-    """A leader must already be a member of the organisation or of one of its teams."""
+    """A leader (a person or a user id) must already be a member of the organisation or of
+    one of its teams. Unknown ids get the same answer, so ids reveal nothing."""
     if leader is None:
         return None
-    if access_for(leader, access.organisation) is None:
+    leader_id = getattr(leader, "pk", leader)
+    found = (
+        selectors.organisation_people(organisation=access.organisation).filter(pk=leader_id).first()
+    )
+    if found is None:
         raise InvalidInput(
             fields={"leader": [_("The team leader must belong to the organisation.")]}
         )
-    return leader
+    return found
+
+
+def _save_team(team: Team) -> None:
+    """Save; a concurrent request that took the name first gives the same 409."""
+    try:
+        with transaction.atomic():
+            team.save()
+    except IntegrityError:
+        raise Conflict(
+            _("A team named “%(name)s” already exists.") % {"name": team.name},
+            code="team_exists",
+            fields={"name": [_("This name is already used.")]},
+        ) from None
 
 
 def _unique_team_name(access: Access, name: str, exclude_pk=None) -> None:
@@ -57,7 +75,7 @@ def team_create(*, access: Access, name: str, description: str = "", leader=None
         leader=_team_leader(access, leader),
     )
     full_clean(team)
-    team.save()
+    _save_team(team)
     if team.leader is not None:
         TeamMember.objects.create(organisation=access.organisation, team=team, user=team.leader)
     activity.record(
@@ -85,7 +103,7 @@ def team_update(*, access: Access, team: Team, name=None, description=None, lead
                 organisation=access.organisation, team=team, user=team.leader
             )
     full_clean(team)
-    team.save()
+    _save_team(team)
     activity.record(
         organisation=access.organisation, actor=access.user, code="panel.team.updated", target=team
     )
@@ -157,7 +175,15 @@ def team_people_add(
             ) from None
     if not cleaned and not users:
         raise InvalidInput(fields={"emails": [_("Enter at least one email address.")]})
-    existing = {u.email: u for u in User.objects.filter(email__in=cleaned)}
+    # People the organisation already knows join at once; anyone else, with or without an
+    # account, gets an invitation to the team, so nobody is added without consenting and
+    # the answer does not reveal who has an account.
+    existing = {
+        u.email: u
+        for u in selectors.organisation_people(organisation=access.organisation).filter(
+            email__in=cleaned
+        )
+    }
     people = list(users) + list(existing.values())
     added = team_members_add(access=access, team=team, users=people) if people else []
     invited = []

@@ -4,7 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput, NotFound, PermissionDenied
 from ..models import (
     ApiToken,
     TokenScope,
@@ -15,14 +15,28 @@ from .common import clean_name
 
 
 @transaction.atomic
-def token_create(*, actor: User, name: str, scopes, expires_at=None) -> tuple[ApiToken, str]:
-    """Create a personal access token. The secret is returned once and stored hashed."""
+def token_create(
+    *, actor: User, name: str, scopes, expires_at=None, using_token: ApiToken | None = None
+) -> tuple[ApiToken, str]:
+    """Create a personal access token. The secret is returned once and stored hashed.
+
+    A token created with a token (`using_token`) gets no more than it: no other scope and
+    no later expiry, so a short-lived token cannot mint a lasting one.
+    """
     name = clean_name(name, max_length=100)
     scopes = list(dict.fromkeys(scopes or []))
     if not scopes or any(scope not in TokenScope.values for scope in scopes):
         raise InvalidInput(fields={"scopes": [_("Choose among: read, write.")]})
     if expires_at is not None and expires_at <= timezone.now():
         raise InvalidInput(fields={"expires_at": [_("The expiry must be in the future.")]})
+    if using_token is not None:
+        if not set(scopes) <= set(using_token.scopes):
+            raise PermissionDenied(
+                _("A token can only create tokens with its own scopes."), code="scope_escalation"
+            )
+        if using_token.expires_at is not None:
+            if expires_at is None or expires_at > using_token.expires_at:
+                expires_at = using_token.expires_at
     secret = ApiToken.generate_secret()
     token = ApiToken.objects.create(
         user=actor,

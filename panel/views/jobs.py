@@ -1,13 +1,15 @@
 """Manager UI: jobs."""
 
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
 
 from .. import selectors
+from ..errors import NotFound
+from ..jobs import result_response
 from ..mixins import organisation_view
 from ..models import JobStatus
 from .common import PAGE_SIZE, describe_jobs, first_or_404, job_label
@@ -65,11 +67,7 @@ def job_status(request, access, job_id):
 
 @organisation_view()
 def job_download(request, access, job_id):
-    job = _job(access, job_id)
-    if not job.result_file:
-        raise Http404()
-    return FileResponse(
-        job.result_file.open("rb"),
-        as_attachment=True,
-        filename=job.result.get("file_name") or job.result_file.name.rsplit("/", 1)[-1],
-    )
+    try:
+        return result_response(_job(access, job_id))
+    except NotFound:
+        raise Http404() from None

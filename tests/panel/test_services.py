@@ -272,19 +272,23 @@ def test_adding_people_by_email_invites_those_without_account(
     org_world, acc, mailoutbox, django_capture_on_commit_callbacks
 ):
     admin, team = acc("admin"), org_world["team"]
-    known = f.UserFactory(email="known@example.test")
+    known = org_world["user"]  # a member of the organisation, not yet in the team
+    f.UserFactory(email="stranger@example.test")  # has an account, unknown to the organisation
     with django_capture_on_commit_callbacks(execute=True):
         outcome = services.team_people_add(
-            access=admin, team=team, emails=["Known@example.test", "new@example.test"]
+            access=admin,
+            team=team,
+            emails=["User@example.test", "stranger@example.test", "new@example.test"],
         )
     assert [m.user for m in outcome["added"]] == [known]
-    [invitation] = outcome["invited"]
+    stranger_invitation, invitation = outcome["invited"]
+    assert stranger_invitation.email == "stranger@example.test"
     assert (invitation.email, invitation.role, invitation.team) == (
         "new@example.test",
         "guest",
         team,
     )
-    assert [m.to for m in mailoutbox] == [["new@example.test"]]
+    assert [m.to for m in mailoutbox] == [["stranger@example.test"], ["new@example.test"]]
     newcomer = f.UserFactory(email="new@example.test")
     services.invitation_accept(actor=newcomer, invitation_id=invitation.pk)
     assert TeamMember.objects.filter(team=team, user=newcomer).exists()
