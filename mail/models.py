@@ -1,11 +1,215 @@
-"""Service Mail products. This issue only needs the product row; the product's own issue
-adds its fields and rules."""
+"""Service Mail data: services with their domains, addresses (mailboxes), aliases,
+redirections, redirect-only addresses, responders, signatures and the people linked to
+an address. Dovecot and Postfix read these tables through the SQL views created in
+mail/migrations (see deploy/dovecot and deploy/postfix)."""
 
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from panel.products import Product
 
+from .plans import PLAN_CHOICES
+
 
 class MailService(Product):
+    """A Service Mail for one domain. `name` repeats the domain for the product lists."""
+
+    domain = models.CharField(_("domain"), max_length=253, unique=True)
+    plan = models.CharField(_("plan"), max_length=32, choices=PLAN_CHOICES, default="starter")
+    address_quota = models.PositiveIntegerField(_("address quota"), default=1)
+    # Defaults offered when addresses are created for other people.
+    default_may_change_password = models.BooleanField(default=True)
+    default_may_manage_aliases = models.BooleanField(default=True)
+    default_may_manage_redirection = models.BooleanField(default=True)
+    default_may_manage_backups = models.BooleanField(default=False)
+
     class Meta(Product.Meta):
         verbose_name = _("Mail service")
+
+
+class ExtraDomain(models.Model):
+    """Another domain of a service: every address and alias also receives mail there."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    service = models.ForeignKey(MailService, on_delete=models.CASCADE, related_name="extra_domains")
+    domain = models.CharField(_("domain"), max_length=253, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self):
+        return self.domain
+
+
+class AddressKind(models.TextChoices):
+    MAILBOX = "mailbox", _("Mailbox")
+    NO_REPLY = "no_reply", _("No-reply")
+    CATCH_ALL = "catch_all", _("Catch-all")
+
+
+class Address(models.Model):
+    """A mailbox that logs in to IMAP. `password_hash` is in a Dovecot scheme, with its
+    `{SCHEME}` prefix, so Dovecot checks it directly."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    service = models.ForeignKey(MailService, on_delete=models.CASCADE, related_name="addresses")
+    local_part = models.CharField(_("address"), max_length=64)
+    kind = models.CharField(max_length=16, choices=AddressKind.choices, default=AddressKind.MAILBOX)
+    password_hash = models.CharField(max_length=255)
+    keep_copy = models.BooleanField(
+        _("keep a copy"), default=True, help_text=_("When redirected, also deliver here.")
+    )
+    signature = models.ForeignKey(
+        "Signature", null=True, blank=True, on_delete=models.SET_NULL, related_name="addresses"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    password_changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["local_part"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "local_part"], name="mail_address_unique"),
+            models.UniqueConstraint(
+                fields=["service"], condition=Q(kind="catch_all"), name="mail_one_catch_all"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.local_part}@{self.service.domain}"
+
+
+class Alias(models.Model):
+    """Another local part that delivers to an address."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    service = models.ForeignKey(MailService, on_delete=models.CASCADE, related_name="aliases")
+    address = models.ForeignKey(Address, on_delete=models.CASCADE, related_name="aliases")
+    local_part = models.CharField(_("alias"), max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["local_part"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "local_part"], name="mail_alias_unique")
+        ]
+
+    def __str__(self):
+        return self.local_part
+
+
+class RedirectAddress(models.Model):
+    """An address without mailbox nor login that forwards to its targets."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    service = models.ForeignKey(
+        MailService, on_delete=models.CASCADE, related_name="redirect_addresses"
+    )
+    local_part = models.CharField(_("address"), max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["local_part"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "local_part"], name="mail_redirect_unique")
+        ]
+
+    def __str__(self):
+        return self.local_part
+
+
+class ForwardTarget(models.Model):
+    """One outside destination of an address's redirection or of a redirect-only address."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    address = models.ForeignKey(
+        Address, null=True, blank=True, on_delete=models.CASCADE, related_name="forward_targets"
+    )
+    redirect_address = models.ForeignKey(
+        RedirectAddress, null=True, blank=True, on_delete=models.CASCADE, related_name="targets"
+    )
+    email = models.EmailField(_("target"))
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(address__isnull=False, redirect_address__isnull=True)
+                | Q(address__isnull=True, redirect_address__isnull=False),
+                name="mail_forward_one_source",
+            )
+        ]
+
+    def __str__(self):
+        return self.email
+
+
+class Responder(models.Model):
+    """The out-of-office reply of an address."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    address = models.OneToOneField(Address, on_delete=models.CASCADE, related_name="responder")
+    enabled = models.BooleanField(default=False)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True, max_length=10000)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return self.subject
+
+
+class Signature(models.Model):
+    """A signature template of a service, assigned to addresses."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    service = models.ForeignKey(MailService, on_delete=models.CASCADE, related_name="signatures")
+    name = models.CharField(_("name"), max_length=100)
+    body = models.TextField(_("signature"), max_length=5000)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class AddressUser(models.Model):
+    """A person linked to an address, with what they may change themselves."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    address = models.ForeignKey(Address, on_delete=models.CASCADE, related_name="address_users")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mail_addresses"
+    )
+    may_change_password = models.BooleanField(default=True)
+    may_manage_aliases = models.BooleanField(default=True)
+    may_manage_redirection = models.BooleanField(default=True)
+    may_manage_backups = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["address", "user"], name="mail_address_user_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.user} → {self.address}"

@@ -75,36 +75,43 @@ class TeamMemberFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
 
 
-class MailServiceFactory(factory.django.DjangoModelFactory):
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        abstract = True
+
+    organisation = factory.SubFactory(OrganisationFactory)
+
+
+class MailServiceFactory(ProductFactory):
     class Meta:
         model = MailService
 
-    organisation = factory.SubFactory(OrganisationFactory)
     name = factory.Sequence(lambda n: f"mail{n}.example.test")
+    domain = factory.SelfAttribute("name")
 
 
-class DomainFactory(MailServiceFactory):
+class DomainFactory(ProductFactory):
     class Meta:
         model = Domain
 
     name = factory.Sequence(lambda n: f"domain{n}.example.test")
 
 
-class TicketOfficeFactory(MailServiceFactory):
+class TicketOfficeFactory(ProductFactory):
     class Meta:
         model = TicketOffice
 
     name = factory.Sequence(lambda n: f"Ticket office {n}")
 
 
-class NewsletterFactory(MailServiceFactory):
+class NewsletterFactory(ProductFactory):
     class Meta:
         model = Newsletter
 
     name = factory.Sequence(lambda n: f"Newsletter {n}")
 
 
-class CloudProjectFactory(MailServiceFactory):
+class CloudProjectFactory(ProductFactory):
     class Meta:
         model = CloudProject
 

@@ -248,3 +248,8 @@ PANEL_JOB_RESULT_RETENTION_DAYS = int(os.environ.get("PANEL_JOB_RESULT_RETENTION
 
 # Absolute address of the panel, used in links sent by email.
 PANEL_BASE_URL = os.environ.get("PANEL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Service Mail: where Maildirs live (Dovecot reads <root>/<domain>/<local>/Maildir) and the
+# scheme mailbox passwords are hashed with (a Dovecot scheme name).
+MAIL_STORE_ROOT = Path(os.environ.get("PANEL_MAIL_STORE_ROOT", VAR_DIR / "mailstore"))
+MAIL_PASSWORD_SCHEME = os.environ.get("PANEL_MAIL_PASSWORD_SCHEME", "SHA512-CRYPT")

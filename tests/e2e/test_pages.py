@@ -97,7 +97,9 @@ def test_pages_errors_confirmations_and_two_factor(live_server, world, settings,
     shot(page, "20-login-error")
     sign_in(page, base, "olivia@example.test")
     expect(page.get_by_role("heading", name="Acme Robotics", level=1)).to_be_visible()
-    expect(page.locator("[data-kind=mail_service] .product-list")).to_contain_text("acme-robotics.example")
+    expect(page.locator("[data-kind=mail_service] .product-list")).to_contain_text(
+        "acme-robotics.example"
+    )
     shot(page, "21-dashboard-with-products")
 
     page.goto(f"{o}/members/")

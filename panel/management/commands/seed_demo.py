@@ -39,7 +39,9 @@ class Command(BaseCommand):
         if organisation is None:
             organisation = services.organisation_create(actor=owner, name=DEMO_ORGANISATION)
             Membership.objects.create(organisation=organisation, user=member, role=Role.USER)
-            mail = MailService.objects.create(organisation=organisation, name="demo.example")
+            mail = MailService.objects.create(
+                organisation=organisation, name="demo.example", domain="demo.example"
+            )
             Domain.objects.create(organisation=organisation, name="demo.example")
             access = access_for(owner, organisation)
             team = services.team_create(
