@@ -5,16 +5,29 @@ The stored value carries Dovecot's `{SCHEME}` prefix, so the scheme can change (
 Dovecot checks it in milliseconds, where ARGON2ID costs about 0.4 s per login.
 """
 
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import VerificationError
 from django.conf import settings
-from passlib.hash import argon2, sha512_crypt
+from passlib.hash import sha512_crypt
+
+# Dovecot's own defaults for ARGON2ID (libsodium's "interactive" limits).
+_argon2id = PasswordHasher(time_cost=2, memory_cost=65536, parallelism=1, type=Type.ID)
+
+
+def _argon2id_verify(raw: str, hashed: str) -> bool:
+    try:
+        return _argon2id.verify(hashed, raw)
+    except VerificationError:
+        return False
+
 
 SCHEMES = {
     "SHA512-CRYPT": lambda raw: sha512_crypt.using(rounds=5000).hash(raw),
-    "ARGON2ID": lambda raw: argon2.using(type="ID").hash(raw),
+    "ARGON2ID": _argon2id.hash,
 }
 VERIFIERS = {
     "SHA512-CRYPT": sha512_crypt.verify,
-    "ARGON2ID": argon2.verify,
+    "ARGON2ID": _argon2id_verify,
 }
 
 
