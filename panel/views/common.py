@@ -4,9 +4,12 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .. import selectors
+from .. import selectors, services
+from ..forms import GrantForm
+from ..mixins import run_service
 from ..products import KINDS
 
 PAGE_SIZE = 50
@@ -100,3 +103,48 @@ def describe_grants(grants, *, delete_url_name: str, url_args: list) -> list:
         grant.product_name = names.get((grant.product_type, grant.product_id), "—")
         grant.delete_url = reverse(delete_url_name, args=[*url_args, grant.pk])
     return grants
+
+
+def submit_grant(request, access, *, recipient: dict, success: str, done_url: str, rerender):
+    """The grant form of a team or member page: one service call, its errors inline.
+    `recipient` is `{"team": team}` or `{"user": user}`; `rerender(form)` shows the page."""
+    form = GrantForm(
+        request.POST, products_by_kind=organisation_products_by_kind(access.organisation)
+    )
+    if form.is_valid():
+        product_type, product_id = form.cleaned_data["product"]
+        ok, _grant = run_service(
+            request,
+            services.grant_create,
+            form=form,
+            field_map={"product_type": "product", "product_id": "product"},
+            access=access,
+            product_type=product_type,
+            product_id=product_id,
+            level=form.cleaned_data["level"],
+            success=success,
+            **recipient,
+        )
+        if ok:
+            return redirect(done_url)
+    return rerender(form)
+
+
+def confirm_grant_removal(request, access, grant, *, question: str, detail: str, back_url: str):
+    """Ask, then withdraw a grant of a team or member page."""
+    return confirm_then_run(
+        request,
+        title=_("Remove access"),
+        question=question,
+        detail=detail,
+        button=_("Remove access"),
+        cancel_url=back_url,
+        done_url=back_url,
+        run=lambda: run_service(
+            request, services.grant_delete, access=access, grant=grant, success=_("Access removed.")
+        ),
+    )
+
+
+def product_name(grant) -> str:
+    return selectors.product_names([grant]).get((grant.product_type, grant.product_id), "")

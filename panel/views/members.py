@@ -16,11 +16,14 @@ from ..forms import (
 from ..mixins import organisation_view, run_service
 from ..models import Role
 from .common import (
+    confirm_grant_removal,
     confirm_then_run,
     describe_grants,
     first_or_404,
     next_url,
     organisation_products_by_kind,
+    product_name,
+    submit_grant,
 )
 
 
@@ -95,55 +98,28 @@ def member_detail(request, access, member_id):
 @require_POST
 def member_grant_create(request, access, member_id):
     membership = _membership(access, member_id)
-    form = GrantForm(
-        request.POST, products_by_kind=organisation_products_by_kind(access.organisation)
+    return submit_grant(
+        request,
+        access,
+        recipient={"user": membership.user},
+        success=_("Access granted to %(email)s.") % {"email": membership.user.email},
+        done_url=reverse("panel:member-detail", args=[access.organisation.pk, membership.pk]),
+        rerender=lambda form: _member_page(request, access, membership, grant_form=form),
     )
-    if form.is_valid():
-        product_type, product_id = form.cleaned_data["product"]
-        ok, _grant = run_service(
-            request,
-            services.grant_create,
-            form=form,
-            field_map={"product_type": "product", "product_id": "product"},
-            access=access,
-            user=membership.user,
-            product_type=product_type,
-            product_id=product_id,
-            level=form.cleaned_data["level"],
-            success=_("Access granted to %(email)s.") % {"email": membership.user.email},
-        )
-        if ok:
-            return redirect(
-                "panel:member-detail", org_id=access.organisation.pk, member_id=membership.pk
-            )
-    return _member_page(request, access, membership, grant_form=form)
 
 
 @organisation_view(Capability.MANAGE_MEMBERS)
 def member_grant_delete(request, access, member_id, grant_id):
     membership = _membership(access, member_id)
     grant = first_or_404(selectors.direct_grant_list(membership=membership).filter(pk=grant_id))
-    name = selectors.product_names([grant]).get((grant.product_type, grant.product_id), "")
-    member_url = reverse("panel:member-detail", args=[access.organisation.pk, membership.pk])
-    return confirm_then_run(
+    return confirm_grant_removal(
         request,
-        title=_("Remove access"),
+        access,
+        grant,
         question=_("Remove the direct access of %(email)s to %(product)s?")
-        % {
-            "email": membership.user.email,
-            "product": name,
-        },
+        % {"email": membership.user.email, "product": product_name(grant)},
         detail=_("They lose access to it at once, unless one of their teams gives it too."),
-        button=_("Remove access"),
-        cancel_url=member_url,
-        done_url=member_url,
-        run=lambda: run_service(
-            request,
-            services.grant_delete,
-            access=access,
-            grant=grant,
-            success=_("Access removed."),
-        ),
+        back_url=reverse("panel:member-detail", args=[access.organisation.pk, membership.pk]),
     )
 
 

@@ -16,7 +16,15 @@ from ..forms import (
 )
 from ..mixins import organisation_view, run_service
 from ..models import Team
-from .common import confirm_then_run, describe_grants, first_or_404, organisation_products_by_kind
+from .common import (
+    confirm_grant_removal,
+    confirm_then_run,
+    describe_grants,
+    first_or_404,
+    organisation_products_by_kind,
+    product_name,
+    submit_grant,
+)
 
 
 def _organisation_people(access):
@@ -223,47 +231,25 @@ def team_member_remove(request, access, team_id, user_id):
 @require_POST
 def grant_create(request, access, team_id):
     team = _team_or_404(access, team_id)
-    form = GrantForm(
-        request.POST, products_by_kind=organisation_products_by_kind(access.organisation)
+    return submit_grant(
+        request,
+        access,
+        recipient={"team": team},
+        success=_("Access granted."),
+        done_url=reverse("panel:team-detail", args=[access.organisation.pk, team.pk]),
+        rerender=lambda form: _team_page(request, access, team, grant_form=form),
     )
-    if form.is_valid():
-        product_type, product_id = form.cleaned_data["product"]
-        ok, _grant = run_service(
-            request,
-            services.grant_create,
-            form=form,
-            field_map={"product_type": "product", "product_id": "product"},
-            access=access,
-            team=team,
-            product_type=product_type,
-            product_id=product_id,
-            level=form.cleaned_data["level"],
-            success=_("Access granted."),
-        )
-        if ok:
-            return redirect("panel:team-detail", org_id=access.organisation.pk, team_id=team.pk)
-    return _team_page(request, access, team, grant_form=form)
 
 
 @organisation_view(Capability.MANAGE_TEAMS)
 def grant_delete(request, access, team_id, grant_id):
     team = _team_or_404(access, team_id)
     grant = first_or_404(selectors.grant_list(team=team).filter(pk=grant_id))
-    name = selectors.product_names([grant]).get((grant.product_type, grant.product_id), "")
-    team_url = reverse("panel:team-detail", args=[access.organisation.pk, team.pk])
-    return confirm_then_run(
+    return confirm_grant_removal(
         request,
-        title=_("Remove access"),
-        question=_("Remove the team's access to %(product)s?") % {"product": name},
+        access,
+        grant,
+        question=_("Remove the team's access to %(product)s?") % {"product": product_name(grant)},
         detail=_("Team members who have no other grant lose access to it at once."),
-        button=_("Remove access"),
-        cancel_url=team_url,
-        done_url=team_url,
-        run=lambda: run_service(
-            request,
-            services.grant_delete,
-            access=access,
-            grant=grant,
-            success=_("Access removed."),
-        ),
+        back_url=reverse("panel:team-detail", args=[access.organisation.pk, team.pk]),
     )
