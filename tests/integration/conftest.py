@@ -1,0 +1,117 @@
+"""Fixtures of the integration tests: the rig's mail servers, shared by every module.
+
+The `servers` fixture is session-wide so Postfix and Dovecot start once, and it stops
+them before pytest-django drops the test database (PostgreSQL refuses to drop a database
+that servers are still connected to).
+"""
+
+import imaplib
+import re
+import smtplib
+import time
+import uuid
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+DELIVERY_TIMEOUT = 10.0  # seconds; a delivery takes well under one on loopback
+SENDER = "sender@outside.test"
+
+
+@pytest.fixture(scope="session")
+def servers(rig, django_db_setup):
+    """Postfix (which starts Dovecot and the sink), once the test database exists."""
+    postfix = rig.require("postfix")
+    dovecot = rig.require("dovecot")
+    yield Servers(postfix, dovecot, rig.require("smtp_sink"))
+    # pytest-django drops the test database after this fixture; PostgreSQL refuses while
+    # Postfix and Dovecot are still connected to it, so stop them first.
+    postfix.stop()
+    dovecot.stop()
+
+
+class Servers:
+    """The running servers, with the SMTP and IMAP moves the tests make."""
+
+    def __init__(self, postfix, dovecot, sink):
+        self.postfix, self.dovecot, self.sink = postfix, dovecot, sink
+
+    # -- SMTP ----------------------------------------------------------------------------
+    def send(self, *recipients: str) -> str:
+        """Send one message to `recipients` and wait until Postfix has finished with it.
+
+        Returns its subject, a unique token to look the message up by. Postfix logs
+        "<queue id>: removed" only once every recipient is delivered or bounced, so
+        after this returns, what is not in a mailbox or the sink never will be.
+        """
+        subject = f"test {uuid.uuid4().hex}"
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = SENDER, ", ".join(recipients), subject
+        message.set_content("Hello from the integration tests.\n")
+        with smtplib.SMTP("127.0.0.1", self.postfix.port, timeout=10) as smtp:
+            smtp.ehlo()
+            smtp.mail(SENDER)
+            for recipient in recipients:
+                code, reply = smtp.rcpt(recipient)
+                assert code == 250, f"RCPT {recipient} refused: {code} {reply!r}"
+            code, reply = smtp.data(message.as_bytes())
+        assert code == 250, f"DATA refused: {code} {reply!r}"
+        queue_id = re.search(rb"queued as ([0-9A-Za-z]+)", reply).group(1).decode()
+        self._wait_until_removed(queue_id)
+        return subject
+
+    def _wait_until_removed(self, queue_id: str) -> None:
+        deadline = time.monotonic() + DELIVERY_TIMEOUT
+        while f"{queue_id}: removed" not in self.postfix_log(queue_id):
+            assert time.monotonic() < deadline, (
+                f"Postfix still holds {queue_id} after {DELIVERY_TIMEOUT}s:\n"
+                + self.postfix_log(queue_id)
+            )
+            time.sleep(0.02)
+        # every recipient delivered: no bounce, no deferral
+        outcomes = [line for line in self.postfix_log(queue_id).splitlines() if "status=" in line]
+        assert all("status=sent" in line for line in outcomes), "\n".join(outcomes)
+
+    def postfix_log(self, queue_id: str) -> str:
+        """Postfix's log lines about one message."""
+        log = Path(self.postfix.log).read_text(errors="replace")
+        return "\n".join(line for line in log.splitlines() if f" {queue_id}: " in line)
+
+    # -- IMAP ----------------------------------------------------------------------------
+    def imap(self, user: str, password: str) -> imaplib.IMAP4:
+        """A logged-in IMAP connection; raises imaplib.IMAP4.error if the login fails."""
+        client = imaplib.IMAP4("127.0.0.1", self.dovecot.imap_port, timeout=10)
+        try:
+            client.login(user, password)
+        except BaseException:
+            client.shutdown()
+            raise
+        return client
+
+    def can_log_in(self, user: str, password: str) -> bool:
+        try:
+            client = self.imap(user, password)
+        except imaplib.IMAP4.error:
+            return False
+        client.logout()
+        return True
+
+    def inbox_subjects(self, user: str, password: str) -> list[str]:
+        client = self.imap(user, password)
+        try:
+            client.select("INBOX", readonly=True)
+            _status, data = client.search(None, "ALL")
+            subjects = []
+            for number in data[0].split():
+                _status, fetched = client.fetch(number, "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+                header = fetched[0][1].decode()
+                subjects.append(header.partition(":")[2].strip())
+            return subjects
+        finally:
+            client.logout()
+
+    # -- the sink ------------------------------------------------------------------------
+    def sink_recipients(self, subject: str) -> list[str]:
+        """Every envelope recipient the sink received `subject` for, sorted."""
+        return sorted(r for message in self.sink.received(subject) for r in message.rcpt_tos)
