@@ -85,6 +85,7 @@ def purge_expired_job_files() -> int:
 
     from .models import Job
 
+    # Maintenance across every organisation, hence the one query not scoped to a tenant.
     cutoff = timezone.now() - timedelta(days=settings.PANEL_JOB_RESULT_RETENTION_DAYS)
     purged = 0
     for job in Job.objects.filter(finished_at__lt=cutoff).exclude(result_file=""):

@@ -169,44 +169,6 @@ class MembersView(OrganisationScoped, generics.ListAPIView):
         return selectors.membership_list(organisation=self.organisation)
 
 
-class MemberView(OrganisationScoped, APIView):
-    capability = Capability.MANAGE_MEMBERS
-
-    def _membership(self, member_id):
-        return get_object_or_404(
-            selectors.membership_list(organisation=self.organisation), pk=member_id
-        )
-
-    @extend_schema(responses=s.MembershipOut)
-    def get(self, request, org_id, member_id):
-        return Response(s.MembershipOut(self._membership(member_id)).data)
-
-    @extend_schema(request=s.MembershipIn, responses=s.MembershipOut)
-    def patch(self, request, org_id, member_id):
-        data = _valid(s.MembershipIn, request.data)
-        membership = services.membership_change_role(
-            access=self.access, membership=self._membership(member_id), role=data["role"]
-        )
-        return Response(s.MembershipOut(membership).data)
-
-    @extend_schema(responses={204: None})
-    def delete(self, request, org_id, member_id):
-        services.membership_remove(access=self.access, membership=self._membership(member_id))
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class MemberTransferView(OrganisationScoped, APIView):
-    capability = Capability.TRANSFER_LEGAL_REPRESENTATIVE
-
-    @extend_schema(request=None, responses=s.MembershipOut, operation_id="transfer_legal_rep")
-    def post(self, request, org_id, member_id):
-        membership = get_object_or_404(
-            selectors.membership_list(organisation=self.organisation), pk=member_id
-        )
-        services.legal_representative_transfer(access=self.access, membership=membership)
-        return Response(s.MembershipOut(membership).data)
-
-
 class MemberScoped(OrganisationScoped):
     capability = Capability.MANAGE_MEMBERS
 
@@ -217,6 +179,35 @@ class MemberScoped(OrganisationScoped):
 
     def direct_grants(self):
         return selectors.direct_grant_list(membership=self.membership())
+
+
+class MemberView(MemberScoped, APIView):
+    @extend_schema(responses=s.MembershipOut)
+    def get(self, request, org_id, member_id):
+        return Response(s.MembershipOut(self.membership()).data)
+
+    @extend_schema(request=s.MembershipIn, responses=s.MembershipOut)
+    def patch(self, request, org_id, member_id):
+        data = _valid(s.MembershipIn, request.data)
+        membership = services.membership_change_role(
+            access=self.access, membership=self.membership(), role=data["role"]
+        )
+        return Response(s.MembershipOut(membership).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, org_id, member_id):
+        services.membership_remove(access=self.access, membership=self.membership())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MemberTransferView(MemberScoped, APIView):
+    capability = Capability.TRANSFER_LEGAL_REPRESENTATIVE
+
+    @extend_schema(request=None, responses=s.MembershipOut, operation_id="transfer_legal_rep")
+    def post(self, request, org_id, member_id):
+        membership = self.membership()
+        services.legal_representative_transfer(access=self.access, membership=membership)
+        return Response(s.MembershipOut(membership).data)
 
 
 class MemberGrantsView(MemberScoped, generics.ListAPIView):

@@ -17,6 +17,7 @@ from .invitations import (  # noqa: F401
     invitation_revoke,
 )
 from .members import (  # noqa: F401
+    ensure_removable,
     membership_change_role,
     membership_remove,
 )

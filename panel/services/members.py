@@ -43,17 +43,23 @@ def membership_change_role(*, access: Access, membership: Membership, role: str)
     return membership
 
 
+def ensure_removable(membership: Membership) -> None:
+    """The legal representative cannot be removed (PermissionDenied); the role must be
+    transferred first. The UI asks this before offering the confirmation."""
+    if membership.is_legal_representative:
+        raise PermissionDenied(
+            _("The legal representative cannot be removed. Transfer the role first."),
+            code="legal_representative_protected",
+        )
+
+
 @transaction.atomic
 def membership_remove(*, access: Access, membership: Membership) -> None:
     """Remove a member, with their team places and direct grants in this organisation."""
     access.require(Capability.MANAGE_MEMBERS)
     same_organisation(access, membership)
     lock(membership)
-    if membership.is_legal_representative:
-        raise PermissionDenied(
-            _("The legal representative cannot be removed. Transfer the role first."),
-            code="legal_representative_protected",
-        )
+    ensure_removable(membership)
     organisation, user = access.organisation, membership.user
     TeamMember.objects.filter(organisation=organisation, user=user).delete()
     Grant.objects.filter(organisation=organisation, user=user).delete()

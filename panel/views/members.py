@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from .. import selectors, services
 from ..access import ADMIN_ROLES, Capability
+from ..errors import PanelError
 from ..forms import (
     GrantForm,
     InvitationForm,
@@ -150,10 +151,10 @@ def member_role(request, access, member_id):
 def member_remove(request, access, member_id):
     membership = _membership(access, member_id)
     members_url = reverse("panel:member-list", args=[access.organisation.pk])
-    if membership.is_legal_representative:
-        messages.error(
-            request, _("The legal representative cannot be removed. Transfer the role first.")
-        )
+    try:
+        services.ensure_removable(membership)
+    except PanelError as error:
+        messages.error(request, error.detail)
         return redirect(members_url)
     return confirm_then_run(
         request,
