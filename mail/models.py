@@ -213,3 +213,32 @@ class AddressUser(models.Model):
 
     def __str__(self):
         return f"{self.user} → {self.address}"
+
+
+class PendingAddressUser(models.Model):
+    """A person invited by email when an address was created for them. Accepting the
+    invitation links them to the address with these permissions."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    address = models.ForeignKey(
+        Address, on_delete=models.CASCADE, related_name="pending_address_users"
+    )
+    invitation = models.ForeignKey(
+        "panel.Invitation", on_delete=models.CASCADE, related_name="pending_address_users"
+    )
+    may_change_password = models.BooleanField(default=True)
+    may_manage_aliases = models.BooleanField(default=True)
+    may_manage_redirection = models.BooleanField(default=True)
+    may_manage_backups = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["address", "invitation"], name="mail_pending_address_user_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.invitation.email} → {self.address}"

@@ -1,10 +1,25 @@
-"""Reads of Service Mail: the services a person sees and the address table."""
+"""Reads of Service Mail: the services and addresses a person sees, and the address table.
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+Product grants open a whole service; a person linked to an address sees that address
+(and the service it belongs to) even without a grant, and acts on it within the rights
+of the link (see services.address_require_right)."""
 
-from panel.access import Access
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from .models import Address, Alias, MailService
+from panel.access import Access, Capability
+from panel.errors import NotFound
+
+from .models import Address, AddressUser, Alias, MailService, RedirectAddress
+
+#: Orderings the address table offers, by public name.
+ADDRESS_ORDERINGS = {
+    "local_part": ("local_part",),
+    "-local_part": ("-local_part",),
+    "created_at": ("created_at", "local_part"),
+    "-created_at": ("-created_at", "local_part"),
+    "kind": ("kind", "local_part"),
+    "-kind": ("-kind", "local_part"),
+}
 
 
 def service_list(*, access: Access) -> QuerySet[MailService]:
@@ -13,17 +28,81 @@ def service_list(*, access: Access) -> QuerySet[MailService]:
     return access.visible_products("mail_service")
 
 
-def address_list(*, service: MailService, search: str = "") -> QuerySet[Address]:
+def _linked(access: Access) -> QuerySet[AddressUser]:
+    return AddressUser.objects.filter(organisation=access.organisation, user=access.user)
+
+
+def service_for(*, access: Access, service_id) -> MailService:
+    """A service of the organisation that the person sees through a grant or through an
+    address linked to them; NotFound otherwise."""
+    try:
+        service = MailService.objects.get(organisation=access.organisation, pk=int(service_id))
+    except (MailService.DoesNotExist, TypeError, ValueError):
+        raise NotFound() from None
+    if access.can(Capability.VIEW_PRODUCT, service):
+        return service
+    if _linked(access).filter(address__service=service).exists():
+        return service
+    raise NotFound()
+
+
+def sees_all_addresses(access: Access, service: MailService) -> bool:
+    return access.can(Capability.VIEW_PRODUCT, service)
+
+
+def address_list(
+    *, service: MailService, search: str = "", access: Access | None = None, ordering: str = ""
+) -> QuerySet[Address]:
     """The addresses of a service with their aliases, redirection targets, responder and
     linked people, in a fixed number of queries. `search` matches the local part of the
-    address or of one of its aliases."""
+    address or of one of its aliases. With `access`, a person without a grant on the
+    service only gets the addresses linked to them."""
     addresses = (
         Address.objects.filter(service=service)
         .select_related("service", "signature", "responder")
         .prefetch_related("aliases", "forward_targets", "address_users__user")
+        .order_by(*ADDRESS_ORDERINGS.get(ordering, ("local_part",)))
     )
+    if access is not None and not sees_all_addresses(access, service):
+        addresses = addresses.filter(address_users__user=access.user)
     search = (search or "").strip().lower()
     if search:
         alias_hit = Alias.objects.filter(address=OuterRef("pk"), local_part__contains=search)
         addresses = addresses.filter(Q(local_part__contains=search) | Exists(alias_hit))
     return addresses
+
+
+def address_for(*, access: Access, service: MailService, local_part: str) -> Address:
+    """One address of a service that the person sees; NotFound otherwise."""
+    address = (
+        address_list(service=service, access=access)
+        .filter(local_part=(local_part or "").strip().lower())
+        .first()
+    )
+    if address is None:
+        raise NotFound()
+    return address
+
+
+def my_addresses(*, access: Access) -> QuerySet[Address]:
+    """The addresses linked to the person in this organisation ("my addresses")."""
+    return (
+        Address.objects.filter(organisation=access.organisation, address_users__user=access.user)
+        .select_related("service")
+        .order_by("service__domain", "local_part")
+    )
+
+
+def redirect_address_list(*, service: MailService) -> QuerySet[RedirectAddress]:
+    return RedirectAddress.objects.filter(service=service).prefetch_related("targets")
+
+
+def address_counts(services) -> dict[int, int]:
+    """Addresses used per service id, in one query."""
+
+    return dict(
+        Address.objects.filter(service__in=services)
+        .values_list("service")
+        .annotate(n=Count("pk"))
+        .values_list("service", "n")
+    )

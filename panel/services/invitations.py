@@ -21,6 +21,7 @@ from ..models import (
     TeamMember,
     User,
 )
+from ..signals import invitation_accepted
 from .common import lock, normalise_email, same_organisation
 
 logger = logging.getLogger(__name__)
@@ -171,6 +172,7 @@ def invitation_accept(*, actor: User, invitation_id) -> Invitation:
     activity.record(
         organisation=organisation, actor=actor, code="panel.invitation.accepted", target=invitation
     )
+    invitation_accepted.send(sender=Invitation, invitation=invitation, user=actor)
     return invitation
 
 

@@ -1,0 +1,161 @@
+"""The rules every Service Mail service applies: domain and local-part syntax, one
+namespace per service, password strength and plan bounds."""
+
+import re
+import secrets
+import string
+
+from django.utils.translation import gettext as _
+
+from panel import activity
+from panel.access import Access
+from panel.errors import Conflict, InvalidInput
+
+from ..models import Address, Alias, ExtraDomain, MailService, RedirectAddress
+from ..plans import PLANS, Plan
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN_RE = re.compile(rf"^{_LABEL}(?:\.{_LABEL})+$")
+# Letters, digits and . - _ + only: a local part also names a Maildir directory.
+_ATEXT = r"[a-z0-9_+-]+"
+_LOCAL_PART_RE = re.compile(rf"^{_ATEXT}(?:\.{_ATEXT})*$")
+LOCAL_PART_MAX = 64
+PASSWORD_MIN = 10
+GENERATED_PASSWORD_LENGTH = 20
+MODES = ("self", "users", "unassigned")
+PERMISSIONS = ("change_password", "manage_aliases", "manage_redirection", "manage_backups")
+
+
+# -- validation helpers -------------------------------------------------------------------
+
+
+def clean_domain(domain: str, *, field: str = "domain") -> str:
+    """A hostname with at least one dot, stored lowercase and without a final dot."""
+    value = (domain or "").strip().lower().rstrip(".")
+    if len(value) > 253 or not _DOMAIN_RE.match(value):
+        raise InvalidInput(
+            fields={field: [_("Enter a domain name such as example.com.")]},
+        )
+    return value
+
+
+def ensure_domain_free(domain: str) -> None:
+    """A domain belongs to one service only, as its domain or as an extra domain."""
+    if (
+        MailService.objects.filter(domain=domain).exists()
+        or ExtraDomain.objects.filter(domain=domain).exists()
+    ):
+        raise Conflict(
+            _("The domain %(domain)s already has a Service Mail.") % {"domain": domain},
+            code="already_exists",
+            fields={"domain": [_("This domain is already used.")]},
+        )
+
+
+def clean_local_part(local_part: str, *, field: str = "local_part") -> str:
+    """A dot-atom, stored lowercase, at most 64 characters."""
+    value = (local_part or "").strip().lower()
+    if not value:
+        raise InvalidInput(fields={field: [_("This field is required.")]})
+    if len(value) > LOCAL_PART_MAX:
+        raise InvalidInput(fields={field: [_("At most %(n)d characters.") % {"n": LOCAL_PART_MAX}]})
+    if not _LOCAL_PART_RE.match(value):
+        raise InvalidInput(
+            fields={
+                field: [
+                    _(
+                        "Use letters, digits and . - _ + only; no dot at the start, at the "
+                        "end or twice in a row."
+                    )
+                ]
+            }
+        )
+    return value
+
+
+def ensure_local_part_free(service: MailService, local_part: str, *, field: str) -> None:
+    """Addresses, aliases and redirect-only addresses of a service share one namespace."""
+    taken = (
+        Address.objects.filter(service=service, local_part=local_part).exists()
+        or Alias.objects.filter(service=service, local_part=local_part).exists()
+        or RedirectAddress.objects.filter(service=service, local_part=local_part).exists()
+    )
+    if taken:
+        raise local_part_taken(service, local_part, field)
+
+
+def local_part_taken(service: MailService, local_part: str, field: str) -> Conflict:
+    return Conflict(
+        _("%(address)s already exists.") % {"address": f"{local_part}@{service.domain}"},
+        code="already_exists",
+        fields={field: [_("This address is already used.")]},
+    )
+
+
+def check_password_rules(password: str, *, local_part: str) -> None:
+    """At least 10 characters, with letters and digits, without the address's local part."""
+    password = password or ""
+    problems = []
+    if len(password) < PASSWORD_MIN:
+        problems.append(_("Use at least %(n)d characters.") % {"n": PASSWORD_MIN})
+    if not any(c.isalpha() for c in password) or not any(c.isdigit() for c in password):
+        problems.append(_("Use both letters and digits."))
+    if local_part and local_part.lower() in password.lower():
+        problems.append(_("Do not put the address in its password."))
+    if problems:
+        raise InvalidInput(
+            _("This password is too weak."), code="weak_password", fields={"password": problems}
+        )
+
+
+def generate_password() -> str:
+    """A strong random password with letters and digits, shown to the user once."""
+    alphabet = string.ascii_letters + string.digits
+    while True:
+        password = "".join(secrets.choice(alphabet) for _i in range(GENERATED_PASSWORD_LENGTH))
+        if any(c.isalpha() for c in password) and any(c.isdigit() for c in password):
+            return password
+
+
+def plan_named(key: str) -> Plan:
+    plan = PLANS.get(key)
+    if plan is None:
+        raise InvalidInput(fields={"plan": [_("Unknown plan.")]})
+    return plan
+
+
+def check_quota(plan: Plan, quota) -> int:
+    try:
+        quota = int(quota)
+    except (TypeError, ValueError):
+        raise InvalidInput(fields={"address_quota": [_("Enter a whole number.")]}) from None
+    if quota < plan.min_addresses:
+        raise InvalidInput(
+            fields={
+                "address_quota": [
+                    _("The %(plan)s plan starts at %(n)d addresses.")
+                    % {"plan": plan.label, "n": plan.min_addresses}
+                ]
+            }
+        )
+    if not plan.allows_addresses(quota):
+        raise InvalidInput(
+            fields={
+                "address_quota": [
+                    _("The %(plan)s plan allows at most %(n)d addresses.")
+                    % {"plan": plan.label, "n": plan.max_addresses}
+                ]
+            }
+        )
+    return quota
+
+
+def record(access: Access, code: str, target, data: dict | None = None) -> None:
+    activity.record(
+        organisation=access.organisation, actor=access.user, code=code, target=target, data=data
+    )
+
+
+def service_domains(service: MailService) -> set[str]:
+    """The domain of a service and its extra domains."""
+    return {service.domain, *service.extra_domains.values_list("domain", flat=True)}
