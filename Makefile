@@ -42,8 +42,8 @@ fmt: venv ## Fix what ruff can fix and reformat
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: venv ## Run every bench/bench_*.py; each prints its figures and ratio
-	@set -e; for script in bench/bench_*.py; do \
+bench: venv ## Run every bench/*.py; each prints its figures and ratio
+	@set -e; for script in bench/*.py; do \
 		echo "== $$script"; \
 		$(DEV) $(BIN)/python $$script; \
 	done

@@ -169,6 +169,9 @@ class Responder(models.Model):
     body = models.TextField(blank=True, max_length=10000)
     starts_at = models.DateTimeField(null=True, blank=True)
     ends_at = models.DateTimeField(null=True, blank=True)
+    # The Sieve script Dovecot runs while enabled (mail/sieve.py), and its cache id.
+    script = models.TextField(blank=True)
+    script_id = models.CharField(max_length=64, blank=True)
 
     def __str__(self):
         return self.subject

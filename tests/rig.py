@@ -367,7 +367,7 @@ class MailDatabase:
     role = "panel_mail"
     role_password = "rig-mail-password"
     views = ("mail_domains", "mail_mailboxes", "mail_users", "mail_virtual_aliases",
-             "mail_recipient_access")  # fmt: skip
+             "mail_recipient_access", "mail_sieve_scripts")  # fmt: skip
 
     @classmethod
     def placeholders(cls, rig: Rig) -> dict[str, object]:
@@ -508,6 +508,8 @@ class DovecotServer(Server):
 
     name = "dovecot"
     lazy = True
+    # Sieve sends the responders' replies to the sink (Postfix starts after Dovecot).
+    requires = ("smtp_sink",)
     mail_user = "vmail"
 
     def __init__(self, rig: Rig) -> None:
@@ -549,11 +551,18 @@ class DovecotServer(Server):
             "MAIL_ROOT": self.mail_root,
             "VMAIL_UID": account.pw_uid,
             "VMAIL_GID": account.pw_gid,
+            "VMAIL_USER": self.mail_user,
+            "SUBMISSION_HOST": f"127.0.0.1:{self.rig.require('smtp_sink').port}",
         }
-        for source in ("dovecot.conf", "dovecot-sql.conf.ext"):
+        for source in ("dovecot.conf", "dovecot-sql.conf.ext", "dovecot-dict-sieve.conf.ext"):
             DeployConfig.fill(DEPLOY_DIR / "dovecot" / source, panel_dir / source, values)
-        # dovecot-sql.conf.ext holds the database password: the auth process reads it as root.
+        # The SQL files hold the database password: auth reads its file as root, the dict
+        # process as Dovecot's internal account (deploy/README.md says the same).
         (panel_dir / "dovecot-sql.conf.ext").chmod(0o600)
+        internal = ensure_os_user("dovecot")
+        dict_conf = panel_dir / "dovecot-dict-sieve.conf.ext"
+        os.chown(dict_conf, 0, internal.pw_gid if internal else 0)
+        dict_conf.chmod(0o640)
 
         # Test-only settings around the shipped file: private directories, plaintext
         # logins on loopback, no delay after a failed login, no IMAPS (no certificate).
@@ -597,6 +606,8 @@ class DovecotServer(Server):
             (modules / "auth" / "libdriver_pgsql.so", "dovecot-pgsql"),
             (modules.parent / "lmtp", "dovecot-lmtpd"),
             (modules.parent / "imap", "dovecot-imapd"),
+            (modules / "lib90_sieve_plugin.so", "dovecot-sieve"),
+            (modules / "dict" / "libdriver_pgsql.so", "dovecot-pgsql"),
         ):
             if not path.exists():
                 raise RigError(

@@ -11,6 +11,7 @@ from panel.errors import InvalidInput
 from panel.services.common import clean_name, lock, normalise_email
 
 from ..models import Address, ForwardTarget, MailService, RedirectAddress, Responder
+from ..sieve import responder_script, script_id
 from .addresses import address_require_right
 from .rules import (
     clean_local_part,
@@ -161,7 +162,8 @@ def responder_set(
 ) -> Responder:
     """Set the out-of-office reply of an address. When enabled it needs a subject and a
     body; the optional period must end after it starts and not in the past. Needs
-    MANAGE_PRODUCT or a link with manage_redirection."""
+    MANAGE_PRODUCT or a link with manage_redirection. Dovecot runs the Sieve script
+    stored here from the next delivery on (mail/sieve.py)."""
     address_require_right(access, address, "manage_redirection")
     starts_at, ends_at = _moment(starts_at, "starts_at"), _moment(ends_at, "ends_at")
     subject = (subject or "").strip()
@@ -185,6 +187,11 @@ def responder_set(
         problems["ends_at"] = [_("The end must come after the start.")]
     if problems:
         raise InvalidInput(fields=problems)
+    script = (
+        responder_script(subject=subject, body=body, starts_at=starts_at, ends_at=ends_at)
+        if enabled
+        else ""
+    )
     responder, _created = Responder.objects.update_or_create(
         address=address,
         defaults={
@@ -194,6 +201,8 @@ def responder_set(
             "body": body,
             "starts_at": starts_at,
             "ends_at": ends_at,
+            "script": script,
+            "script_id": script_id(script) if script else "",
         },
     )
     record(access, "mail.responder.set", address, {"enabled": bool(enabled)})

@@ -4,8 +4,12 @@ addresses; and the Job that removes a deleted mailbox's storage."""
 
 import itertools
 import smtplib
+import time
+import uuid
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from mail.services import (
     address_create,
@@ -15,6 +19,7 @@ from mail.services import (
     generic_address_create,
     redirect_address_create,
     redirection_set,
+    responder_set,
     service_order,
 )
 from mail.tasks import remove_mail_storage
@@ -139,3 +144,56 @@ def test_the_storage_job_removes_a_deleted_mailbox_and_spares_a_recreated_one(
     assert not servers.can_log_in(f"gone@{domain}", PASSWORD)
     remove_mail_storage(job.pk)  # delivered twice: nothing more happens
     assert back_dir.is_dir()
+
+
+def test_a_responder_answers_while_on_and_within_its_period(servers, ordered):
+    access, service, domain = ordered["access"], ordered["service"], ordered["domain"]
+    address, _ = address_create(
+        access=access, service=service, local_part="holiday", mode="self", password=PASSWORD
+    )
+    # Off: no reply.
+    quiet = servers.send(f"holiday@{domain}")
+    assert servers.inbox_subjects(f"holiday@{domain}", PASSWORD) == [quiet]
+    assert not servers.sink.received(quiet)
+
+    away = f'Away "until" Monday {uuid.uuid4().hex}'
+    responder_set(
+        access=access,
+        address=address,
+        enabled=True,
+        subject=away,
+        body="I am away.\n.\nBack on Monday.",
+    )
+    asked = servers.send(f"holiday@{domain}")
+    reply = _wait_for_reply(servers, away)
+    assert b"Back on Monday." in reply.data
+    assert servers.inbox_subjects(f"holiday@{domain}", PASSWORD)[-1] == asked  # still kept
+
+    # A period that starts tomorrow: no reply yet.
+    later = f"Later {uuid.uuid4().hex}"
+    responder_set(
+        access=access,
+        address=address,
+        enabled=True,
+        subject=later,
+        body="Not yet.",
+        starts_at=timezone.now() + timedelta(days=1),
+    )
+    servers.send(f"holiday@{domain}")
+    time.sleep(0.5)
+    assert not servers.sink.received(later)
+
+
+def _wait_for_reply(servers, subject: str):
+    """The out-of-office reply titled `subject`: Sieve sends it while delivering; give
+    the sink a moment to get it."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        replies = [m for m in servers.sink.received(subject) if SENDER in m.rcpt_tos]
+        if replies:
+            return replies[0]
+        time.sleep(0.1)
+    raise AssertionError(
+        f"no out-of-office reply for {subject!r}; dovecot log:\n"
+        + servers.dovecot.log.read_text()[-3000:]
+    )
