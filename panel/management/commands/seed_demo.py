@@ -40,7 +40,10 @@ class Command(BaseCommand):
             organisation = services.organisation_create(actor=owner, name=DEMO_ORGANISATION)
             Membership.objects.create(organisation=organisation, user=member, role=Role.USER)
             access = access_for(owner, organisation)
-            mail = mail_services.service_order(access=access, domain="demo.example", plan="starter")
+            mail = mail_services.service_order(
+                access=access, domain="demo.example", plan="premium", address_quota=10
+            )
+            self._seed_mail(access, mail, member, password)
             # Domains have no ordering service yet (their own issue); the row is enough here.
             Domain.objects.create(organisation=organisation, name="demo.example")
             team = services.team_create(
@@ -63,6 +66,20 @@ class Command(BaseCommand):
         self.stdout.write(f"  Demo org: {url}")
         for user, role in ((owner, "legal representative"), (member, "user, in team Webmasters")):
             self.stdout.write(f"  Login:    {user.email} / {password}   ({role})")
+
+    def _seed_mail(self, access, mail, member, password):
+        """A few addresses of each sort, so the Service Mail page shows what it can do."""
+        contact, _ = mail_services.address_create(
+            access=access, service=mail, local_part="contact", mode="self", password=password
+        )
+        mail_services.alias_add(access=access, address=contact, local_part="hello")
+        mail_services.address_create(
+            access=access, service=mail, local_part="max", mode="users", users=[member.pk]
+        )
+        mail_services.redirect_address_create(
+            access=access, service=mail, local_part="sales", targets=["sales@partner.example"]
+        )
+        mail_services.generic_address_create(access=access, service=mail, kind="no_reply")
 
     def _person(self, email, first, last, password) -> User:
         user, created = User.objects.get_or_create(

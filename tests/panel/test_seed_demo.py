@@ -1,0 +1,23 @@
+"""`make run` seeds a demo organisation whose Service Mail shows each sort of address."""
+
+from io import StringIO
+
+from django.core.management import call_command
+
+from mail.models import Address, Alias, RedirectAddress
+from panel.models import Organisation
+
+
+def test_the_demo_is_seeded_once_with_its_mail(db):
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", stdout=StringIO())  # safe to run again
+    assert Organisation.objects.filter(name="Demo Organisation").count() == 1
+    assert sorted(Address.objects.values_list("local_part", "kind")) == [
+        ("contact", "mailbox"),
+        ("max", "mailbox"),
+        ("no-reply", "no_reply"),
+    ]
+    assert list(Alias.objects.values_list("local_part", flat=True)) == ["hello"]
+    assert list(RedirectAddress.objects.values_list("local_part", flat=True)) == ["sales"]
+    assert "owner@demo.panel.localhost / demo-panel-2026" in out.getvalue()
