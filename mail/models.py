@@ -245,3 +245,55 @@ class PendingAddressUser(models.Model):
 
     def __str__(self):
         return f"{self.invitation.email} → {self.address}"
+
+
+class CreationBudget(models.Model):
+    """How many addresses an organisation may create from CSV files in any rolling 24
+    hours. Without a row the default applies; staff raise or lift it in the admin."""
+
+    DEFAULT_PER_DAY = 50
+
+    organisation = models.OneToOneField(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="mail_creation_budget"
+    )
+    addresses_per_day = models.PositiveIntegerField(
+        _("addresses per 24 hours"), default=DEFAULT_PER_DAY
+    )
+    unlimited = models.BooleanField(_("no limit"), default=False)
+
+    class Meta:
+        verbose_name = _("CSV creation budget")
+
+    def __str__(self):
+        return str(self.organisation)
+
+
+class CsvImportStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class CsvImport(models.Model):
+    """A checked CSV file waiting for, or done by, its creation Job. The rows (with their
+    passwords) are kept encrypted only until the Job ends. Pending and done imports of the
+    last 24 hours count in the organisation's creation budget."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    service = models.ForeignKey(MailService, on_delete=models.CASCADE, related_name="csv_imports")
+    job = models.OneToOneField("panel.Job", on_delete=models.CASCADE, related_name="csv_import")
+    file_name = models.CharField(max_length=255, blank=True)
+    address_count = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=16, choices=CsvImportStatus.choices, default=CsvImportStatus.PENDING
+    )
+    payload = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["organisation", "created_at"])]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.address_count})"

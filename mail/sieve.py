@@ -47,4 +47,3 @@ def responder_script(*, subject: str, body: str, starts_at=None, ends_at=None) -
 def script_id(script: str) -> str:
     """Dovecot caches compiled scripts by id: a new text must get a new id."""
     return hashlib.sha256(script.encode()).hexdigest()[:32]
-

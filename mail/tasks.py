@@ -5,12 +5,28 @@ from pathlib import Path
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
 
-from panel import jobs
+from panel import activity, jobs
 from panel.activity import acting_via
+from panel.errors import Conflict
 from panel.models import Via
+from panel.secrets import unseal
+from panel.services.common import lock
 
-from .models import Address
+from .models import (
+    Address,
+    Alias,
+    CsvImport,
+    CsvImportStatus,
+    ForwardTarget,
+    MailService,
+    RedirectAddress,
+)
+from .passwords import hash_many
+
+INSERT_BATCH = 1000
 
 
 def mailbox_directory(domain: str, local_part: str) -> Path:
@@ -45,3 +61,113 @@ def remove_mail_storage(job_id: int) -> None:
 
     with acting_via(Via.TASK):
         jobs.run_job(job_id, body, total=lambda job: len(job.params["mailboxes"]))
+
+
+def _still_fits(service: MailService, local_parts: list[str]) -> None:
+    """Between the check and the Job, names may have been taken or the quota used: the
+    whole file is refused then, as at upload."""
+    wanted = set(local_parts)
+    taken = sorted(
+        set(
+            Address.objects.filter(service=service, local_part__in=wanted).values_list(
+                "local_part", flat=True
+            )
+        )
+        | set(
+            Alias.objects.filter(service=service, local_part__in=wanted).values_list(
+                "local_part", flat=True
+            )
+        )
+        | set(
+            RedirectAddress.objects.filter(service=service, local_part__in=wanted).values_list(
+                "local_part", flat=True
+            )
+        )
+    )
+    if taken:
+        raise Conflict(
+            _("%(address)s was created since the file was checked; nothing was created.")
+            % {"address": f"{taken[0]}@{service.domain}"},
+            code="already_exists",
+        )
+    available = service.address_quota - service.addresses.count()
+    if len(local_parts) > available:
+        raise Conflict(
+            _(
+                "Only %(available)d addresses remain in the quota now, for %(needed)d in the "
+                "file; nothing was created."
+            )
+            % {"available": max(available, 0), "needed": len(local_parts)},
+            code="address_quota_reached",
+        )
+
+
+@shared_task(acks_late=True)
+def create_addresses_from_csv(job_id: int) -> None:
+    """Create the addresses of a checked CSV file: every one or none.
+
+    Passwords are hashed first, on every core, with progress; then one transaction
+    re-checks the names and the quota, inserts everything in bulk and marks the import
+    and the Job done. A worker that dies before that commit leaves nothing behind, and the
+    redelivered message starts over; one that dies after it finds the Job finished."""
+
+    def body(job):
+        csv_import = CsvImport.objects.select_related("service").get(job=job)
+        try:
+            rows = unseal(csv_import.payload)
+        except ValueError:
+            raise Conflict(
+                _("The file could not be read back; upload it again."), code="csv_unreadable"
+            ) from None
+        hashes = hash_many(
+            [row[2] for row in rows], on_progress=lambda done: jobs.job_progress(job, done)
+        )
+        with transaction.atomic():
+            service = lock(csv_import.service)
+            _still_fits(service, [row[1] for row in rows])
+            created = Address.objects.bulk_create(
+                [
+                    Address(
+                        organisation_id=service.organisation_id,
+                        service=service,
+                        local_part=local_part,
+                        password_hash=hashed,
+                        keep_copy=keep_copy if target else True,
+                    )
+                    for (_line, local_part, _password, target, keep_copy), hashed in zip(
+                        rows, hashes, strict=True
+                    )
+                ],
+                batch_size=INSERT_BATCH,
+            )
+            ForwardTarget.objects.bulk_create(
+                [
+                    ForwardTarget(
+                        organisation_id=service.organisation_id, address=address, email=row[3]
+                    )
+                    for address, row in zip(created, rows, strict=True)
+                    if row[3]
+                ],
+                batch_size=INSERT_BATCH,
+            )
+            CsvImport.objects.filter(pk=csv_import.pk).update(
+                status=CsvImportStatus.DONE, payload=""
+            )
+            activity.record(
+                organisation=job.organisation,
+                actor=job.actor,
+                code="mail.csv_import.done",
+                target=service,
+                data={"file": csv_import.file_name, "addresses": len(created)},
+            )
+            jobs.job_succeed(job, result={"created": len(created), "service": service.pk})
+
+    try:
+        with acting_via(Via.TASK):
+            jobs.run_job(job_id, body, total=lambda job: job.params.get("addresses", 0))
+    except Exception:
+        # The budget reserved by a failed import is given back; its secrets are dropped.
+        CsvImport.objects.filter(job_id=job_id).exclude(status=CsvImportStatus.DONE).update(
+            status=CsvImportStatus.FAILED, payload=""
+        )
+        raise

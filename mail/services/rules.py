@@ -4,6 +4,7 @@ namespace per service, password strength and plan bounds."""
 import re
 import secrets
 import string
+import unicodedata
 
 from django.utils.translation import gettext as _
 
@@ -21,6 +22,7 @@ _ATEXT = r"[a-z0-9_+-]+"
 _LOCAL_PART_RE = re.compile(rf"^{_ATEXT}(?:\.{_ATEXT})*$")
 LOCAL_PART_MAX = 64
 PASSWORD_MIN = 10
+PASSWORD_MAX = 128
 GENERATED_PASSWORD_LENGTH = 20
 MODES = ("self", "users", "unassigned")
 PERMISSIONS = ("change_password", "manage_aliases", "manage_redirection", "manage_backups")
@@ -93,11 +95,16 @@ def local_part_taken(service: MailService, local_part: str, field: str) -> Confl
 
 
 def check_password_rules(password: str, *, local_part: str) -> None:
-    """At least 10 characters, with letters and digits, without the address's local part."""
+    """At least 10 characters (at most 128), with letters and digits, without the address's
+    local part, and without control characters (which no mail client can type)."""
     password = password or ""
     problems = []
     if len(password) < PASSWORD_MIN:
         problems.append(_("Use at least %(n)d characters.") % {"n": PASSWORD_MIN})
+    if len(password) > PASSWORD_MAX:
+        problems.append(_("Use at most %(n)d characters.") % {"n": PASSWORD_MAX})
+    if any(unicodedata.category(char) == "Cc" for char in password):
+        problems.append(_("Do not use control characters such as tabs or line breaks."))
     if not any(c.isalpha() for c in password) or not any(c.isdigit() for c in password):
         problems.append(_("Use both letters and digits."))
     if local_part and local_part.lower() in password.lower():
