@@ -297,3 +297,27 @@ class CsvImport(models.Model):
 
     def __str__(self):
         return f"{self.file_name} ({self.address_count})"
+
+
+class Snapshot(models.Model):
+    """One night's backup of a mailbox: its manifest blob (mail/backups.py) and figures.
+    The row is written last, so a snapshot listed here is always complete."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    address = models.ForeignKey(Address, on_delete=models.CASCADE, related_name="snapshots")
+    taken_on = models.DateField()
+    taken_at = models.DateTimeField(default=timezone.now)
+    manifest = models.CharField(max_length=64)
+    messages = models.PositiveIntegerField(default=0)
+    size = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-taken_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["address", "taken_on"], name="mail_snapshot_per_day")
+        ]
+
+    def __str__(self):
+        return f"{self.address} {self.taken_on}"

@@ -171,3 +171,61 @@ def create_addresses_from_csv(job_id: int) -> None:
             status=CsvImportStatus.FAILED, payload=""
         )
         raise
+
+
+@shared_task
+def back_up_every_mailbox() -> int:
+    """The nightly run (Celery beat, at MAIL_BACKUP_HOUR): one task per service, then
+    the purge of expired snapshots. Each mailbox's snapshot of the day is taken once
+    however often this runs."""
+    from .models import MailService
+
+    service_ids = list(MailService.objects.values_list("pk", flat=True))
+    for service_id in service_ids:
+        back_up_service_task.delay(service_id)
+    purge_snapshots.delay()
+    return len(service_ids)
+
+
+@shared_task(acks_late=True)
+def back_up_service_task(service_id: int) -> tuple[int, int]:
+    from .services.backups import back_up_service
+
+    return back_up_service(service_id)
+
+
+@shared_task
+def purge_snapshots() -> tuple[int, int]:
+    from .services.backups import snapshots_purge
+
+    return snapshots_purge()
+
+
+@shared_task(acks_late=True)
+def restore_mailbox(job_id: int) -> None:
+    """Restore a mailbox from a snapshot, then tell the address and the requester. A
+    redelivered message redoes nothing: restoring is idempotent."""
+    from .models import Snapshot
+    from .services.backups import restore_apply, restore_notify
+
+    def body(job):
+        snapshot = Snapshot.objects.select_related("address__service").get(
+            pk=job.params["snapshot"]
+        )
+        outcome = restore_apply(snapshot, on_progress=lambda done: jobs.job_progress(job, done))
+        activity.record(
+            organisation=job.organisation,
+            actor=job.actor,
+            code="mail.restore.done",
+            target=snapshot.address,
+            data={"date": str(snapshot.taken_on), **outcome},
+        )
+        jobs.job_succeed(job, result={"date": str(snapshot.taken_on), **outcome})
+        restore_notify(snapshot, job.actor)
+
+    def total(job):
+        snapshot = Snapshot.objects.filter(pk=job.params["snapshot"]).first()
+        return snapshot.messages if snapshot else 0
+
+    with acting_via(Via.TASK):
+        jobs.run_job(job_id, body, total=total)

@@ -64,6 +64,20 @@ def clean_targets(targets, *, own_domains: set[str], required: bool) -> list[str
     return cleaned
 
 
+def write_redirection(address: Address, targets: list[str], keep_copy: bool) -> None:
+    """Store checked targets (the one place that writes a redirection; restores too)."""
+    lock(address)
+    address.forward_targets.all().delete()
+    ForwardTarget.objects.bulk_create(
+        [
+            ForwardTarget(organisation_id=address.organisation_id, address=address, email=email)
+            for email in targets
+        ]
+    )
+    address.keep_copy = bool(keep_copy) if targets else True
+    address.save(update_fields=["keep_copy"])
+
+
 @transaction.atomic
 def redirection_set(*, access: Access, address: Address, targets, keep_copy: bool) -> Address:
     """Redirect an address to outside targets, keeping a copy in the mailbox or not. An
@@ -71,16 +85,7 @@ def redirection_set(*, access: Access, address: Address, targets, keep_copy: boo
     or a link with manage_redirection."""
     address_require_right(access, address, "manage_redirection")
     cleaned = clean_targets(targets, own_domains=service_domains(address.service), required=False)
-    lock(address)
-    address.forward_targets.all().delete()
-    ForwardTarget.objects.bulk_create(
-        [
-            ForwardTarget(organisation=access.organisation, address=address, email=email)
-            for email in cleaned
-        ]
-    )
-    address.keep_copy = bool(keep_copy) if cleaned else True
-    address.save(update_fields=["keep_copy"])
+    write_redirection(address, cleaned, keep_copy)
     record(
         access,
         "mail.redirection.set",
@@ -138,6 +143,31 @@ def redirect_address_delete(*, access: Access, redirect: RedirectAddress) -> Non
     )
 
 
+def write_responder(address: Address, **values) -> Responder:
+    """Store checked responder values with their Sieve script (the one place that writes
+    a responder; restores too). `values`: enabled, subject, body, starts_at, ends_at."""
+    script = (
+        responder_script(
+            subject=values["subject"],
+            body=values["body"],
+            starts_at=values["starts_at"],
+            ends_at=values["ends_at"],
+        )
+        if values["enabled"]
+        else ""
+    )
+    responder, _created = Responder.objects.update_or_create(
+        address=address,
+        defaults={
+            "organisation_id": address.organisation_id,
+            **values,
+            "script": script,
+            "script_id": script_id(script) if script else "",
+        },
+    )
+    return responder
+
+
 def _moment(value, field: str):
     if value in (None, ""):
         return None
@@ -187,23 +217,13 @@ def responder_set(
         problems["ends_at"] = [_("The end must come after the start.")]
     if problems:
         raise InvalidInput(fields=problems)
-    script = (
-        responder_script(subject=subject, body=body, starts_at=starts_at, ends_at=ends_at)
-        if enabled
-        else ""
-    )
-    responder, _created = Responder.objects.update_or_create(
-        address=address,
-        defaults={
-            "organisation": access.organisation,
-            "enabled": bool(enabled),
-            "subject": subject,
-            "body": body,
-            "starts_at": starts_at,
-            "ends_at": ends_at,
-            "script": script,
-            "script_id": script_id(script) if script else "",
-        },
+    responder = write_responder(
+        address,
+        enabled=bool(enabled),
+        subject=subject,
+        body=body,
+        starts_at=starts_at,
+        ends_at=ends_at,
     )
     record(access, "mail.responder.set", address, {"enabled": bool(enabled)})
     return responder

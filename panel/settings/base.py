@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -253,3 +254,12 @@ PANEL_BASE_URL = os.environ.get("PANEL_BASE_URL", "http://127.0.0.1:8000").rstri
 # scheme mailbox passwords are hashed with (a Dovecot scheme name).
 MAIL_STORE_ROOT = Path(os.environ.get("PANEL_MAIL_STORE_ROOT", VAR_DIR / "mailstore"))
 MAIL_PASSWORD_SCHEME = os.environ.get("PANEL_MAIL_PASSWORD_SCHEME", "SHA512-CRYPT")
+# Nightly mailbox backups: content-addressed snapshots under this root, taken at this hour
+# (server time), kept 30 days.
+MAIL_BACKUP_ROOT = Path(os.environ.get("PANEL_MAIL_BACKUP_ROOT", VAR_DIR / "mail-backups"))
+MAIL_BACKUP_HOUR = int(os.environ.get("PANEL_MAIL_BACKUP_HOUR", "3"))
+MAIL_BACKUP_KEEP_DAYS = 30
+CELERY_BEAT_SCHEDULE["back-up-every-mailbox"] = {
+    "task": "mail.tasks.back_up_every_mailbox",
+    "schedule": crontab(hour=MAIL_BACKUP_HOUR, minute=0),
+}
