@@ -161,18 +161,27 @@ def _owned_like(path: Path, reference: Path) -> None:
 
 
 def ensure_folder(maildir: Path, folder: str) -> Path:
-    """The directory of a folder, created (with cur/new/tmp) if it was deleted."""
+    """The directory of a folder, created (with cur/new/tmp, and the mailbox's own
+    directories if it never received mail) when missing, owned like the mail root."""
+    root = Path(settings.MAIL_STORE_ROOT)
     directory = maildir if folder == "INBOX" else maildir / f".{folder}"
+    wanted = [*reversed(directory.relative_to(root).parents), directory.relative_to(root)]
     created = []
-    for path in (maildir, directory, directory / "cur", directory / "new", directory / "tmp"):
+    for relative in wanted[1:]:  # parents[-1] is "." (the root itself)
+        path = root / relative
         if not path.exists():
             path.mkdir(mode=0o700)
             created.append(path)
-    if folder != "INBOX" and created and not (directory / "maildirfolder").exists():
+    for sub in ("cur", "new", "tmp"):
+        path = directory / sub
+        if not path.exists():
+            path.mkdir(mode=0o700)
+            created.append(path)
+    if folder != "INBOX" and not (directory / "maildirfolder").exists():
         (directory / "maildirfolder").touch()
         created.append(directory / "maildirfolder")
     for path in created:
-        _owned_like(path, maildir.parent)
+        _owned_like(path, root)
     return directory
 
 
@@ -183,7 +192,7 @@ def write_message(maildir: Path, folder: str, data: bytes, flags: str, internal_
     temporary = directory / "tmp" / name
     temporary.write_bytes(data)
     os.utime(temporary, (internal_date, internal_date))
-    _owned_like(temporary, maildir.parent)
+    _owned_like(temporary, Path(settings.MAIL_STORE_ROOT))
     os.replace(temporary, directory / "cur" / name)
 
 

@@ -321,3 +321,23 @@ class Snapshot(models.Model):
 
     def __str__(self):
         return f"{self.address} {self.taken_on}"
+
+
+class MailboxImport(models.Model):
+    """Copying another mailbox into an address, over IMAP, by a Job. The password is kept
+    encrypted (panel/secrets.py) only until the Job ends."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    address = models.ForeignKey(Address, on_delete=models.CASCADE, related_name="imports")
+    job = models.OneToOneField("panel.Job", on_delete=models.CASCADE, related_name="mailbox_import")
+    host = models.CharField(max_length=253)
+    port = models.PositiveIntegerField()
+    tls = models.BooleanField(default=True)
+    username = models.CharField(max_length=255)
+    sealed_password = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.username}@{self.host} → {self.address}"

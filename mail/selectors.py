@@ -23,9 +23,14 @@ ADDRESS_ORDERINGS = {
 
 
 def service_list(*, access: Access) -> QuerySet[MailService]:
-    """The Service Mails the person sees: all of them for administrators, the granted ones
-    for everybody else."""
-    return access.visible_products("mail_service")
+    """The Service Mails the person sees: all of them for administrators; for everybody
+    else the granted ones and those holding an address linked to them."""
+    ids = access.visible_product_ids("mail_service")
+    services = MailService.objects.filter(organisation=access.organisation)
+    if ids is None:
+        return services
+    linked = _linked(access).values("address__service_id")
+    return services.filter(Q(pk__in=ids) | Q(pk__in=linked))
 
 
 def _linked(access: Access) -> QuerySet[AddressUser]:

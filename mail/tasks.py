@@ -229,3 +229,46 @@ def restore_mailbox(job_id: int) -> None:
 
     with acting_via(Via.TASK):
         jobs.run_job(job_id, body, total=total)
+
+
+@shared_task(acks_late=True)
+def import_mailbox(job_id: int) -> None:
+    """Copy another mailbox into an address over IMAP. The encrypted password is erased
+    when the Job ends, whatever the outcome; a redelivered message copies only what is
+    still missing."""
+    from . import backups, importer
+    from .models import MailboxImport
+
+    def body(job):
+        task = MailboxImport.objects.select_related("address__service").get(job=job)
+        try:
+            password = unseal(task.sealed_password)
+        except ValueError:
+            raise importer.ImportFailed(
+                _("Start the import again: its password was lost.")
+            ) from None
+        address = task.address
+        client = importer.connect(task.host, task.port, task.tls, task.username, password)
+        try:
+            outcome = importer.copy_mailbox(
+                client,
+                backups.maildir_of(address.service.domain, address.local_part),
+                on_total=lambda total: jobs.job_set_total(job, total),
+                on_progress=lambda done: jobs.job_progress(job, done),
+            )
+        finally:
+            client.logout()
+        activity.record(
+            organisation=job.organisation,
+            actor=job.actor,
+            code="mail.import.done",
+            target=address,
+            data=outcome,
+        )
+        jobs.job_succeed(job, result=outcome)
+
+    try:
+        with acting_via(Via.TASK):
+            jobs.run_job(job_id, body, total=lambda job: 0)
+    finally:
+        MailboxImport.objects.filter(job_id=job_id).update(sealed_password="")

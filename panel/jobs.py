@@ -48,6 +48,12 @@ def job_start(job_id: int, *, total: int) -> Job | None:
     return Job.objects.select_related("organisation", "actor").get(pk=job_id) if claimed else None
 
 
+def job_set_total(job: Job, total: int) -> None:
+    """For jobs that learn their size while running (an import counts its messages)."""
+    Job.objects.filter(pk=job.pk).update(total=total)
+    job.total = total
+
+
 def job_progress(job: Job, done: int) -> None:
     Job.objects.filter(pk=job.pk).update(done=done)
     job.done = done

@@ -7,6 +7,7 @@ from .health import healthz
 
 urlpatterns = [
     path("", include("panel.ui_urls")),
+    path("o/<int:org_id>/mail/", include("mail.urls")),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include(("panel.api.urls", "api"), namespace="api")),
     path("i18n/", include("django.conf.urls.i18n")),

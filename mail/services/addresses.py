@@ -285,9 +285,8 @@ def generic_address_create(
     lock(service)
     if kind == AddressKind.CATCH_ALL and service.addresses.filter(kind=kind).exists():
         raise Conflict(
-            _("This service already has a catch-all address."),
+            _("This service already has a catch-all address; there is one per service."),
             code="already_exists",
-            fields={"kind": [_("Only one catch-all per service.")]},
         )
     _check_room(service)
     ensure_local_part_free(service, local_part, field="local_part")
@@ -318,7 +317,8 @@ def alias_add(*, access: Access, address: Address, local_part: str) -> Alias:
     local_part = clean_local_part(local_part)
     lock(service)
     plan = plan_named(service.plan)
-    if address.aliases.count() >= plan.aliases_per_address:
+    # Counted in the database: `address` may carry a prefetched list from before the lock.
+    if Alias.objects.filter(address=address).count() >= plan.aliases_per_address:
         raise Conflict(
             _("The %(plan)s plan allows %(n)d alias(es) per address.")
             % {"plan": plan.label, "n": plan.aliases_per_address},
@@ -388,8 +388,9 @@ def address_delete(*, access: Access, address: Address):
 
 @transaction.atomic
 def address_delete_many(*, access: Access, service: MailService, local_parts):
-    """Delete several addresses of a service at once (all or none: NotFound names the
-    first unknown one). Returns the Job removing their mail storage."""
+    """Delete several addresses of a service at once, all or none: an InvalidInput
+    names the first one that no longer exists. Returns the Job removing their mail
+    storage."""
     access.require(Capability.MANAGE_PRODUCT, service)
     wanted = sorted({(lp or "").strip().lower() for lp in local_parts} - {""})
     if not wanted:
@@ -398,8 +399,10 @@ def address_delete_many(*, access: Access, service: MailService, local_parts):
     addresses = list(service.addresses.filter(local_part__in=wanted))
     missing = set(wanted) - {address.local_part for address in addresses}
     if missing:
-        raise NotFound(
-            _("%(address)s does not exist.") % {"address": f"{sorted(missing)[0]}@{service.domain}"}
+        raise InvalidInput(
+            _("%(address)s does not exist any more; nothing was deleted.")
+            % {"address": f"{sorted(missing)[0]}@{service.domain}"},
+            fields={"local_parts": [_("Reload the list and choose again.")]},
         )
     for address in addresses:
         record(access, "mail.address.deleted", address, {"address": str(address)})

@@ -107,7 +107,8 @@ def check_password_rules(password: str, *, local_part: str) -> None:
         problems.append(_("Do not use control characters such as tabs or line breaks."))
     if not any(c.isalpha() for c in password) or not any(c.isdigit() for c in password):
         problems.append(_("Use both letters and digits."))
-    if local_part and local_part.lower() in password.lower():
+    # Only names long enough to be guessed: "a" would forbid nearly every password.
+    if local_part and len(local_part) >= 3 and local_part.lower() in password.lower():
         problems.append(_("Do not put the address in its password."))
     if problems:
         raise InvalidInput(

@@ -1,6 +1,6 @@
 """URLs of /api/v1/."""
 
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views as v
@@ -66,4 +66,5 @@ urlpatterns = [
     path(org + "jobs/", v.JobsView.as_view(), name="job-list"),
     path(org + "jobs/<int:job_id>/", v.JobView.as_view(), name="job-detail"),
     path(org + "jobs/<int:job_id>/download/", v.JobDownloadView.as_view(), name="job-download"),
+    path(org + "mail/", include("mail.api.urls")),
 ]

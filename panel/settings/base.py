@@ -259,6 +259,9 @@ MAIL_PASSWORD_SCHEME = os.environ.get("PANEL_MAIL_PASSWORD_SCHEME", "SHA512-CRYP
 MAIL_BACKUP_ROOT = Path(os.environ.get("PANEL_MAIL_BACKUP_ROOT", VAR_DIR / "mail-backups"))
 MAIL_BACKUP_HOUR = int(os.environ.get("PANEL_MAIL_BACKUP_HOUR", "3"))
 MAIL_BACKUP_KEEP_DAYS = 30
+# Importing another mailbox connects to the host a customer gives; private and loopback
+# addresses are refused unless this is on (tests and local development only).
+MAIL_IMPORT_ALLOW_PRIVATE_HOSTS = env_bool("PANEL_MAIL_IMPORT_ALLOW_PRIVATE_HOSTS", False)
 CELERY_BEAT_SCHEDULE["back-up-every-mailbox"] = {
     "task": "mail.tasks.back_up_every_mailbox",
     "schedule": crontab(hour=MAIL_BACKUP_HOUR, minute=0),

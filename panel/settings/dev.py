@@ -7,3 +7,6 @@ DEBUG = env_bool("PANEL_DEBUG", True)
 
 # A fresh clone has no var/ (it is ignored by git); SQLite needs its folder to exist.
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+# Locally, importing from a mail server on this machine or the LAN is the usual case.
+MAIL_IMPORT_ALLOW_PRIVATE_HOSTS = env_bool("PANEL_MAIL_IMPORT_ALLOW_PRIVATE_HOSTS", True)

@@ -17,6 +17,7 @@ NEW_TOKEN_KEY = "panel_new_token"
 
 JOB_KIND_LABELS = {
     "activity_export": gettext_lazy("Activity export (CSV)"),
+    "mail_storage_removal": gettext_lazy("Removal of deleted mailboxes"),
 }
 
 ACTIVITY_LABELS = {
@@ -40,6 +41,28 @@ ACTIVITY_LABELS = {
     "panel.grant.created": gettext_lazy("Granted access to a product"),
     "panel.grant.deleted": gettext_lazy("Removed access to a product"),
     "panel.activity.export_started": gettext_lazy("Exported the activity log"),
+    "mail.service.ordered": gettext_lazy("Ordered a Service Mail"),
+    "mail.service.plan_changed": gettext_lazy("Changed the plan of a Service Mail"),
+    "mail.service.quota_raised": gettext_lazy("Raised the address quota of a Service Mail"),
+    "mail.service.defaults_changed": gettext_lazy(
+        "Changed the default permissions of a Service Mail"
+    ),
+    "mail.service.deleted": gettext_lazy("Deleted a Service Mail"),
+    "mail.extra_domain.added": gettext_lazy("Added an extra domain to a Service Mail"),
+    "mail.extra_domain.removed": gettext_lazy("Removed an extra domain from a Service Mail"),
+    "mail.address.created": gettext_lazy("Created a mail address"),
+    "mail.address.deleted": gettext_lazy("Deleted a mail address"),
+    "mail.address.password_changed": gettext_lazy("Changed the password of a mail address"),
+    "mail.address.signature_set": gettext_lazy("Set the signature of a mail address"),
+    "mail.alias.added": gettext_lazy("Added an alias"),
+    "mail.alias.removed": gettext_lazy("Removed an alias"),
+    "mail.redirection.set": gettext_lazy("Changed the redirection of a mail address"),
+    "mail.redirect_address.created": gettext_lazy("Created a redirect-only address"),
+    "mail.redirect_address.deleted": gettext_lazy("Deleted a redirect-only address"),
+    "mail.responder.set": gettext_lazy("Changed the automatic reply of a mail address"),
+    "mail.signature.created": gettext_lazy("Added a mail signature"),
+    "mail.signature.updated": gettext_lazy("Changed a mail signature"),
+    "mail.signature.deleted": gettext_lazy("Deleted a mail signature"),
 }
 
 

@@ -5,6 +5,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from mail.selectors import my_addresses
+
 from .. import selectors, services
 from ..access import Capability
 from ..forms import (
@@ -22,6 +24,8 @@ def organisation_dashboard(request, access):
         "panel/organisation/dashboard.html",
         {
             "sections": selectors.organisation_products(access=access),
+            "may_order": access.can(Capability.CHANGE_ORGANISATION),
+            "my_addresses": list(my_addresses(access=access)[:50]),
         },
     )
 

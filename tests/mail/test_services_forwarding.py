@@ -293,8 +293,9 @@ def test_a_linked_person_acts_within_the_rights_of_the_link(admin, premium, worl
 def test_deleting_several_addresses_is_all_or_nothing_and_queues_one_job(admin, premium):
     for name in ("a1", "a2", "a3"):
         make(admin, premium, name)
-    with pytest.raises(NotFound):
+    with pytest.raises(InvalidInput) as error:
         address_delete_many(access=admin, service=premium, local_parts=["a1", "ghost"])
+    assert "ghost@premium.test does not exist any more" in str(error.value.detail)
     assert premium.addresses.count() == 3
     job = address_delete_many(access=admin, service=premium, local_parts=["a1", "A2"])
     assert list(premium.addresses.values_list("local_part", flat=True)) == ["a3"]

@@ -131,9 +131,12 @@ CASES = [
 
 def test_table_covers_every_api_url():
     """A new endpoint must get its row here."""
+    from django.urls import URLPattern
+
     from panel.api import urls
 
-    routes = {str(p.pattern) for p in urls.urlpatterns}
+    # Included apps (mail/) keep their own table and guard.
+    routes = {str(p.pattern) for p in urls.urlpatterns if isinstance(p, URLPattern)}
     covered = set()
     for _method, path, _body, _expected in TABLE:
         template = path.removeprefix("/api/v1/")

@@ -1,0 +1,1 @@
+"""REST API of Service Mail under /api/v1/organisations/<org>/mail/."""

@@ -1,0 +1,277 @@
+"""API shapes of Service Mail. Input serializers check shape only; the rules live in
+mail.services."""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..models import AddressKind
+from ..plans import PLAN_CHOICES
+from ..selectors import ADDRESS_ORDERINGS
+from ..services import MODES, PERMISSIONS
+
+
+def permissions_of(obj, prefix: str) -> dict:
+    """The four rights of a link (`may_`) or a service's defaults (`default_may_`)."""
+    return {name: getattr(obj, f"{prefix}{name}") for name in PERMISSIONS}
+
+
+# -- input ---------------------------------------------------------------------------------
+
+
+class MailPermissionsIn(serializers.Serializer):
+    change_password = serializers.BooleanField(required=False)
+    manage_aliases = serializers.BooleanField(required=False)
+    manage_redirection = serializers.BooleanField(required=False)
+    manage_backups = serializers.BooleanField(required=False)
+
+
+class MailServiceIn(serializers.Serializer):
+    domain = serializers.CharField(max_length=253)
+    plan = serializers.ChoiceField(choices=PLAN_CHOICES)
+    address_quota = serializers.IntegerField(
+        required=False, min_value=1, help_text=_("Defaults to the plan's quota.")
+    )
+
+
+class MailServicePatchIn(serializers.Serializer):
+    plan = serializers.ChoiceField(choices=PLAN_CHOICES, required=False)
+    address_quota = serializers.IntegerField(
+        required=False, min_value=1, help_text=_("The quota only goes up.")
+    )
+    default_permissions = MailPermissionsIn(
+        required=False,
+        help_text=_("Rights given by default to people an address is created for."),
+    )
+
+
+class MailServiceDeleteIn(serializers.Serializer):
+    confirm_name = serializers.CharField(
+        required=False, allow_blank=True, help_text=_("The domain of the service, typed again.")
+    )
+
+
+class MailExtraDomainIn(serializers.Serializer):
+    domain = serializers.CharField(max_length=253)
+
+
+class MailAddressFilterIn(serializers.Serializer):
+    search = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text=_("Part of the local part of an address or of one of its aliases."),
+    )
+    ordering = serializers.ChoiceField(
+        choices=list(ADDRESS_ORDERINGS), required=False, allow_blank=True
+    )
+
+
+class MailAddressIn(serializers.Serializer):
+    local_part = serializers.CharField(max_length=200)
+    mode = serializers.ChoiceField(
+        choices=MODES,
+        help_text=_(
+            "self: for me, with my password; users: for members (the panel generates the "
+            "password); unassigned: nobody linked, with my password."
+        ),
+    )
+    password = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, write_only=True
+    )
+    users = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        help_text=_("User ids of members to link (users mode)."),
+    )
+    invite_emails = serializers.ListField(
+        child=serializers.CharField(max_length=254),
+        required=False,
+        help_text=_("Outside emails to invite and link when they accept (users mode)."),
+    )
+    permissions = MailPermissionsIn(required=False)
+    signature = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+
+
+class MailAddressPatchIn(serializers.Serializer):
+    password = serializers.CharField(required=False, trim_whitespace=False, write_only=True)
+    signature = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, help_text=_("A signature id, or null.")
+    )
+
+
+class MailGenericAddressIn(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[AddressKind.NO_REPLY, AddressKind.CATCH_ALL])
+    local_part = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    password = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        write_only=True,
+        help_text=_("Leave out to have the panel generate one."),
+    )
+
+
+class MailBulkDeleteIn(serializers.Serializer):
+    local_parts = serializers.ListField(child=serializers.CharField(max_length=200))
+
+
+class MailAliasIn(serializers.Serializer):
+    local_part = serializers.CharField(max_length=200)
+
+
+class MailRedirectionIn(serializers.Serializer):
+    targets = serializers.ListField(
+        child=serializers.CharField(allow_blank=True, max_length=254),
+        help_text=_("Outside addresses; an empty list turns the redirection off."),
+    )
+    keep_copy = serializers.BooleanField(default=True)
+
+
+class MailResponderIn(serializers.Serializer):
+    enabled = serializers.BooleanField()
+    subject = serializers.CharField(required=False, allow_blank=True, default="")
+    body = serializers.CharField(required=False, allow_blank=True, default="")
+    starts_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    ends_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class MailRedirectAddressIn(serializers.Serializer):
+    local_part = serializers.CharField(max_length=200)
+    targets = serializers.ListField(child=serializers.CharField(allow_blank=True, max_length=254))
+
+
+class MailSignatureIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    body = serializers.CharField()
+
+
+# -- output --------------------------------------------------------------------------------
+
+
+class MailPermissionsOut(serializers.Serializer):
+    change_password = serializers.BooleanField()
+    manage_aliases = serializers.BooleanField()
+    manage_redirection = serializers.BooleanField()
+    manage_backups = serializers.BooleanField()
+
+
+class MailServiceOut(serializers.Serializer):
+    """`counts` in the context: addresses used per service id (selectors.address_counts)."""
+
+    id = serializers.IntegerField()
+    domain = serializers.CharField()
+    plan = serializers.CharField()
+    address_quota = serializers.IntegerField()
+    addresses_used = serializers.SerializerMethodField()
+    extra_domains = serializers.SerializerMethodField()
+    default_permissions = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    def get_addresses_used(self, service) -> int:
+        return self.context["counts"].get(service.pk, 0)
+
+    def get_extra_domains(self, service) -> list[str]:
+        return [extra.domain for extra in service.extra_domains.all()]
+
+    @extend_schema_field(MailPermissionsOut)
+    def get_default_permissions(self, service):
+        return permissions_of(service, "default_may_")
+
+
+class MailExtraDomainOut(serializers.Serializer):
+    domain = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class MailRedirectionOut(serializers.Serializer):
+    targets = serializers.SerializerMethodField()
+    keep_copy = serializers.BooleanField()
+
+    def get_targets(self, address) -> list[str]:
+        return [target.email for target in address.forward_targets.all()]
+
+
+class MailResponderBriefOut(serializers.Serializer):
+    enabled = serializers.BooleanField()
+    subject = serializers.CharField()
+    starts_at = serializers.DateTimeField(allow_null=True)
+    ends_at = serializers.DateTimeField(allow_null=True)
+
+
+class MailResponderOut(MailResponderBriefOut):
+    body = serializers.CharField()
+
+
+#: What an address without a responder row shows.
+NO_RESPONDER = {"enabled": False, "subject": "", "body": "", "starts_at": None, "ends_at": None}
+
+
+class MailAddressUserOut(serializers.Serializer):
+    id = serializers.IntegerField(source="user.id")
+    email = serializers.EmailField(source="user.email")
+    permissions = serializers.SerializerMethodField()
+
+    @extend_schema_field(MailPermissionsOut)
+    def get_permissions(self, link):
+        return permissions_of(link, "may_")
+
+
+class MailAddressOut(serializers.Serializer):
+    local_part = serializers.CharField()
+    email = serializers.SerializerMethodField()
+    kind = serializers.CharField(help_text=_("mailbox, no_reply or catch_all"))
+    aliases = serializers.SerializerMethodField()
+    redirection = MailRedirectionOut(source="*")
+    responder = serializers.SerializerMethodField()
+    signature = serializers.IntegerField(source="signature_id", allow_null=True)
+    users = MailAddressUserOut(source="address_users", many=True)
+    created_at = serializers.DateTimeField()
+    password_changed_at = serializers.DateTimeField()
+
+    def get_email(self, address) -> str:
+        return f"{address.local_part}@{address.service.domain}"
+
+    def get_aliases(self, address) -> list[str]:
+        return [alias.local_part for alias in address.aliases.all()]
+
+    @extend_schema_field(MailResponderBriefOut)
+    def get_responder(self, address):
+        responder = getattr(address, "responder", None)
+        return MailResponderBriefOut(responder if responder is not None else NO_RESPONDER).data
+
+
+class MailAddressCreatedOut(MailAddressOut):
+    generated_password = serializers.CharField(
+        required=False,
+        help_text=_("The password the panel generated; shown only in this response."),
+    )
+
+
+class MailJobIdOut(serializers.Serializer):
+    job = serializers.IntegerField(
+        help_text=_("The Job removing the mail storage; follow it under /jobs/<id>/.")
+    )
+
+
+class MailAliasOut(serializers.Serializer):
+    """`domain` in the context: the service's domain."""
+
+    local_part = serializers.CharField()
+    email = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    def get_email(self, alias) -> str:
+        return f"{alias.local_part}@{self.context['domain']}"
+
+
+class MailRedirectAddressOut(MailAliasOut):
+    targets = serializers.SerializerMethodField()
+
+    def get_targets(self, redirect) -> list[str]:
+        return [target.email for target in redirect.targets.all()]
+
+
+class MailSignatureOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    body = serializers.CharField()

@@ -1,0 +1,466 @@
+"""Service Mail API views: look the service or address up through mail.selectors, call a
+mail service, answer. The services hold the rules and check the rights; the views ask
+the same rights first so that every answer keeps the order 401, 404, 403, then 400."""
+
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from panel.access import Capability
+from panel.api.base import OrganisationScoped
+from panel.api.views import _valid
+from panel.errors import InvalidInput, PermissionDenied
+
+from .. import selectors, services
+from ..models import Address, Alias, MailService, RedirectAddress, Signature
+from . import serializers as s
+
+
+def _service_out(service: MailService) -> dict:
+    return s.MailServiceOut(service, context={"counts": selectors.address_counts([service])}).data
+
+
+def _created(address: Address, generated: str | None) -> Response:
+    data = dict(s.MailAddressOut(address).data)
+    if generated:
+        data["generated_password"] = generated
+    return Response(data, status=status.HTTP_201_CREATED)
+
+
+def _job_accepted(job) -> Response:
+    return Response({"job": job.pk}, status=status.HTTP_202_ACCEPTED)
+
+
+class MailScoped(OrganisationScoped):
+    """Views under services/<service_id>/. Everyone with access to the organisation gets
+    past the view capability: a person linked to an address sees its service without any
+    grant, so the selectors and services decide."""
+
+    def service(self) -> MailService:
+        if not hasattr(self, "_service"):
+            self._service = selectors.service_for(
+                access=self.access, service_id=self.kwargs["service_id"]
+            )
+        return self._service
+
+    def whole_service(self) -> MailService:
+        """The service, for what covers all of it. A person who sees it only through an
+        address linked to them gets 403 here, where the services would answer 404 for a
+        service they can in fact see."""
+        service = self.service()
+        if not selectors.sees_all_addresses(self.access, service):
+            raise PermissionDenied()
+        return service
+
+    def managed_service(self) -> MailService:
+        """The service, for acts that need to manage it; checked before the input is, so
+        bad input reveals nothing to someone who may not act (the services check again)."""
+        service = self.whole_service()
+        self.access.require(Capability.MANAGE_PRODUCT, service)
+        return service
+
+    def address_with_right(self, right: str) -> Address:
+        """The address, for acts a person linked to it may do within their link's rights."""
+        address = self.address()
+        services.address_require_right(self.access, address, right)
+        return address
+
+    def address(self, local_part: str | None = None) -> Address:
+        return selectors.address_for(
+            access=self.access,
+            service=self.service(),
+            local_part=local_part if local_part is not None else self.kwargs["local_part"],
+        )
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if "service_id" in self.kwargs and hasattr(self, "access"):
+            context["domain"] = self.service().domain
+        return context
+
+
+# -- services ------------------------------------------------------------------------------
+
+
+class ServicesView(OrganisationScoped, generics.ListAPIView):
+    """The services the person sees through a grant (all of them for administrators)."""
+
+    serializer_class = s.MailServiceOut
+    queryset = MailService.objects.none()  # schema only
+    write_capability = Capability.CHANGE_ORGANISATION
+
+    def get_queryset(self):
+        return (
+            selectors.service_list(access=self.access)
+            .prefetch_related("extra_domains")
+            .order_by("domain", "id")
+        )
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        counts = selectors.address_counts(page)
+        return self.get_paginated_response(
+            s.MailServiceOut(page, many=True, context={"counts": counts}).data
+        )
+
+    @extend_schema(request=s.MailServiceIn, responses={201: s.MailServiceOut})
+    def post(self, request, org_id):
+        data = _valid(s.MailServiceIn, request.data)
+        service = services.service_order(access=self.access, **data)
+        return Response(_service_out(service), status=status.HTTP_201_CREATED)
+
+
+class ServiceView(MailScoped, APIView):
+    @extend_schema(responses=s.MailServiceOut)
+    def get(self, request, org_id, service_id):
+        return Response(_service_out(self.service()))
+
+    @extend_schema(request=s.MailServicePatchIn, responses=s.MailServiceOut)
+    def patch(self, request, org_id, service_id):
+        service = self.managed_service()
+        data = _valid(s.MailServicePatchIn, request.data)
+        with transaction.atomic():
+            if "plan" in data:
+                service = services.service_change_plan(
+                    access=self.access, service=service, plan=data["plan"]
+                )
+            # A plan change may already have brought the quota to the asked value.
+            if "address_quota" in data and not (
+                "plan" in data and data["address_quota"] == service.address_quota
+            ):
+                service = services.service_raise_quota(
+                    access=self.access, service=service, address_quota=data["address_quota"]
+                )
+            if data.get("default_permissions"):
+                service = services.service_update_defaults(
+                    access=self.access, service=service, **data["default_permissions"]
+                )
+        return Response(_service_out(service))
+
+    @extend_schema(
+        request=s.MailServiceDeleteIn,
+        parameters=[s.MailServiceDeleteIn],
+        responses={204: None},
+        description=_lazy(
+            "Deletes the service with all its addresses; an administrator act. "
+            "Send `confirm_name` (the domain) in the body or the query string."
+        ),
+    )
+    def delete(self, request, org_id, service_id):
+        service = self.managed_service()
+        self.access.require(Capability.CHANGE_ORGANISATION)
+        data = request.data if hasattr(request.data, "get") else {}
+        if "confirm_name" not in data and "confirm_name" in request.query_params:
+            data = {"confirm_name": request.query_params["confirm_name"]}
+        confirm = _valid(s.MailServiceDeleteIn, data).get("confirm_name", "")
+        services.service_delete(access=self.access, service=service, confirm_name=confirm)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ExtraDomainsView(MailScoped, APIView):
+    @extend_schema(request=s.MailExtraDomainIn, responses={201: s.MailExtraDomainOut})
+    def post(self, request, org_id, service_id):
+        service = self.managed_service()
+        data = _valid(s.MailExtraDomainIn, request.data)
+        extra = services.extra_domain_add(access=self.access, service=service, **data)
+        return Response(s.MailExtraDomainOut(extra).data, status=status.HTTP_201_CREATED)
+
+
+class ExtraDomainView(MailScoped, APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request, org_id, service_id, domain):
+        services.extra_domain_remove(
+            access=self.access, service=self.managed_service(), domain=domain
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# -- addresses -----------------------------------------------------------------------------
+
+
+class AddressesView(MailScoped, generics.ListAPIView):
+    """The addresses of a service; a person without a grant on it sees the addresses
+    linked to them."""
+
+    serializer_class = s.MailAddressOut
+    queryset = Address.objects.none()  # schema only
+
+    @extend_schema(parameters=[s.MailAddressFilterIn])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        service = self.service()
+        filters = _valid(s.MailAddressFilterIn, self.request.query_params)
+        return selectors.address_list(service=service, access=self.access, **filters)
+
+    @extend_schema(
+        request=s.MailAddressIn,
+        responses={201: s.MailAddressCreatedOut},
+        description=_lazy(
+            "`generated_password` appears in users mode only, in this response only."
+        ),
+    )
+    def post(self, request, org_id, service_id):
+        service = self.managed_service()
+        data = _valid(s.MailAddressIn, request.data)
+        address, generated = services.address_create(
+            access=self.access,
+            service=service,
+            **{**data, "permissions": data.get("permissions") or None},
+        )
+        return _created(self.address(address.local_part), generated)
+
+
+class AddressView(MailScoped, APIView):
+    @extend_schema(responses=s.MailAddressOut)
+    def get(self, request, org_id, service_id, local_part):
+        return Response(s.MailAddressOut(self.address()).data)
+
+    @extend_schema(
+        request=s.MailAddressPatchIn,
+        responses=s.MailAddressOut,
+        description=_lazy(
+            "`password` is allowed to a person linked to the address with the "
+            "change_password right; `signature` needs the right to manage the service."
+        ),
+    )
+    def patch(self, request, org_id, service_id, local_part):
+        sent = set(request.data) if hasattr(request.data, "keys") else set()
+        if "signature" in sent:
+            self.managed_service()
+        address = (
+            self.address_with_right("change_password") if "password" in sent else self.address()
+        )
+        data = _valid(s.MailAddressPatchIn, request.data)
+        if not data:
+            raise InvalidInput(_("Send a password, a signature or both."))
+        with transaction.atomic():
+            if "password" in data:
+                services.address_set_password(
+                    access=self.access, address=address, password=data["password"]
+                )
+            if "signature" in data:
+                services.address_set_signature(
+                    access=self.access, address=address, signature=data["signature"]
+                )
+        return Response(s.MailAddressOut(self.address()).data)
+
+    @extend_schema(
+        responses={202: s.MailJobIdOut},
+        description=_lazy("The address stops at once; the Job removes its mail storage."),
+    )
+    def delete(self, request, org_id, service_id, local_part):
+        self.managed_service()
+        return _job_accepted(services.address_delete(access=self.access, address=self.address()))
+
+
+class AddressBulkDeleteView(AddressView):
+    """POST deletes several addresses. The URL also names a possible address called
+    `delete`, which the inherited methods keep serving."""
+
+    @extend_schema(
+        request=s.MailBulkDeleteIn,
+        responses={202: s.MailJobIdOut},
+        operation_id="organisations_mail_services_addresses_bulk_delete",
+        description=_lazy("All or none: an unknown local part answers 404 and deletes nothing."),
+    )
+    def post(self, request, org_id, service_id, local_part=None):
+        service = self.managed_service()
+        data = _valid(s.MailBulkDeleteIn, request.data)
+        job = services.address_delete_many(access=self.access, service=service, **data)
+        return _job_accepted(job)
+
+    @extend_schema(exclude=True)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(exclude=True)
+    def patch(self, request, *args, **kwargs):
+        return super().patch(request, *args, **kwargs)
+
+    @extend_schema(exclude=True)
+    def delete(self, request, *args, **kwargs):
+        return super().delete(request, *args, **kwargs)
+
+
+class GenericAddressesView(MailScoped, APIView):
+    @extend_schema(
+        request=s.MailGenericAddressIn,
+        responses={201: s.MailAddressCreatedOut},
+        description=_lazy(
+            "A no-reply or catch-all address; `generated_password` appears when "
+            "no password was sent, in this response only."
+        ),
+    )
+    def post(self, request, org_id, service_id):
+        service = self.managed_service()
+        data = _valid(s.MailGenericAddressIn, request.data)
+        address, generated = services.generic_address_create(
+            access=self.access, service=service, **data
+        )
+        return _created(self.address(address.local_part), generated)
+
+
+# -- aliases, redirection, responder -------------------------------------------------------
+
+
+class AliasesView(MailScoped, generics.ListAPIView):
+    serializer_class = s.MailAliasOut
+    queryset = Alias.objects.none()  # schema only
+
+    def get_queryset(self):
+        return self.address().aliases.order_by("local_part")
+
+    @extend_schema(request=s.MailAliasIn, responses={201: s.MailAliasOut})
+    def post(self, request, org_id, service_id, local_part):
+        address = self.address_with_right("manage_aliases")
+        data = _valid(s.MailAliasIn, request.data)
+        alias = services.alias_add(access=self.access, address=address, **data)
+        return Response(
+            s.MailAliasOut(alias, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class AliasView(MailScoped, APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request, org_id, service_id, local_part, alias):
+        address = self.address_with_right("manage_aliases")
+        found = get_object_or_404(address.aliases, local_part=alias.strip().lower())
+        services.alias_remove(access=self.access, alias=found)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RedirectionView(MailScoped, APIView):
+    @extend_schema(responses=s.MailRedirectionOut)
+    def get(self, request, org_id, service_id, local_part):
+        return Response(s.MailRedirectionOut(self.address()).data)
+
+    @extend_schema(
+        request=s.MailRedirectionIn,
+        responses=s.MailRedirectionOut,
+        description=_lazy("An empty list of targets turns the redirection off."),
+    )
+    def put(self, request, org_id, service_id, local_part):
+        address = self.address_with_right("manage_redirection")
+        data = _valid(s.MailRedirectionIn, request.data)
+        services.redirection_set(access=self.access, address=address, **data)
+        return Response(s.MailRedirectionOut(self.address()).data)
+
+
+class ResponderView(MailScoped, APIView):
+    @staticmethod
+    def _out(address):
+        responder = getattr(address, "responder", None)
+        return s.MailResponderOut(responder if responder is not None else s.NO_RESPONDER).data
+
+    @extend_schema(responses=s.MailResponderOut)
+    def get(self, request, org_id, service_id, local_part):
+        return Response(self._out(self.address()))
+
+    @extend_schema(
+        request=s.MailResponderIn,
+        responses=s.MailResponderOut,
+        description=_lazy(
+            "Allowed to a person linked to the address with the manage_redirection right."
+        ),
+    )
+    def put(self, request, org_id, service_id, local_part):
+        address = self.address_with_right("manage_redirection")
+        data = _valid(s.MailResponderIn, request.data)
+        services.responder_set(access=self.access, address=address, **data)
+        return Response(self._out(self.address()))
+
+
+# -- redirect-only addresses ---------------------------------------------------------------
+
+
+class RedirectAddressesView(MailScoped, generics.ListAPIView):
+    serializer_class = s.MailRedirectAddressOut
+    queryset = RedirectAddress.objects.none()  # schema only
+
+    def get_queryset(self):
+        return selectors.redirect_address_list(service=self.whole_service())
+
+    @extend_schema(request=s.MailRedirectAddressIn, responses={201: s.MailRedirectAddressOut})
+    def post(self, request, org_id, service_id):
+        service = self.managed_service()
+        data = _valid(s.MailRedirectAddressIn, request.data)
+        redirect = services.redirect_address_create(access=self.access, service=service, **data)
+        return Response(
+            s.MailRedirectAddressOut(redirect, context={"domain": service.domain}).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class RedirectAddressView(MailScoped, APIView):
+    def _redirect(self, service, local_part):
+        return get_object_or_404(
+            selectors.redirect_address_list(service=service),
+            local_part=local_part.strip().lower(),
+        )
+
+    @extend_schema(responses=s.MailRedirectAddressOut)
+    def get(self, request, org_id, service_id, local_part):
+        service = self.whole_service()
+        return Response(
+            s.MailRedirectAddressOut(
+                self._redirect(service, local_part), context={"domain": service.domain}
+            ).data
+        )
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, org_id, service_id, local_part):
+        redirect = self._redirect(self.managed_service(), local_part)
+        services.redirect_address_delete(access=self.access, redirect=redirect)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# -- signatures ----------------------------------------------------------------------------
+
+
+class SignaturesView(MailScoped, generics.ListAPIView):
+    serializer_class = s.MailSignatureOut
+    queryset = Signature.objects.none()  # schema only
+
+    def get_queryset(self):
+        return self.whole_service().signatures.order_by("name", "id")
+
+    @extend_schema(request=s.MailSignatureIn, responses={201: s.MailSignatureOut})
+    def post(self, request, org_id, service_id):
+        service = self.managed_service()
+        data = _valid(s.MailSignatureIn, request.data)
+        signature = services.signature_create(access=self.access, service=service, **data)
+        return Response(s.MailSignatureOut(signature).data, status=status.HTTP_201_CREATED)
+
+
+class SignatureView(MailScoped, APIView):
+    def _signature(self, service, signature_id):
+        return get_object_or_404(service.signatures, pk=signature_id)
+
+    @extend_schema(responses=s.MailSignatureOut)
+    def get(self, request, org_id, service_id, signature_id):
+        return Response(
+            s.MailSignatureOut(self._signature(self.whole_service(), signature_id)).data
+        )
+
+    @extend_schema(request=s.MailSignatureIn(partial=True), responses=s.MailSignatureOut)
+    def patch(self, request, org_id, service_id, signature_id):
+        signature = self._signature(self.managed_service(), signature_id)
+        serializer = s.MailSignatureIn(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        changes = {"name": signature.name, "body": signature.body, **serializer.validated_data}
+        signature = services.signature_update(access=self.access, signature=signature, **changes)
+        return Response(s.MailSignatureOut(signature).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, org_id, service_id, signature_id):
+        signature = self._signature(self.managed_service(), signature_id)
+        services.signature_delete(access=self.access, signature=signature)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,65 @@
+"""URLs of the Service Mail pages, under `/o/<org_id>/mail/` (see panel/urls.py)."""
+
+from django.urls import path, register_converter
+
+from . import views as v
+
+app_name = "mail"
+
+
+class GenericKind:
+    regex = "no-reply|catch-all"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(GenericKind, "generic_kind")
+
+service = "<int:service_id>/"
+address = service + "addresses/<str:local_part>/"
+
+urlpatterns = [
+    path("", v.service_list, name="service-list"),
+    path(service, v.service_detail, name="service-detail"),
+    path(service + "delete/", v.service_delete, name="service-delete"),
+    path(service + "plan/", v.service_plan, name="service-plan"),
+    path(service + "quota/", v.service_quota, name="service-quota"),
+    path(service + "defaults/", v.service_defaults, name="service-defaults"),
+    path(service + "domains/add/", v.extra_domain_add, name="extra-domain-add"),
+    path(
+        service + "domains/<int:extra_id>/remove/",
+        v.extra_domain_remove,
+        name="extra-domain-remove",
+    ),
+    path(service + "signatures/add/", v.signature_create, name="signature-create"),
+    path(
+        service + "signatures/<int:signature_id>/delete/",
+        v.signature_delete,
+        name="signature-delete",
+    ),
+    path(service + "new-address/", v.address_create, name="address-create"),
+    path(
+        service + "new-address/<generic_kind:kind>/",
+        v.generic_address_create,
+        name="address-generic-create",
+    ),
+    path(service + "delete-addresses/", v.address_delete_many, name="address-delete-many"),
+    path(service + "redirects/new/", v.redirect_address_create, name="redirect-create"),
+    path(
+        service + "redirects/<int:redirect_id>/delete/",
+        v.redirect_address_delete,
+        name="redirect-delete",
+    ),
+    path(address, v.address_detail, name="address-detail"),
+    path(address + "delete/", v.address_delete, name="address-delete"),
+    path(address + "aliases/add/", v.alias_add, name="alias-add"),
+    path(address + "aliases/<int:alias_id>/remove/", v.alias_remove, name="alias-remove"),
+    path(address + "redirection/", v.redirection_set, name="address-redirection"),
+    path(address + "responder/", v.responder_set, name="address-responder"),
+    path(address + "password/", v.password_set, name="address-password"),
+    path(address + "signature/", v.signature_set, name="address-signature"),
+]
