@@ -1,9 +1,10 @@
 """Staff pages of Service Mail in the Django admin: the CSV creation budget of each
 organisation, and the imports that count in it."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 
-from .models import CreationBudget, CsvImport
+from .models import CreationBudget, CsvImport, MailService
 
 
 @admin.register(CreationBudget)
@@ -32,3 +33,24 @@ class CsvImportAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(MailService)
+class MailServiceAdmin(admin.ModelAdmin):
+    list_display = ("domain", "organisation", "plan", "address_quota", "created_at")
+    list_filter = ("plan",)
+    search_fields = ("domain", "organisation__name")
+    raw_id_fields = ("organisation",)
+    actions = ["back_up_now"]
+
+    @admin.action(description=_("Back up the mailboxes of these services now"))
+    def back_up_now(self, request, queryset):
+        from .tasks import back_up_service_task
+
+        for service in queryset:
+            back_up_service_task.delay(service.pk)
+        self.message_user(
+            request,
+            _("Backups of %(n)d service(s) queued.") % {"n": queryset.count()},
+            messages.SUCCESS,
+        )

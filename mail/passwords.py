@@ -5,11 +5,10 @@ The stored value carries Dovecot's `{SCHEME}` prefix, so the scheme can change (
 Dovecot checks it in milliseconds, where ARGON2ID costs about 0.4 s per login.
 """
 
-import multiprocessing
 import os
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 
+import billiard
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import VerificationError
 from django.conf import settings
@@ -90,12 +89,12 @@ def hash_many(passwords, scheme: str | None = None, *, on_progress=None, process
             if on_progress and len(results) % 100 == 0:
                 on_progress(len(results))
         return results
-    # fork: the children only hash; they inherit the loaded modules and start at once.
-    context = multiprocessing.get_context("fork")
+    # billiard (Celery's multiprocessing) because a prefork worker's child is daemonic and
+    # the standard library refuses children there. fork: the children only hash.
     chunk = max(16, len(work) // (processes * 20))
     results = []
-    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
-        for hashed in pool.map(_hash_with, work, chunksize=chunk):
+    with billiard.get_context("fork").Pool(processes) as pool:
+        for hashed in pool.imap(_hash_with, work, chunksize=chunk):
             results.append(hashed)
             if on_progress and len(results) % 100 == 0:
                 on_progress(len(results))

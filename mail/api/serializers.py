@@ -145,6 +145,33 @@ class MailSignatureIn(serializers.Serializer):
     body = serializers.CharField()
 
 
+class MailCsvImportIn(serializers.Serializer):
+    file = serializers.FileField(
+        allow_empty_file=True,
+        help_text=_(
+            "A CSV file in UTF-8: A local part, B password, C (optional) an outside address "
+            "to redirect to, D (optional) 1 not to keep the mail after redirecting."
+        ),
+    )
+
+
+class MailRestoreIn(serializers.Serializer):
+    date = serializers.DateField(help_text=_("The date of the backup to restore."))
+
+
+class MailImportIn(serializers.Serializer):
+    host = serializers.CharField(max_length=253, help_text=_("The IMAP server to copy from."))
+    port = serializers.IntegerField(min_value=1, max_value=65535, default=993)
+    tls = serializers.BooleanField(default=True)
+    username = serializers.CharField(max_length=255)
+    password = serializers.CharField(
+        max_length=1024,
+        trim_whitespace=False,
+        write_only=True,
+        help_text=_("Kept encrypted until the import ends; never shown again."),
+    )
+
+
 # -- output --------------------------------------------------------------------------------
 
 
@@ -247,12 +274,6 @@ class MailAddressCreatedOut(MailAddressOut):
     )
 
 
-class MailJobIdOut(serializers.Serializer):
-    job = serializers.IntegerField(
-        help_text=_("The Job removing the mail storage; follow it under /jobs/<id>/.")
-    )
-
-
 class MailAliasOut(serializers.Serializer):
     """`domain` in the context: the service's domain."""
 
@@ -275,3 +296,26 @@ class MailSignatureOut(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     body = serializers.CharField()
+
+
+class MailBackupOut(serializers.Serializer):
+    date = serializers.DateField()
+    restorable = serializers.BooleanField(
+        help_text=_("Whether the service's plan allows restoring this backup.")
+    )
+
+
+class MailCsvProblemOut(serializers.Serializer):
+    line = serializers.IntegerField(help_text=_("0 for a problem of the whole file."))
+    column = serializers.CharField(help_text=_("A to D, or empty for the whole line or file."))
+    code = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class MailCsvInvalidOut(serializers.Serializer):
+    """The error envelope of a file that cannot be imported, with every problem."""
+
+    code = serializers.CharField(help_text="csv_invalid")
+    detail = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    errors = MailCsvProblemOut(many=True)

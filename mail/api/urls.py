@@ -30,6 +30,11 @@ urlpatterns = [
     path(address + "aliases/<str:alias>/", v.AliasView.as_view(), name="mail-alias-detail"),
     path(address + "redirection/", v.RedirectionView.as_view(), name="mail-redirection"),
     path(address + "responder/", v.ResponderView.as_view(), name="mail-responder"),
+    path(address + "backups/", v.BackupsView.as_view(), name="mail-backup-list"),
+    path(address + "restores/", v.RestoresView.as_view(), name="mail-restore-list"),
+    path(address + "imports/", v.ImportsView.as_view(), name="mail-import-list"),
+    path(service + "csv-template/", v.CsvTemplateView.as_view(), name="mail-csv-template"),
+    path(service + "csv-imports/", v.CsvImportsView.as_view(), name="mail-csv-import-list"),
     path(
         service + "redirect-addresses/",
         v.RedirectAddressesView.as_view(),

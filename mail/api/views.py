@@ -3,21 +3,29 @@ mail service, answer. The services hold the rules and check the rights; the view
 the same rights first so that every answer keeps the order 401, 404, 403, then 400."""
 
 from django.db import transaction
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from panel.access import Capability
 from panel.api.base import OrganisationScoped
+from panel.api.serializers import JobAcceptedOut, JobOut
 from panel.api.views import _valid
 from panel.errors import InvalidInput, PermissionDenied
 
 from .. import selectors, services
-from ..models import Address, Alias, MailService, RedirectAddress, Signature
+from ..csv_import import MAX_FILE_BYTES, template_csv
+from ..models import Address, Alias, MailService, RedirectAddress, Signature, Snapshot
+from ..services import backups as backup_services
+from ..services.bulk import csv_import_start
+from ..services.imports import import_start
 from . import serializers as s
 
 
@@ -32,8 +40,11 @@ def _created(address: Address, generated: str | None) -> Response:
     return Response(data, status=status.HTTP_201_CREATED)
 
 
-def _job_accepted(job) -> Response:
-    return Response({"job": job.pk}, status=status.HTTP_202_ACCEPTED)
+def _job_accepted(request, job) -> Response:
+    """202 with the Job to follow, as every slow act of the API answers."""
+    return Response(
+        {"job": JobOut(job, context={"request": request}).data}, status=status.HTTP_202_ACCEPTED
+    )
 
 
 class MailScoped(OrganisationScoped):
@@ -252,12 +263,13 @@ class AddressView(MailScoped, APIView):
         return Response(s.MailAddressOut(self.address()).data)
 
     @extend_schema(
-        responses={202: s.MailJobIdOut},
+        responses={202: JobAcceptedOut},
         description=_lazy("The address stops at once; the Job removes its mail storage."),
     )
     def delete(self, request, org_id, service_id, local_part):
         self.managed_service()
-        return _job_accepted(services.address_delete(access=self.access, address=self.address()))
+        job = services.address_delete(access=self.access, address=self.address())
+        return _job_accepted(request, job)
 
 
 class AddressBulkDeleteView(AddressView):
@@ -266,7 +278,7 @@ class AddressBulkDeleteView(AddressView):
 
     @extend_schema(
         request=s.MailBulkDeleteIn,
-        responses={202: s.MailJobIdOut},
+        responses={202: JobAcceptedOut},
         operation_id="organisations_mail_services_addresses_bulk_delete",
         description=_lazy("All or none: an unknown local part answers 404 and deletes nothing."),
     )
@@ -274,7 +286,7 @@ class AddressBulkDeleteView(AddressView):
         service = self.managed_service()
         data = _valid(s.MailBulkDeleteIn, request.data)
         job = services.address_delete_many(access=self.access, service=service, **data)
-        return _job_accepted(job)
+        return _job_accepted(request, job)
 
     @extend_schema(exclude=True)
     def get(self, request, *args, **kwargs):
@@ -464,3 +476,107 @@ class SignatureView(MailScoped, APIView):
         signature = self._signature(self.managed_service(), signature_id)
         services.signature_delete(access=self.access, signature=signature)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# -- bulk creation from CSV ----------------------------------------------------------------
+
+
+class CsvTemplateView(MailScoped, APIView):
+    @extend_schema(
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+        description=_lazy("The CSV template for bulk creation: a header and two example rows."),
+    )
+    def get(self, request, org_id, service_id):
+        self.managed_service()
+        response = HttpResponse(template_csv(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="addresses-template.csv"'
+        return response
+
+
+class CsvImportsView(MailScoped, APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request=s.MailCsvImportIn,
+        responses={
+            202: JobAcceptedOut,
+            400: OpenApiResponse(
+                s.MailCsvInvalidOut,
+                description=_lazy(
+                    "`csv_invalid`: every problem of the file by line and column; nothing "
+                    "is created."
+                ),
+            ),
+            409: OpenApiResponse(
+                description=_lazy("`address_quota_reached`: the file does not fit the quota.")
+            ),
+            429: OpenApiResponse(
+                description=_lazy(
+                    "`creation_budget_exceeded`: the organisation's addresses per 24 hours "
+                    "are used up; the Retry-After header says when more are available."
+                )
+            ),
+        },
+        description=_lazy(
+            "Checks the whole file, then starts the Job that creates every address or none."
+        ),
+    )
+    def post(self, request, org_id, service_id):
+        service = self.managed_service()
+        upload = _valid(s.MailCsvImportIn, request.data)["file"]
+        # One byte more than allowed is enough for the check to refuse a file too large.
+        data = upload.read(MAX_FILE_BYTES + 1)
+        csv_import = csv_import_start(
+            access=self.access, service=service, data=data, file_name=upload.name or ""
+        )
+        return _job_accepted(request, csv_import.job)
+
+
+# -- backups, restores, imports ------------------------------------------------------------
+
+
+class BackupsView(MailScoped, generics.ListAPIView):
+    """The backups of an address, newest first, for those who may restore it."""
+
+    serializer_class = s.MailBackupOut
+    queryset = Snapshot.objects.none()  # schema only
+
+    def get_queryset(self):
+        return backup_services.backup_list(access=self.access, address=self.address())
+
+
+class RestoresView(MailScoped, APIView):
+    @extend_schema(
+        request=s.MailRestoreIn,
+        responses={202: JobAcceptedOut},
+        description=_lazy(
+            "Restores the address from the backup of a date: messages deleted since come "
+            "back, with the redirection and the responder. Administrators, or the "
+            "address's user when allowed, on a plan that restores (`restore_not_allowed`)."
+        ),
+    )
+    def post(self, request, org_id, service_id, local_part):
+        address = self.address()
+        # The right first, so that bad input tells nothing to someone who may not restore.
+        backup_services.restore_require_right(self.access, address)
+        data = _valid(s.MailRestoreIn, request.data)
+        job = backup_services.restore_start(
+            access=self.access, address=address, taken_on=data["date"]
+        )
+        return _job_accepted(request, job)
+
+
+class ImportsView(MailScoped, APIView):
+    @extend_schema(
+        request=s.MailImportIn,
+        responses={202: JobAcceptedOut},
+        description=_lazy(
+            "Copies another mailbox into the address over IMAP. The password is kept "
+            "encrypted until the import ends and never appears in an answer or the log."
+        ),
+    )
+    def post(self, request, org_id, service_id, local_part):
+        address = self.address_with_right("manage_backups")
+        data = _valid(s.MailImportIn, request.data)
+        mailbox_import = import_start(access=self.access, address=address, **data)
+        return _job_accepted(request, mailbox_import.job)

@@ -134,14 +134,14 @@ def is_restorable(address: Address, taken_on: date, *, today: date | None = None
 def backup_list(*, access: Access, address: Address) -> list[dict]:
     """[{date, restorable}] of an address's snapshots, newest first, for the people who
     may restore (others get RestoreNotAllowed)."""
-    _require_restore_right(access, address)
+    restore_require_right(access, address)
     return [
         {"date": taken_on, "restorable": is_restorable(address, taken_on)}
         for taken_on in address.snapshots.values_list("taken_on", flat=True)
     ]
 
 
-def _require_restore_right(access: Access, address: Address) -> None:
+def restore_require_right(access: Access, address: Address) -> None:
     """Administrators and the legal representative; the address's own people when their
     link allows backups. Others who see the address get RestoreNotAllowed."""
     if address.organisation_id != access.organisation.pk:
@@ -164,7 +164,7 @@ def _require_restore_right(access: Access, address: Address) -> None:
 def restore_start(*, access: Access, address: Address, taken_on) -> object:
     """Start restoring an address from the snapshot of a date, as a Job. NotFound for a
     date without snapshot; RestoreNotAllowed for a person or a plan that may not."""
-    _require_restore_right(access, address)
+    restore_require_right(access, address)
     if isinstance(taken_on, str):
         try:
             taken_on = date.fromisoformat(taken_on)

@@ -5,7 +5,6 @@ import math
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Min, Sum
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -35,32 +34,52 @@ class CreationBudgetExceeded(PanelError):
         super().__init__(detail)
 
 
-def budget_left(organisation: Organisation, *, now=None) -> tuple[int | None, object]:
-    """(addresses that files may still create now, when more become available). None
-    means no limit. Pending and finished imports of the last 24 hours count."""
-    budget = CreationBudget.objects.filter(organisation=organisation).first()
-    if budget is not None and budget.unlimited:
+def budget_left(
+    organisation: Organisation, *, wanted: int = 1, now=None
+) -> tuple[int | None, object]:
+    """(addresses that files may still create now, when `wanted` of them will be). None
+    means no limit. Pending and finished imports of the last 24 hours count; the second
+    value is None when nothing counts yet (then only a smaller file can pass)."""
+    limit = creation_limit(organisation)
+    if limit is None:
         return None, None
-    limit = budget.addresses_per_day if budget else CreationBudget.DEFAULT_PER_DAY
     now = now or timezone.now()
-    recent = CsvImport.objects.filter(
-        organisation=organisation,
-        created_at__gt=now - BUDGET_WINDOW,
-        status__in=[CsvImportStatus.PENDING, CsvImportStatus.DONE],
-    ).aggregate(used=Sum("address_count"), oldest=Min("created_at"))
-    used = recent["used"] or 0
-    freed_at = recent["oldest"] + BUDGET_WINDOW if recent["oldest"] else None
-    return max(limit - used, 0), freed_at
+    recent = list(
+        CsvImport.objects.filter(
+            organisation=organisation,
+            created_at__gt=now - BUDGET_WINDOW,
+            status__in=[CsvImportStatus.PENDING, CsvImportStatus.DONE],
+        )
+        .order_by("created_at")
+        .values_list("created_at", "address_count")
+    )
+    left = max(limit - sum(count for _at, count in recent), 0)
+    freed_at, available = None, left
+    for created_at, count in recent:  # oldest first: when do enough leave the window?
+        if available >= wanted:
+            break
+        available += count
+        freed_at = created_at + BUDGET_WINDOW
+    return left, freed_at
+
+
+def creation_limit(organisation: Organisation) -> int | None:
+    """Addresses files may create in 24 hours (None: no limit)."""
+    budget = CreationBudget.objects.filter(organisation=organisation).first()
+    if budget is None:
+        return CreationBudget.DEFAULT_PER_DAY
+    return None if budget.unlimited else budget.addresses_per_day
 
 
 def _budget_exceeded(organisation, left: int, count: int, freed_at) -> CreationBudgetExceeded:
-    if freed_at is None:  # nothing imported lately: the file alone is over the limit
+    limit = creation_limit(organisation)
+    if freed_at is None or count > limit:  # no wait is enough: the file alone is too big
         return CreationBudgetExceeded(
             _(
                 "Files may create at most %(limit)d addresses in 24 hours; this one has "
                 "%(count)d. Split it, or ask us to raise the limit."
             )
-            % {"limit": left, "count": count},
+            % {"limit": limit, "count": count},
             retry_after=int(BUDGET_WINDOW.total_seconds()),
         )
     wait = max((freed_at - timezone.now()).total_seconds(), 1)
@@ -102,7 +121,7 @@ def csv_import_start(
             raise Conflict(problems[0].detail, code="address_quota_reached")
         raise CsvInvalid(sorted(problems, key=lambda p: (p.line, p.column)))
     lock(access.organisation)  # one budget decision at a time per organisation
-    left, freed_at = budget_left(access.organisation)
+    left, freed_at = budget_left(access.organisation, wanted=len(rows))
     if left is not None and len(rows) > left:
         raise _budget_exceeded(access.organisation, left, len(rows), freed_at)
     from ..tasks import create_addresses_from_csv

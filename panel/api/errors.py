@@ -1,4 +1,6 @@
-"""One exception handler: every error answers {"code", "detail", "fields"}."""
+"""One exception handler: every error answers {"code", "detail", "fields"}, with
+`errors` when the error lists several problems (a CSV file's, by line and column) and a
+Retry-After header when it says how long to wait."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
@@ -39,9 +41,13 @@ def _messages(value):
 
 def exception_handler(exc, context):
     if isinstance(exc, PanelError):
-        return Response(
-            {"code": exc.code, "detail": str(exc.detail), "fields": exc.fields}, status=exc.status
-        )
+        body = {"code": exc.code, "detail": str(exc.detail), "fields": exc.fields}
+        if getattr(exc, "errors", None) is not None:  # a file's problems, line by line
+            body["errors"] = [e.as_dict() if hasattr(e, "as_dict") else e for e in exc.errors]
+        response = Response(body, status=exc.status)
+        if getattr(exc, "retry_after", None) is not None:
+            response["Retry-After"] = str(max(int(exc.retry_after), 1))
+        return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -186,7 +186,14 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A task taken by a worker that died is handed out again after this many seconds. The
+# lock guarding that hand-out must not outlive it (a worker killed while holding it would
+# otherwise delay every redelivery by kombu's default of 5 minutes).
+_VISIBILITY_TIMEOUT = int(os.environ.get("PANEL_CELERY_VISIBILITY_TIMEOUT", "3600"))
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": _VISIBILITY_TIMEOUT,
+    "unacked_mutex_expire": min(300, _VISIBILITY_TIMEOUT),
+}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE = {
     "purge-expired-job-files": {"task": "panel.tasks.purge_expired_job_files", "schedule": 3600},

@@ -503,7 +503,9 @@ def test_deleting_an_address_answers_the_storage_job(world, legal):
     make(world)
     response = legal.delete(url(world, "addresses/alice/"))
     assert response.status_code == 202, response.content
-    job = Job.objects.get(pk=response.json()["job"])
+    shown = response.json()["job"]
+    job = Job.objects.get(pk=shown["id"])
+    assert (shown["kind"], shown["status"]) == (STORAGE_REMOVAL_JOB, "queued")
     assert job.kind == STORAGE_REMOVAL_JOB
     assert job.params == {"mailboxes": [["acme.test", "alice"]]}
     assert not Address.objects.filter(local_part="alice").exists()
@@ -526,7 +528,9 @@ def test_deleting_several_addresses_is_all_or_none(world, legal):
         url(world, "addresses/delete/"), {"local_parts": ["alice", "bob"]}, format="json"
     )
     assert response.status_code == 202, response.content
-    assert Job.objects.get(pk=response.json()["job"]).kind == STORAGE_REMOVAL_JOB
+    assert response.json()["job"]["kind"] == STORAGE_REMOVAL_JOB
+    job = Job.objects.get(pk=response.json()["job"]["id"])
+    assert sorted(job.params["mailboxes"]) == [["acme.test", "alice"], ["acme.test", "bob"]]
     assert list(Address.objects.values_list("local_part", flat=True)) == ["carol"]
 
 

@@ -6,21 +6,26 @@ expected statuses come from the rules of the issue, not from running the code:
 
 - someone outside the organisation gets 404 on everything, and so does a member who
   neither holds a grant on the service nor is linked to one of its addresses;
-- a view grant opens every read and no write (403);
+- a view grant opens every read and no write (403), except what belongs to acting: the
+  CSV template, and the backups of an address;
 - a manage grant (the teammate, through a team) opens every act on the service except
   deleting it, which is an administrator act like ordering;
 - a person linked to an address sees the service and that address, and changes on it
   what their link allows; anything on the whole service answers them 403;
+- backups and restores are for administrators and for a person linked to the address
+  whose link allows backups: a manage grant is not enough (403 restore_not_allowed);
 - a read-only token gets 403 on every write and 2xx on reads; nobody authenticated, 401.
 
 Each case builds its own world, so destructive calls do not interfere with each other.
 """
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from mail.models import AddressUser, ExtraDomain
+from mail.models import AddressUser, ExtraDomain, Snapshot
 from mail.services import (
     PERMISSIONS,
     address_create,
@@ -50,6 +55,9 @@ PRINCIPALS = (
 MAIL = "/api/v1/organisations/{org}/mail/"
 SERVICE = MAIL + "services/{service}/"
 ADDRESS = SERVICE + "addresses/{address}/"
+IMPORT = {"host": "imap.example.org", "port": 993, "username": "me", "password": PASSWORD}
+CSV = f"carol,{PASSWORD}\r\n".encode()
+UPLOAD = {"file": "(multipart)"}
 
 
 def org_read(s):
@@ -75,9 +83,24 @@ def manage(s):
     return (s, s, 404, s, 403, 404, 403, 401, 403, 403)
 
 
+def manage_read(s):
+    """A read that needs the right to manage the service (the CSV template)."""
+    return (s, s, 404, s, 403, 404, s, 401, 403, 403)
+
+
 def linked_right(s):
     """Managers, and a person linked to the address with the right for it."""
     return (s, s, 404, s, 403, 404, 403, 401, s, 403)
+
+
+def restore_read(s=200):
+    """Administrators and a person linked with manage_backups; a manage grant is not
+    enough (the teammate), nor a view grant or a link without the right."""
+    return (s, s, 404, 403, 403, 404, s, 401, s, 403)
+
+
+def restore_write(s):
+    return (s, s, 404, 403, 403, 404, 403, 401, s, 403)
 
 
 TABLE = [
@@ -122,6 +145,11 @@ TABLE = [
     ),
     ("get", ADDRESS + "responder/", None, service_read()),
     ("put", ADDRESS + "responder/", {"enabled": False}, linked_right(200)),
+    ("get", ADDRESS + "backups/", None, restore_read()),
+    ("post", ADDRESS + "restores/", {"date": "{today}"}, restore_write(202)),
+    ("post", ADDRESS + "imports/", IMPORT, linked_right(202)),
+    ("get", SERVICE + "csv-template/", None, manage_read(200)),
+    ("post", SERVICE + "csv-imports/", UPLOAD, manage(202)),
     ("get", SERVICE + "redirect-addresses/", None, grant_read()),
     (
         "post",
@@ -158,7 +186,11 @@ RIGHT_ENDPOINTS = {
         ("put", ADDRESS + "redirection/", {"targets": ["me@elsewhere.org"]}, 200),
         ("put", ADDRESS + "responder/", {"enabled": True, "subject": "Off", "body": "Away"}, 200),
     ],
-    "manage_backups": [],  # no endpoint yet: the field is shown (see below)
+    "manage_backups": [
+        ("get", ADDRESS + "backups/", None, 200),
+        ("post", ADDRESS + "restores/", {"date": "{today}"}, 202),
+        ("post", ADDRESS + "imports/", IMPORT, 202),
+    ],
 }
 
 
@@ -221,6 +253,9 @@ def world(org_world):
     ExtraDomain.objects.create(organisation=org, service=mail, domain="acme.eu")
     w["viewer"] = f.MembershipFactory(organisation=org, role=Role.USER).user
     f.GrantFactory(team=None, user=w["viewer"], organisation=org, product_id=mail.pk, level="view")
+    Snapshot.objects.create(
+        organisation=org, address=alice, taken_on=timezone.localdate(), manifest="x" * 64
+    )
     w["alice"] = alice
     w["linked"] = _link(w, alice, **{f"may_{right}": True for right in PERMISSIONS})
     w["restricted"] = _link(w, alice, **{f"may_{right}": False for right in PERMISSIONS})
@@ -229,6 +264,7 @@ def world(org_world):
 
 def _ids(world):
     return {
+        "today": str(timezone.localdate()),
         "org": world["org"].pk,
         "service": world["mail"].pk,
         "address": "alice",
@@ -251,7 +287,9 @@ def _client(world, principal):
 
 def _call(client, method, path, body, ids):
     kwargs = {"format": "json"}
-    if body is not None:
+    if body == UPLOAD:  # a fresh file for each call
+        kwargs = {"format": "multipart", "data": {"file": SimpleUploadedFile("a.csv", CSV)}}
+    elif body is not None:
         kwargs["data"] = _fill(body, ids)
     return getattr(client, method)(path.format(**ids), **kwargs)
 
