@@ -2,14 +2,16 @@
 
 Storage is content-addressed under MAIL_BACKUP_ROOT: each message is one compressed blob
 named by the SHA-256 of its bytes, stored once however many nights (and mailboxes) hold
-it. A snapshot is a manifest blob listing, for every message, its folder, content hash,
-flags and internal date, plus the address's responder and redirection; the database row
-that makes it visible is written last, in one statement, so a backup killed mid-way
-leaves no snapshot a restore could pick (only blobs, which the purge collects).
+it. A snapshot is a manifest blob: the address's responder and redirection, and the list
+of its messages (folder, Maildir file name, content hash, flags, internal date, size) cut
+into content-defined chunks, themselves blobs, so a night that changed a few messages
+stores a few small chunks rather than the whole list again. The database row that makes a
+snapshot visible is written last, in one statement: a backup killed mid-way leaves no
+snapshot a restore could pick (only blobs, which the purge collects).
 
-The manifest also remembers which Maildir file held which content. Maildir file names
-never change except for their flags suffix, so the next night only new files are read:
-a second backup costs a directory listing plus the new mail.
+Maildir file names never change except for their flags suffix, so the next night only
+files unknown to the previous manifest are read: a second backup costs a directory
+listing plus the new mail.
 
 Restores write Maildir files (tmp/, then renamed into cur/), which Dovecot picks up at
 its next sync; the identity of a message is its content hash, so one moved to another
@@ -22,6 +24,7 @@ import json
 import os
 import socket
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,13 +38,18 @@ _INFO = ":2,"
 @dataclass(frozen=True)
 class StoredMessage:
     folder: str  # "INBOX" or the folder's Maildir++ name ("Archive.2024")
+    name: str  # the Maildir file name without its ":2,flags" suffix
     sha: str
     flags: str  # system flag letters, sorted
     internal_date: int  # seconds, the file's mtime
     size: int
 
+    @property
+    def key(self) -> str:
+        return f"{self.folder}/{self.name}"
+
     def as_list(self) -> list:
-        return [self.folder, self.sha, self.flags, self.internal_date, self.size]
+        return [self.folder, self.name, self.sha, self.flags, self.internal_date, self.size]
 
 
 # -- the blob store ------------------------------------------------------------------------
@@ -105,38 +113,42 @@ def folders(maildir: Path):
 
 
 def message_files(maildir: Path):
-    """(folder, base name, flags, path) of every message file, new/ and cur/."""
+    """(folder, base name, flags, DirEntry) of every message file, new/ and cur/."""
     for folder, directory in folders(maildir):
         for sub in ("new", "cur"):
-            place = directory / sub
-            if not place.is_dir():
+            place = os.path.join(directory, sub)
+            if not os.path.isdir(place):
                 continue
             for entry in os.scandir(place):
                 if entry.name.startswith(".") or not entry.is_file():
                     continue
                 base, _sep, info = entry.name.partition(_INFO)
                 flags = "".join(sorted(c for c in info if c in SYSTEM_FLAGS))
-                yield folder, base, flags, Path(entry.path)
+                yield folder, base, flags, entry
 
 
-def scan(maildir: Path, store: BlobStore | None, known: dict[str, str]):
-    """Every message of a mailbox as StoredMessage, with the {folder/base: sha} map for
-    the next run. Files already in `known` are not read again; with a `store`, new
-    content is stored."""
-    messages, names = [], {}
-    for folder, base, flags, path in message_files(maildir):
-        key = f"{folder}/{base}"
+def scan(maildir: Path, store: BlobStore | None, known: dict) -> list[StoredMessage]:
+    """Every message of a mailbox. A file whose `folder/name` is in `known` (messages of
+    a manifest, whose blobs the purge keeps) is neither read nor stat'ed: Maildir files
+    never change content, only their flags suffix. New content is stored in `store`, or
+    only hashed without one."""
+    messages = []
+    for folder, base, flags, entry in message_files(maildir):
+        seen = known.get(f"{folder}/{base}")
+        if seen is not None:
+            messages.append(
+                StoredMessage(folder, base, seen.sha, flags, seen.internal_date, seen.size)
+            )
+            continue
         try:
-            stat = path.stat()
-            sha = known.get(key)
-            if sha is None or (store is not None and not store.has(sha)):
-                data = path.read_bytes()
-                sha = store.put(data) if store is not None else hashlib.sha256(data).hexdigest()
+            stat = entry.stat()
+            with open(entry.path, "rb") as handle:
+                data = handle.read()
         except FileNotFoundError:  # expunged or renamed while we read: not in this snapshot
             continue
-        names[key] = sha
-        messages.append(StoredMessage(folder, sha, flags, int(stat.st_mtime), stat.st_size))
-    return messages, names
+        sha = store.put(data) if store is not None else hashlib.sha256(data).hexdigest()
+        messages.append(StoredMessage(folder, base, sha, flags, int(stat.st_mtime), stat.st_size))
+    return messages
 
 
 _counter = 0
@@ -198,21 +210,40 @@ def write_message(maildir: Path, folder: str, data: bytes, flags: str, internal_
 
 # -- manifests --------------------------------------------------------------------------------
 
+#: About one entry in CHUNK_EVERY ends a chunk; the cut depends on the entry's own name,
+#: so adding or removing a message only changes the chunk around it.
+CHUNK_EVERY = 64
 
-def manifest_bytes(messages, names: dict[str, str], mail_settings: dict) -> bytes:
-    return json.dumps(
-        {
-            "version": 1,
-            "messages": [m.as_list() for m in messages],
-            "names": names,
-            "settings": mail_settings,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-    ).encode()
+
+def _dumps(value) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+
+
+def write_manifest(store: BlobStore, messages: list[StoredMessage], mail_settings: dict) -> str:
+    """Store the chunks and the manifest of a snapshot; returns the manifest's hash."""
+    ordered = sorted(messages, key=lambda m: (m.folder, m.name))
+    chunks, current = [], []
+    for message in ordered:
+        current.append(message.as_list())
+        if zlib.crc32(message.key.encode()) % CHUNK_EVERY == 0:
+            chunks.append(store.put(_dumps(current)))
+            current = []
+    if current:
+        chunks.append(store.put(_dumps(current)))
+    return store.put(
+        _dumps({"version": 2, "chunks": chunks, "count": len(ordered), "settings": mail_settings})
+    )
 
 
 def read_manifest(store: BlobStore, sha: str) -> dict:
+    """{"messages": [StoredMessage], "chunks": [hash], "settings": {...}} of a snapshot."""
     manifest = json.loads(store.get(sha))
-    manifest["messages"] = [StoredMessage(*row) for row in manifest["messages"]]
+    manifest["messages"] = [
+        StoredMessage(*row) for chunk in manifest["chunks"] for row in json.loads(store.get(chunk))
+    ]
     return manifest
+
+
+def known_messages(manifest: dict) -> dict[str, StoredMessage]:
+    """{folder/name: message} of a manifest: the files the next scan need not read."""
+    return {message.key: message for message in manifest["messages"]}

@@ -14,6 +14,7 @@ import io
 from dataclasses import asdict, dataclass
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from panel.errors import InvalidInput
 
@@ -63,7 +64,12 @@ class CsvInvalid(InvalidInput):
     def __init__(self, errors: list[CsvProblem]):
         self.errors = errors
         super().__init__(
-            _("The file has %(n)d problem(s); nothing was created.") % {"n": len(errors)},
+            ngettext(
+                "The file has %(n)d problem; nothing was created.",
+                "The file has %(n)d problems; nothing was created.",
+                len(errors),
+            )
+            % {"n": len(errors)},
         )
 
 

@@ -360,3 +360,56 @@ class AddressSignatureForm(forms.Form):
         self.fields["signature"].choices = [("", _("No signature"))] + [
             (signature.pk, signature.name) for signature in signatures
         ]
+
+
+class CsvUploadForm(forms.Form):
+    """The CSV file of addresses to create; the service reads and checks it."""
+
+    file = forms.FileField(
+        label=_("CSV file"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv,text/plain"}),
+        error_messages={
+            "required": _("Choose a CSV file."),
+            "empty": _("The file is empty."),
+        },
+    )
+
+
+class MailboxImportForm(forms.Form):
+    """Where to copy mail from. The password is never shown again."""
+
+    host = forms.CharField(
+        label=_("Server"),
+        max_length=253,
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": _("imap.example.org"),
+                "autocomplete": "off",
+                "autocapitalize": "none",
+                "spellcheck": "false",
+            }
+        ),
+    )
+    port = forms.IntegerField(
+        label=_("Port"),
+        initial=993,
+        min_value=1,
+        max_value=65535,
+        widget=forms.NumberInput(attrs={"data-import-port": ""}),
+    )
+    tls = forms.BooleanField(
+        label=_("Encrypted connection (TLS)"),
+        required=False,
+        initial=True,
+        widget=forms.CheckboxInput(attrs={"data-import-tls": ""}),
+    )
+    username = forms.CharField(
+        label=_("Login"),
+        max_length=255,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none"}),
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}, render_value=False),
+    )

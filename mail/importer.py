@@ -115,7 +115,7 @@ def copy_mailbox(
     client: imaplib.IMAP4, maildir, *, on_total: Callable, on_progress: Callable
 ) -> dict:
     """Copy every folder of the source into the Maildir; returns what was done."""
-    present, _names = backups.scan(maildir, None, {})
+    present = backups.scan(maildir, None, {})
     have = {message.sha for message in present}
     folders = _folders(client)
     counts = {}

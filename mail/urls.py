@@ -47,6 +47,9 @@ urlpatterns = [
         v.generic_address_create,
         name="address-generic-create",
     ),
+    path(service + "new-addresses/csv/", v.csv_import, name="address-csv-import"),
+    path(service + "new-addresses/csv/template/", v.csv_template, name="address-csv-template"),
+    path(service + "jobs/<int:job_id>/", v.service_job, name="service-job"),
     path(service + "delete-addresses/", v.address_delete_many, name="address-delete-many"),
     path(service + "redirects/new/", v.redirect_address_create, name="redirect-create"),
     path(
@@ -62,4 +65,7 @@ urlpatterns = [
     path(address + "responder/", v.responder_set, name="address-responder"),
     path(address + "password/", v.password_set, name="address-password"),
     path(address + "signature/", v.signature_set, name="address-signature"),
+    path(address + "backups/<str:taken_on>/restore/", v.address_restore, name="address-restore"),
+    path(address + "import/", v.address_import, name="address-import"),
+    path(address + "jobs/<int:job_id>/", v.address_job, name="address-job"),
 ]

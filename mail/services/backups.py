@@ -40,11 +40,15 @@ class RestoreNotAllowed(PermissionDenied):
 
 
 def _mail_settings(address: Address) -> dict:
-    """The settings a restore brings back: redirection and responder."""
-    responder = Responder.objects.filter(address=address).first()
+    """The settings a restore brings back: redirection and responder. Reads prefetched
+    `forward_targets` and `responder` when the address carries them."""
+    try:
+        responder = address.responder
+    except Responder.DoesNotExist:
+        responder = None
     return {
         "redirection": {
-            "targets": sorted(address.forward_targets.values_list("email", flat=True)),
+            "targets": sorted(target.email for target in address.forward_targets.all()),
             "keep_copy": address.keep_copy,
         },
         "responder": {
@@ -59,41 +63,82 @@ def _mail_settings(address: Address) -> dict:
     }
 
 
-def snapshot_take(address: Address, *, store: backups.BlobStore | None = None) -> Snapshot:
-    """Back up one mailbox now (today's snapshot, replaced if taken again today). Only
-    files unknown to the previous snapshot are read; the row comes last."""
-    store = store or backups.BlobStore()
-    previous = address.snapshots.order_by("-taken_on").first()
-    known = backups.read_manifest(store, previous.manifest)["names"] if previous else {}
+def _snapshot_of(address: Address, previous_manifest: str | None, store) -> Snapshot:
+    """Store today's content of a mailbox and return its (unsaved) snapshot row. Files
+    the previous manifest lists are neither read nor even stat'ed again."""
+    known = (
+        backups.known_messages(backups.read_manifest(store, previous_manifest))
+        if previous_manifest
+        else {}
+    )
     maildir = backups.maildir_of(address.service.domain, address.local_part)
-    messages, names = backups.scan(maildir, store, known)
-    manifest = store.put(backups.manifest_bytes(messages, names, _mail_settings(address)))
-    snapshot, _created = Snapshot.objects.update_or_create(
+    messages = backups.scan(maildir, store, known)
+    return Snapshot(
+        organisation_id=address.organisation_id,
         address=address,
         taken_on=timezone.localdate(),
-        defaults={
-            "organisation_id": address.organisation_id,
-            "taken_at": timezone.now(),
-            "manifest": manifest,
-            "messages": len(messages),
-            "size": sum(m.size for m in messages),
-        },
+        taken_at=timezone.now(),
+        manifest=backups.write_manifest(store, messages, _mail_settings(address)),
+        messages=len(messages),
+        size=sum(m.size for m in messages),
     )
-    return snapshot
+
+
+def _save_snapshots(snapshots: list[Snapshot]) -> None:
+    """Make snapshots visible: one statement, after all their blobs are stored; taking
+    today's again replaces it."""
+    Snapshot.objects.bulk_create(
+        snapshots,
+        update_conflicts=True,
+        unique_fields=["address", "taken_on"],
+        update_fields=["taken_at", "manifest", "messages", "size"],
+    )
+
+
+def _addresses_to_back_up():
+    return Address.objects.select_related("service", "responder").prefetch_related(
+        "forward_targets"
+    )
+
+
+def snapshot_take(address: Address, *, store: backups.BlobStore | None = None) -> Snapshot:
+    """Back up one mailbox now (today's snapshot, replaced if taken again today)."""
+    store = store or backups.BlobStore()
+    address = _addresses_to_back_up().get(pk=address.pk)
+    previous = address.snapshots.order_by("-taken_on").values_list("manifest", flat=True).first()
+    _save_snapshots([_snapshot_of(address, previous, store)])
+    return Snapshot.objects.get(address=address, taken_on=timezone.localdate())
+
+
+#: Snapshot rows written per statement by the nightly run.
+SAVE_EVERY = 25
 
 
 def back_up_service(service_id: int) -> tuple[int, int]:
     """Back up every mailbox of a service; one failure does not stop the others.
-    Returns (backed up, failed)."""
+    Returns (backed up, failed). A few queries per SAVE_EVERY mailboxes."""
     done = failed = 0
     store = backups.BlobStore()
-    for address in Address.objects.filter(service_id=service_id).select_related("service"):
+    latest = {}
+    for address_id, manifest in (
+        Snapshot.objects.filter(address__service_id=service_id)
+        .order_by("address_id", "taken_on")
+        .values_list("address_id", "manifest")
+    ):
+        latest[address_id] = manifest  # ascending: the last one seen is the newest
+    pending = []
+    for address in _addresses_to_back_up().filter(service_id=service_id):
         try:
-            snapshot_take(address, store=store)
+            pending.append(_snapshot_of(address, latest.get(address.pk), store))
             done += 1
         except Exception:  # one broken mailbox must not cost the others their backup
             logger.exception("Backup of %s failed", address)
             failed += 1
+        if len(pending) >= SAVE_EVERY:
+            _save_snapshots(pending)
+            pending = []
+    if pending:
+        _save_snapshots(pending)
     return done, failed
 
 
@@ -109,7 +154,9 @@ def snapshots_purge(*, today: date | None = None) -> tuple[int, int]:
     for manifest_sha in Snapshot.objects.values_list("manifest", flat=True).distinct():
         referenced.add(manifest_sha)
         try:
-            referenced.update(m.sha for m in backups.read_manifest(store, manifest_sha)["messages"])
+            manifest = backups.read_manifest(store, manifest_sha)
+            referenced.update(manifest["chunks"])
+            referenced.update(message.sha for message in manifest["messages"])
         except FileNotFoundError:
             logger.error("Snapshot manifest %s is missing", manifest_sha)
     recent = timezone.now().timestamp() - 24 * 3600
@@ -202,14 +249,14 @@ def restore_apply(snapshot: Snapshot, *, on_progress=None) -> dict:
     its folder with its flags and date, and the snapshot's redirection and responder.
     Running it twice gives the same mailbox as once. Returns what was done."""
     store = backups.BlobStore()
-    address = snapshot.address
+    address = _addresses_to_back_up().get(pk=snapshot.address_id)  # today's settings
     manifest = backups.read_manifest(store, snapshot.manifest)
     maildir = backups.maildir_of(address.service.domain, address.local_part)
     latest = address.snapshots.order_by("-taken_on").first()
-    known = dict(manifest["names"])
+    known = backups.known_messages(manifest)
     if latest and latest.pk != snapshot.pk:
-        known.update(backups.read_manifest(store, latest.manifest)["names"])
-    current, _names = backups.scan(maildir, None, known)
+        known.update(backups.known_messages(backups.read_manifest(store, latest.manifest)))
+    current = backups.scan(maildir, None, known)
     present = Counter(m.sha for m in current)
     wanted = Counter(m.sha for m in manifest["messages"])
     restored = 0

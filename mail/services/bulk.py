@@ -7,11 +7,12 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from panel.access import Access, Capability
 from panel.errors import Conflict, PanelError
 from panel.jobs import job_enqueue
-from panel.models import Organisation
+from panel.models import JobStatus, Organisation
 from panel.secrets import seal
 from panel.services.common import lock
 
@@ -50,6 +51,7 @@ def budget_left(
             created_at__gt=now - BUDGET_WINDOW,
             status__in=[CsvImportStatus.PENDING, CsvImportStatus.DONE],
         )
+        .exclude(job__status=JobStatus.FAILED)  # e.g. never queued: the broker was down
         .order_by("created_at")
         .values_list("created_at", "address_count")
     )
@@ -84,9 +86,12 @@ def _budget_exceeded(organisation, left: int, count: int, freed_at) -> CreationB
         )
     wait = max((freed_at - timezone.now()).total_seconds(), 1)
     return CreationBudgetExceeded(
-        _(
-            "Files may create %(left)d more address(es) in the next 24 hours; this one has "
-            "%(count)d. More become available from %(when)s."
+        ngettext(
+            "Files may create %(left)d more address in the next 24 hours; this one has "
+            "%(count)d. More become available from %(when)s.",
+            "Files may create %(left)d more addresses in the next 24 hours; this one has "
+            "%(count)d. More become available from %(when)s.",
+            left,
         )
         % {
             "left": left,

@@ -62,7 +62,7 @@ def import_start(
         actor=access.user,
         kind=IMPORT_JOB,
         task=import_mailbox,
-        params={"address": str(address), "source": f"{username} @ {host}:{port}"},
+        params={"address": str(address), "source": f"{username}@{host}:{port}"},
     )
     mailbox_import = MailboxImport.objects.create(
         organisation=access.organisation,

@@ -17,6 +17,14 @@ from .addresses import (  # noqa: F401
     responder_set,
     signature_set,
 )
+from .jobs import (  # noqa: F401
+    address_import,
+    address_job,
+    address_restore,
+    csv_import,
+    csv_template,
+    service_job,
+)
 from .service import (  # noqa: F401
     extra_domain_add,
     extra_domain_remove,

@@ -21,6 +21,7 @@ from ..forms import (
     AddressSignatureForm,
     AliasForm,
     GenericAddressForm,
+    MailboxImportForm,
     PasswordChangeForm,
     RedirectAddressForm,
     RedirectionForm,
@@ -33,6 +34,7 @@ from .common import (
     address_or_404,
     address_rights,
     address_url,
+    backup_card,
     need,
     need_right,
     pop_password,
@@ -226,6 +228,8 @@ def _address_page(request, access, service, address, **forms):
                 signatures=signatures, initial={"signature": address.signature_id}
             ),
             "has_signatures": bool(signatures),
+            "backups": backup_card(access, address),
+            "import_form": forms.get("import_form") or MailboxImportForm(),
         },
     )
 

@@ -1,15 +1,20 @@
 """Helpers of the Service Mail pages: looking a service or address up from the URL, what
 the person may do on it, and the password shown once after a creation."""
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from panel.access import Capability
 from panel.errors import NotFound
+from panel.errors import PermissionDenied as PanelPermissionDenied
 
 from .. import selectors
+from ..plans import PLANS, plan_of
 from ..services import PERMISSIONS
+from ..services.backups import backup_list
 
 #: session key holding a generated password until the next page shows it
 NEW_PASSWORD_KEY = "mail_new_password"
@@ -78,3 +83,37 @@ def pop_password(request, address):
         del request.session[NEW_PASSWORD_KEY]
         return kept["password"]
     return None
+
+
+#: Snapshots listed before the "older backups" disclosure of the address page.
+RECENT_BACKUPS = 7
+
+
+def backup_card(access, address) -> dict | None:
+    """The Backups card of an address page, or None for a person who may not restore
+    (the service decides: administrators, and the address's own people when allowed)."""
+    try:
+        snapshots = backup_list(access=access, address=address)
+    except (PanelPermissionDenied, NotFound):
+        return None
+    plan = plan_of(address.service.plan)
+    longer = max(PLANS.values(), key=lambda p: p.backup_retention_days)
+    if plan.backup_retention_days:
+        reason = _("Older than the %(n)d days the %(plan)s plan restores") % {
+            "n": plan.backup_retention_days,
+            "plan": plan.label,
+        }
+    else:
+        reason = _("Upgrade to %(plan)s to restore") % {"plan": longer.label}
+    rows = [
+        {**row, "reason": "" if row["restorable"] else reason}
+        for row in sorted(snapshots, key=lambda row: row["date"], reverse=True)
+    ]
+    return {
+        "recent": rows[:RECENT_BACKUPS],
+        "older": rows[RECENT_BACKUPS:],
+        "count": len(rows),
+        "restorable_on_plan": bool(plan.backup_retention_days),
+        "upgrade_to": longer if longer.key != plan.key else None,
+        "backup_time": f"{settings.MAIL_BACKUP_HOUR:02d}:00",
+    }

@@ -193,6 +193,9 @@ _VISIBILITY_TIMEOUT = int(os.environ.get("PANEL_CELERY_VISIBILITY_TIMEOUT", "360
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": _VISIBILITY_TIMEOUT,
     "unacked_mutex_expire": min(300, _VISIBILITY_TIMEOUT),
+    # Look for such tasks every 10 s (kombu's default sweeps only every 100 s).
+    "unacked_restore_interval": min(10, _VISIBILITY_TIMEOUT),
+    "unacked_restore_throttle": 1,
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE = {

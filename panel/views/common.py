@@ -18,6 +18,9 @@ NEW_TOKEN_KEY = "panel_new_token"
 JOB_KIND_LABELS = {
     "activity_export": gettext_lazy("Activity export (CSV)"),
     "mail_storage_removal": gettext_lazy("Removal of deleted mailboxes"),
+    "mail_csv_import": gettext_lazy("Addresses created from a CSV file"),
+    "mail_restore": gettext_lazy("Mailbox restore from a backup"),
+    "mail_import": gettext_lazy("Import of another mailbox"),
 }
 
 ACTIVITY_LABELS = {
@@ -63,6 +66,12 @@ ACTIVITY_LABELS = {
     "mail.signature.created": gettext_lazy("Added a mail signature"),
     "mail.signature.updated": gettext_lazy("Changed a mail signature"),
     "mail.signature.deleted": gettext_lazy("Deleted a mail signature"),
+    "mail.csv_import.started": gettext_lazy("Started creating addresses from a CSV file"),
+    "mail.csv_import.done": gettext_lazy("Created addresses from a CSV file"),
+    "mail.restore.started": gettext_lazy("Started restoring a mailbox from a backup"),
+    "mail.restore.done": gettext_lazy("Restored a mailbox from a backup"),
+    "mail.import.started": gettext_lazy("Started importing another mailbox"),
+    "mail.import.done": gettext_lazy("Imported another mailbox"),
 }
 
 

@@ -188,7 +188,7 @@ def test_a_killed_backup_leaves_no_snapshot(servers, mailbox, monkeypatch):
     def killed(*args, **kwargs):
         raise KeyboardInterrupt("worker killed")
 
-    monkeypatch.setattr(backups, "manifest_bytes", killed)
+    monkeypatch.setattr(backups, "write_manifest", killed)
     with pytest.raises(KeyboardInterrupt):
         snapshot_take(mailbox["address"])
     assert not mailbox["address"].snapshots.exists()  # its blobs are orphans for the purge

@@ -159,7 +159,7 @@ def test_the_budget_of_50_per_rolling_day_refuses_a_file_whole(admin, service, o
     with pytest.raises(CreationBudgetExceeded) as error:
         start(admin, service, _rows(11, "b"))
     assert error.value.status == 429 and error.value.code == "creation_budget_exceeded"
-    assert "10 more address(es)" in str(error.value.detail)
+    assert "10 more addresses" in str(error.value.detail)
     assert 23 * 3600 < error.value.retry_after <= 24 * 3600
     assert Address.objects.count() == 40
     run(start(admin, service, _rows(10, "c")))  # exactly what is left

@@ -69,4 +69,18 @@
     boxes.forEach(function (box) { box.addEventListener("change", update); });
     update();
   });
+
+  /* Importing another mailbox: switching TLS off suggests port 143, on suggests 993,
+     unless someone typed another port. */
+  document.querySelectorAll("[data-import-form]").forEach(function (form) {
+    var tls = form.querySelector("[data-import-tls]");
+    var port = form.querySelector("[data-import-port]");
+    var hint = form.querySelector("[data-port-hint]");
+    if (!tls || !port) return;
+    tls.addEventListener("change", function () {
+      var usual = ["", "143", "993"];
+      if (usual.indexOf(port.value.trim()) >= 0) port.value = tls.checked ? "993" : "143";
+      if (hint) hint.textContent = hint.getAttribute(tls.checked ? "data-tls-on" : "data-tls-off");
+    });
+  });
 })();

@@ -86,9 +86,20 @@
       })
       .then(function (state) {
         containers.forEach(function (c) { render(c, state); });
-        if (!state.finished) setTimeout(function () { poll(url, containers); }, POLL_MS);
+        if (state.finished) settleActiveCount(containers);
+        else setTimeout(function () { poll(url, containers); }, POLL_MS);
       })
       .catch(function () { setTimeout(function () { poll(url, containers); }, POLL_MS * 3); });
+  }
+
+  /* The top bar counts running jobs: a job of the Jobs menu that finishes leaves it. */
+  function settleActiveCount(containers) {
+    var inMenu = containers.some(function (c) { return c.closest(".jobs-menu"); });
+    var count = document.querySelector("[data-jobs-active-count]");
+    if (!inMenu || !count) return;
+    var left = Math.max(parseInt(count.textContent, 10) - 1, 0);
+    count.textContent = String(left);
+    count.hidden = left === 0;
   }
 
   var byUrl = {};
