@@ -20,7 +20,13 @@ SECTIONS = [
 ]
 
 
-def section_of(url_name: str | None) -> str:
+#: Product apps whose pages all belong to one navigation entry, by URL namespace.
+PRODUCT_SECTIONS = {"mail": "mail"}
+
+
+def section_of(url_name: str | None, namespace: str | None = None) -> str:
+    if namespace in PRODUCT_SECTIONS:
+        return PRODUCT_SECTIONS[namespace]
     name = url_name or ""
     return next((section for prefix, section in SECTIONS if name.startswith(prefix)), "")
 
@@ -44,7 +50,10 @@ def shell(request):
         context.update(
             current_organisation=organisation,
             current_access=access,
-            section=section_of(getattr(request.resolver_match, "url_name", None)),
+            section=section_of(
+                getattr(request.resolver_match, "url_name", None),
+                getattr(request.resolver_match, "namespace", None),
+            ),
             nav={
                 "members": access.can(Capability.MANAGE_MEMBERS),
                 "teams": access.can(Capability.MANAGE_TEAMS),

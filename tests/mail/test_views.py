@@ -551,3 +551,10 @@ def test_the_address_table_runs_the_same_queries_at_10_and_2000_addresses(login,
     assert "2000 of 3000 addresses used" in page(response_2000)
     assert at_10 == at_2000, (at_10, at_2000)
     assert at_2000 <= 25
+
+
+def test_the_top_bar_leads_to_mail_and_marks_it_current(login, world, premium):
+    client = login(world["admin"])
+    response = client.get(url("service-detail", world["org"].pk, premium.pk))
+    nav = page(response).split('<nav class="mainnav"', 1)[1].split("</nav>", 1)[0]
+    assert f'href="{url("service-list", world["org"].pk)}" aria-current="page">Mail' in nav
