@@ -173,3 +173,24 @@ def test_staff_can_back_up_from_the_command_line(org_world, admin, stores):
     assert f"{address}: 1 messages" in out.getvalue()
     call_command("mail_backup", "--purge", stdout=out)
     assert Snapshot.objects.filter(address=address).count() == 1
+
+
+def test_a_finished_restore_tells_the_address_and_the_person_who_asked(
+    org_world, admin, stores, mailoutbox
+):
+    _service, address = service_with_address(org_world, admin)
+    deliver(address, "precious")
+    snapshot = snapshot_take(address)
+    maildir = backups.maildir_of(address.service.domain, address.local_part)
+    for path in (maildir / "cur").iterdir():
+        path.unlink()
+    job = restore_start(access=admin, address=address, taken_on=snapshot.taken_on)
+    from mail.tasks import restore_mailbox
+
+    restore_mailbox(job.pk)
+    job.refresh_from_db()
+    assert job.status == "succeeded" and job.result["restored"] == 1
+    assert len(list((maildir / "cur").iterdir())) == 1
+    [message] = mailoutbox
+    assert sorted(message.to) == sorted([str(address), org_world["admin"].email])
+    assert f"Restore of {address} complete" == message.subject
