@@ -1,11 +1,76 @@
-"""Domains products. This issue only needs the product row; the product's own issue
-adds its fields and rules."""
+"""Domains and their DNS zones.
 
+A domain either has its own zone (a normal domain, or an alias domain pointing at the
+same services with independent records) or is a synonym of a main domain: then it has
+no records of its own and answers with the main domain's, names mapped under it.
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from panel.products import Product
 
 
+class DomainKind(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    ALIAS = "alias", _("Alias")
+
+
+class Renewal(models.TextChoices):
+    AUTOMATIC = "automatic", _("Renewed automatically")
+    MANUAL = "manual", _("Renewed by hand")
+    EXPIRED = "expired", _("Expired")
+
+
 class Domain(Product):
+    """`name` is the domain, lowercase, without the final dot."""
+
+    kind = models.CharField(max_length=16, choices=DomainKind.choices, default=DomainKind.NORMAL)
+    synonym_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="synonyms"
+    )
+    registry = models.CharField(max_length=32, default="local")
+    expires_at = models.DateField(null=True, blank=True)
+    renewal = models.CharField(max_length=16, choices=Renewal.choices, default=Renewal.AUTOMATIC)
+    # The SOA serial, YYYYMMDDnn, advanced on every change of the zone.
+    serial = models.PositiveBigIntegerField(default=0)
+
     class Meta(Product.Meta):
         verbose_name = _("Domain")
+        constraints = [
+            models.UniqueConstraint(fields=["name"], name="domain_name_unique"),
+            models.CheckConstraint(
+                condition=~Q(synonym_of=models.F("id")), name="domain_not_its_own_synonym"
+            ),
+        ]
+
+    @property
+    def is_synonym(self) -> bool:
+        return self.synonym_of_id is not None
+
+
+class RRset(models.Model):
+    """The records of one name and type in a zone. `name` is absolute (no final dot);
+    `records` holds each record's content in presentation format, names absolute with
+    their final dot, as PowerDNS takes them."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="rrsets")
+    name = models.CharField(max_length=253)
+    type = models.CharField(max_length=10)
+    ttl = models.PositiveIntegerField(default=3600)
+    records = models.JSONField(default=list)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "type"]
+        constraints = [
+            models.UniqueConstraint(fields=["domain", "name", "type"], name="rrset_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.name} {self.type}"

@@ -269,6 +269,23 @@ MAIL_PASSWORD_SCHEME = os.environ.get("PANEL_MAIL_PASSWORD_SCHEME", "SHA512-CRYP
 MAIL_BACKUP_ROOT = Path(os.environ.get("PANEL_MAIL_BACKUP_ROOT", VAR_DIR / "mail-backups"))
 MAIL_BACKUP_HOUR = int(os.environ.get("PANEL_MAIL_BACKUP_HOUR", "3"))
 MAIL_BACKUP_KEEP_DAYS = 30
+# Domains: where zones are published ("powerdns": its HTTP API; "zonefile": BIND files
+# under DNS_ZONE_DIR, for `make run`), and what every new zone starts with.
+DNS_PUBLISHER = os.environ.get("PANEL_DNS_PUBLISHER", "zonefile")
+DNS_ZONE_DIR = Path(os.environ.get("PANEL_DNS_ZONE_DIR", VAR_DIR / "zones"))
+POWERDNS_API_URL = os.environ.get("PANEL_POWERDNS_API_URL", "http://127.0.0.1:8081/api/v1")
+POWERDNS_API_KEY = os.environ.get("PANEL_POWERDNS_API_KEY", "")
+POWERDNS_SERVER_ID = os.environ.get("PANEL_POWERDNS_SERVER_ID", "localhost")
+DNS_NAMESERVERS = [
+    name.strip()
+    for name in os.environ.get(
+        "PANEL_DNS_NAMESERVERS", "ns1.panel.localhost,ns2.panel.localhost"
+    ).split(",")
+    if name.strip()
+]
+DNS_HOSTMASTER = os.environ.get("PANEL_DNS_HOSTMASTER", "hostmaster.panel.localhost")
+DNS_DEFAULT_TTL = 3600
+
 # Importing another mailbox connects to the host a customer gives; private and loopback
 # addresses are refused unless this is on (tests and local development only).
 MAIL_IMPORT_ALLOW_PRIVATE_HOSTS = env_bool("PANEL_MAIL_IMPORT_ALLOW_PRIVATE_HOSTS", False)

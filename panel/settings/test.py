@@ -1,5 +1,8 @@
 """Settings for `make test`: the rig (tests/rig.py) exports DATABASE_URL and REDIS_URL."""
 
+import tempfile
+from pathlib import Path
+
 from .base import *  # noqa: F403
 
 DEBUG = False
@@ -21,3 +24,8 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 
 # The import tests read from the rig's own Dovecot on 127.0.0.1.
 MAIL_IMPORT_ALLOW_PRIVATE_HOSTS = True
+
+# Zone files of the unit tests go to a throw-away directory; the DNS integration tests
+# switch to the rig's PowerDNS.
+DNS_PUBLISHER = "zonefile"
+DNS_ZONE_DIR = Path(tempfile.mkdtemp(prefix="panel-test-zones-"))
