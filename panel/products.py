@@ -37,6 +37,8 @@ class ProductKind:
     description: Promise
     model_label: str
     icon: str
+    #: Grants may name the product by its `name` (domains: `product_id: "example.com"`).
+    named: bool = False
 
     @property
     def model(self) -> type[Product]:
@@ -65,6 +67,7 @@ KINDS: dict[str, ProductKind] = {
             _("Your domain names and their DNS zones, served by our name servers."),
             "domains.Domain",
             "◎",
+            named=True,
         ),
         ProductKind(
             "ticketing",

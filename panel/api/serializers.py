@@ -155,7 +155,9 @@ class TeamMembersIn(serializers.Serializer):
 
 class GrantIn(serializers.Serializer):
     product_type = serializers.ChoiceField(choices=PRODUCT_TYPE_CHOICES)
-    product_id = serializers.IntegerField(min_value=1)
+    product_id = serializers.CharField(
+        max_length=253, help_text="The product's id; a domain may also be given by its name."
+    )
     level = serializers.ChoiceField(choices=GrantLevel.choices)
 
 

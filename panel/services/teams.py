@@ -228,8 +228,11 @@ def _product(access: Access, product_type: str, product_id):
     kind = KINDS.get(product_type)
     if kind is None:
         raise InvalidInput(fields={"product_type": [_("Unknown product type.")]})
+    products = kind.products_of(access.organisation)
     try:
-        return kind.products_of(access.organisation).get(pk=int(product_id))
+        if kind.named and not str(product_id).isdigit():
+            return products.get(name=str(product_id).strip().lower().rstrip("."))
+        return products.get(pk=int(product_id))
     except (kind.model.DoesNotExist, TypeError, ValueError):
         raise InvalidInput(
             fields={"product_id": [_("No such product in this organisation.")]}

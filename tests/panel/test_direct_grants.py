@@ -69,3 +69,17 @@ def test_plain_users_cannot_grant_access(org_world):
             product_id=org_world["other_mail"].pk,
             level="manage",
         )
+
+
+def test_a_domain_can_be_granted_by_its_name(org_world, client_for):
+    from tests import factories as f
+
+    domain = f.DomainFactory(organisation=org_world["org"], name="granted.example")
+    team = org_world["team"]
+    response = client_for(org_world["admin"]).post(
+        f"/api/v1/organisations/{org_world['org'].pk}/teams/{team.pk}/grants/",
+        {"product_type": "domain", "product_id": "Granted.Example", "level": "view"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["product_id"] == domain.pk
