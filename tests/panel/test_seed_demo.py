@@ -4,6 +4,7 @@ from io import StringIO
 
 from django.core.management import call_command
 
+from domains.models import RRset
 from mail.models import Address, Alias, RedirectAddress
 from panel.models import Organisation
 
@@ -21,3 +22,7 @@ def test_the_demo_is_seeded_once_with_its_mail(db):
     assert list(Alias.objects.values_list("local_part", flat=True)) == ["hello"]
     assert list(RedirectAddress.objects.values_list("local_part", flat=True)) == ["sales"]
     assert "owner@demo.panel.localhost / demo-panel-2026" in out.getvalue()
+    assert sorted(RRset.objects.values_list("name", "type")) == [
+        ("demo.example", "NS"),
+        ("www.demo.example", "A"),
+    ]

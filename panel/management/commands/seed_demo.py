@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from domains.models import Domain
+from domains import services as domain_services
 from mail import services as mail_services
 from panel import services
 from panel.access import access_for
@@ -44,8 +44,12 @@ class Command(BaseCommand):
                 access=access, domain="demo.example", plan="premium", address_quota=10
             )
             self._seed_mail(access, mail, member, password)
-            # Domains have no ordering service yet (their own issue); the row is enough here.
-            Domain.objects.create(organisation=organisation, name="demo.example")
+            demo_domain = domain_services.domain_add(access=access, name="demo.example")
+            domain_services.rrsets_apply(
+                access=access,
+                domain=demo_domain,
+                changes=[{"name": "www", "type": "A", "ttl": 3600, "records": ["192.0.2.10"]}],
+            )
             team = services.team_create(
                 access=access,
                 name="Webmasters",
