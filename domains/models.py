@@ -74,3 +74,28 @@ class RRset(models.Model):
 
     def __str__(self):
         return f"{self.name} {self.type}"
+
+
+class DkimKey(models.Model):
+    """A DKIM key pair the panel generated for a domain's mail. The public key is published
+    at `<selector>._domainkey`; the private key (PEM) is kept only sealed (panel.secrets),
+    for the mail server to sign with."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="dkim_keys")
+    selector = models.CharField(max_length=63)
+    # Base64 of the DER SubjectPublicKeyInfo: the `p=` of the DKIM TXT record.
+    public_key = models.TextField()
+    sealed_private_key = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["domain", "selector"], name="dkim_key_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.selector}._domainkey.{self.domain.name}"

@@ -108,6 +108,8 @@ class PowerDnsPublisher:
                 "name": _fqdn(zone.name),
                 "kind": "Native",
                 "nameservers": [],
+                # Serve the panel's SOA serial as sent (PowerDNS would rewrite it).
+                "soa_edit_api": "",
                 "rrsets": [
                     {k: v for k, v in self._rrset(r).items() if k != "changetype"}
                     for r in zone.rrsets

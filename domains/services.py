@@ -36,7 +36,7 @@ class LocalRegistry:
 REGISTRIES = {"local": LocalRegistry}
 
 
-def _record(access: Access, code: str, target, data=None) -> None:
+def record_activity(access: Access, code: str, target, data=None) -> None:
     activity.record(
         organisation=access.organisation, actor=access.user, code=code, target=target, data=data
     )
@@ -58,7 +58,7 @@ def _soa(zone: str, serial: int) -> PublishedRRset:
     )
 
 
-def _rename(name: str, main: str, synonym: str) -> str:
+def rename_under(name: str, main: str, synonym: str) -> str:
     return synonym if name == main else name[: -len(main)] + synonym
 
 
@@ -67,7 +67,7 @@ def _map_content(rtype: str, content: str, main: str, synonym: str) -> str:
     suffix = f"{main}."
     words = content.split(" ")
     mapped = [
-        (_rename(word[:-1], main, synonym) + ".")
+        (rename_under(word[:-1], main, synonym) + ".")
         if word.endswith(".") and (word == suffix or word.endswith("." + suffix))
         else word
         for word in words
@@ -84,7 +84,7 @@ def zone_data(domain: Domain) -> ZoneData:
         if domain.is_synonym:
             rrsets.append(
                 PublishedRRset(
-                    _rename(rrset.name, source.name, domain.name),
+                    rename_under(rrset.name, source.name, domain.name),
                     rrset.type,
                     rrset.ttl,
                     tuple(
@@ -102,7 +102,7 @@ def _publish(domain: Domain, changed: set[tuple[str, str]]) -> None:
     publisher = get_publisher()
     publisher.update(zone_data(domain), changed)
     for synonym in domain.synonyms.all():
-        mapped = {(_rename(name, domain.name, synonym.name), rtype) for name, rtype in changed}
+        mapped = {(rename_under(name, domain.name, synonym.name), rtype) for name, rtype in changed}
         publisher.update(zone_data(synonym), mapped)
 
 
@@ -144,7 +144,7 @@ def domain_add(*, access: Access, name: str, kind: str = DomainKind.NORMAL) -> D
         records=[f"{ns}." for ns in settings.DNS_NAMESERVERS],
     )
     get_publisher().create(zone_data(domain))
-    _record(access, "domains.domain.added", domain, {"kind": kind})
+    record_activity(access, "domains.domain.added", domain, {"kind": kind})
     return domain
 
 
@@ -170,7 +170,7 @@ def domain_delete(*, access: Access, domain: Domain, confirm_name: str) -> None:
     Grant.objects.filter(
         organisation=access.organisation, product_type="domain", product_id=domain.pk
     ).delete()
-    _record(access, "domains.domain.deleted", domain, {"name": domain.name})
+    record_activity(access, "domains.domain.deleted", domain, {"name": domain.name})
     name = domain.name
     domain.delete()
     get_publisher().delete(name)
@@ -179,7 +179,7 @@ def domain_delete(*, access: Access, domain: Domain, confirm_name: str) -> None:
 # -- records --------------------------------------------------------------------------------
 
 
-def _require_own_zone(domain: Domain) -> None:
+def require_own_zone(domain: Domain) -> None:
     if domain.is_synonym:
         raise Conflict(
             _(
@@ -224,7 +224,7 @@ def rrsets_apply(*, access: Access, domain: Domain, changes) -> list[RRset]:
     """Apply rrsets to a zone, all or none: each replaces the rrset of its name and type,
     and one with no records deletes it. The SOA serial advances. Needs MANAGE_PRODUCT."""
     access.require(Capability.MANAGE_PRODUCT, domain)
-    _require_own_zone(domain)
+    require_own_zone(domain)
     cleaned = _clean_changes(domain, list(changes))
     lock(domain)
     existing = {(r.name, r.type): r for r in domain.rrsets.all()}
@@ -257,7 +257,7 @@ def rrsets_apply(*, access: Access, domain: Domain, changes) -> list[RRset]:
     domain.serial = next_serial(domain.serial)
     domain.save(update_fields=["serial"])
     _publish(domain, {(r.name, r.type) for r in cleaned})
-    _record(
+    record_activity(
         access,
         "domains.rrsets.changed",
         domain,
@@ -293,7 +293,7 @@ def synonym_make(*, access: Access, main: Domain, synonym: Domain) -> Domain:
     synonym.synonym_of = main
     synonym.save(update_fields=["synonym_of"])
     get_publisher().replace(zone_data(synonym))
-    _record(access, "domains.synonym.made", synonym, {"main": main.name})
+    record_activity(access, "domains.synonym.made", synonym, {"main": main.name})
     return synonym
 
 
@@ -325,5 +325,5 @@ def synonym_dissociate(*, access: Access, synonym: Domain) -> Domain:
     synonym.serial = next_serial(max(synonym.serial, main.serial))
     synonym.save(update_fields=["synonym_of", "serial"])
     get_publisher().replace(zone_data(synonym))
-    _record(access, "domains.synonym.dissociated", synonym, {"main": main.name})
+    record_activity(access, "domains.synonym.dissociated", synonym, {"main": main.name})
     return synonym

@@ -285,6 +285,16 @@ DNS_NAMESERVERS = [
 ]
 DNS_HOSTMASTER = os.environ.get("PANEL_DNS_HOSTMASTER", "hostmaster.panel.localhost")
 DNS_DEFAULT_TTL = 3600
+# The records "Use with Service Mail" sets, and the resolver the mail DNS diagnostic asks.
+MAIL_DNS_MX_HOST = os.environ.get("PANEL_MAIL_DNS_MX_HOST", "mx.panel.localhost")
+MAIL_DNS_SPF_INCLUDE = os.environ.get("PANEL_MAIL_DNS_SPF_INCLUDE", "spf.panel.localhost")
+MAIL_DNS_AUTOCONFIG_HOST = os.environ.get(
+    "PANEL_MAIL_DNS_AUTOCONFIG_HOST", "autoconfig.panel.localhost"
+)
+MAIL_DNS_DKIM_SELECTOR = os.environ.get("PANEL_MAIL_DNS_DKIM_SELECTOR", "panel")
+MAIL_DNS_RESOLVER = os.environ.get("PANEL_MAIL_DNS_RESOLVER", "127.0.0.1")
+MAIL_DNS_RESOLVER_PORT = int(os.environ.get("PANEL_MAIL_DNS_RESOLVER_PORT", "53"))
+MAIL_DNS_RESOLVER_TIMEOUT = float(os.environ.get("PANEL_MAIL_DNS_RESOLVER_TIMEOUT", "3"))
 
 # Importing another mailbox connects to the host a customer gives; private and loopback
 # addresses are refused unless this is on (tests and local development only).

@@ -1,0 +1,309 @@
+"""The DNS records a domain needs to be used with Service Mail (MX, SPF, DKIM, DMARC,
+autoconfig/autodiscover), the DKIM keys the panel generates for it, and a diagnostic that
+compares each expected record with what a real resolver answers, with the exact fix.
+
+The mail hostnames, the DKIM selector and the resolver come from settings (MAIL_DNS_*),
+with the defaults below. Every write goes through `services.rrsets_apply`, in one change.
+"""
+
+import base64
+
+import dns.exception
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.resolver
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from mail.models import MailService
+from mail.services.rules import service_domains
+from panel.access import Access, Capability
+from panel.errors import InvalidInput
+from panel.secrets import seal, unseal
+from panel.services.common import lock
+
+from .models import DkimKey, Domain
+from .records import clean_record
+from .services import record_activity, rename_under, require_own_zone, rrsets_apply
+
+MX_HOST = "mx.panel.localhost"
+SPF_INCLUDE = "spf.panel.localhost"
+AUTOCONFIG_HOST = "autoconfig.panel.localhost"
+DKIM_SELECTOR = "panel"
+DKIM_KEY_BITS = 2048
+RESOLVER = "127.0.0.1"
+RESOLVER_PORT = 53
+RESOLVER_TIMEOUT = 3.0  # seconds for each question
+
+#: Checks whose records share their name and type with records of other uses: only the
+#: record starting with this tag is the mail service's, the others are kept.
+TAGGED = {"spf": "v=spf1", "dmarc": "v=dmarc1"}
+
+
+def _setting(name: str, default):
+    return getattr(settings, f"MAIL_DNS_{name}", default)
+
+
+# -- DKIM keys ------------------------------------------------------------------------------
+
+
+def dkim_key_of(domain: Domain) -> DkimKey | None:
+    """The domain's current DKIM key (a synonym signs with its main domain's)."""
+    owner = domain.synonym_of if domain.is_synonym else domain
+    return DkimKey.objects.filter(domain=owner).first()
+
+
+def _dkim_key_create(domain: Domain) -> DkimKey:
+    """An RSA key pair; the private key leaves memory only sealed."""
+    private = rsa.generate_private_key(public_exponent=65537, key_size=DKIM_KEY_BITS)
+    public_der = private.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    return DkimKey.objects.create(
+        organisation=domain.organisation,
+        domain=domain,
+        selector=_setting("DKIM_SELECTOR", DKIM_SELECTOR),
+        public_key=base64.b64encode(public_der).decode(),
+        sealed_private_key=seal(pem),
+    )
+
+
+def _dkim_key_ensure(domain: Domain) -> DkimKey:
+    with transaction.atomic():
+        lock(domain)
+        return dkim_key_of(domain) or _dkim_key_create(domain)
+
+
+def dkim_private_key_pem(key: DkimKey) -> str:
+    """The private key in PEM, for the mail server that signs; ValueError if unreadable
+    (SECRET_KEY changed since it was sealed)."""
+    return unseal(key.sealed_private_key)
+
+
+# -- expected records -------------------------------------------------------------------------
+
+
+def expected_mail_records(domain: Domain, service: MailService | None = None) -> list[dict]:
+    """The records Service Mail needs at `domain`, each `{check, name, type, values}`:
+    `name` absolute without the final dot, `values` in presentation format as a DNS server
+    answers them. The records are the same for every service (the hosts come from
+    settings); `service` is accepted for callers that hold one. The DKIM record has no
+    values while the domain has no key. A synonym expects its main domain's records
+    under its own name, as it serves them."""
+    source = domain.synonym_of if domain.is_synonym else domain
+    zone = source.name
+    mx_host = _setting("MX_HOST", MX_HOST).rstrip(".")
+    autoconfig = _setting("AUTOCONFIG_HOST", AUTOCONFIG_HOST).rstrip(".")
+    spf_include = _setting("SPF_INCLUDE", SPF_INCLUDE).rstrip(".")
+    key = dkim_key_of(domain)
+    selector = key.selector if key else _setting("DKIM_SELECTOR", DKIM_SELECTOR)
+    wanted = [
+        ("mx", zone, "MX", f"10 {mx_host}."),
+        ("spf", zone, "TXT", f"v=spf1 include:{spf_include} -all"),
+        (
+            "dkim",
+            f"{selector}._domainkey.{zone}",
+            "TXT",
+            f"v=DKIM1; k=rsa; p={key.public_key}" if key else None,
+        ),
+        ("dmarc", f"_dmarc.{zone}", "TXT", f"v=DMARC1; p=quarantine; rua=mailto:dmarc@{zone}"),
+        ("autoconfig", f"autoconfig.{zone}", "CNAME", f"{autoconfig}."),
+        ("autodiscover", f"autodiscover.{zone}", "CNAME", f"{autoconfig}."),
+        ("autodiscover_srv", f"_autodiscover._tcp.{zone}", "SRV", f"0 0 443 {autoconfig}."),
+    ]
+    return [
+        {
+            "check": check,
+            "name": rename_under(name, zone, domain.name),
+            "type": rtype,
+            "values": [] if value is None else [clean_record(rtype, value, zone, field=check)],
+        }
+        for check, name, rtype, value in wanted
+    ]
+
+
+def _txt_text(content: str) -> str:
+    """A TXT record's strings joined, as a mail server reads them."""
+    rdata = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.TXT, content)
+    return b"".join(rdata.strings).decode("utf-8", "replace")
+
+
+def _is_tagged(check: str, content: str) -> bool:
+    tag = TAGGED[check]
+    text = _txt_text(content).strip().lower()
+    return text == tag or text.startswith(tag + " ") or text.startswith(tag + ";")
+
+
+def _same(rtype: str, first: str, second: str) -> bool:
+    """Records equal as a DNS client sees them: TXT by their joined text (strings may be
+    cut differently), the others by their content, names in any case."""
+    try:
+        if rtype == "TXT":
+            return _txt_text(first) == _txt_text(second)
+        kind = dns.rdatatype.from_text(rtype)
+        return dns.rdata.from_text(dns.rdataclass.IN, kind, first) == dns.rdata.from_text(
+            dns.rdataclass.IN, kind, second
+        )
+    except (dns.exception.DNSException, ValueError):
+        return False
+
+
+def _same_set(rtype: str, found: list[str], expected: list[str]) -> bool:
+    return len(found) == len(expected) and all(
+        any(_same(rtype, f, e) for f in found) for e in expected
+    )
+
+
+def _changes(domain: Domain, records: list[dict]) -> list[dict]:
+    """rrsets_apply changes that set `records`; for SPF and DMARC only the tagged record
+    is replaced and the other TXT records of the name stay."""
+    ttl = settings.DNS_DEFAULT_TTL
+    existing = {(r.name, r.type): r.records for r in domain.rrsets.all()}
+    changes = []
+    for record in records:
+        values = list(record["values"])
+        if record["check"] in TAGGED:
+            kept = existing.get((record["name"], record["type"]), [])
+            values = [c for c in kept if not _is_tagged(record["check"], c)] + values
+        changes.append(
+            {"name": record["name"] + ".", "type": record["type"], "ttl": ttl, "records": values}
+        )
+    return changes
+
+
+# -- writes -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def mail_records_add(*, access: Access, domain: Domain, service: MailService) -> list[dict]:
+    """Use `domain` with Service Mail: generate its DKIM key if it has none and set every
+    expected record in one zone change. Needs MANAGE_PRODUCT on the domain and
+    VIEW_PRODUCT on the service, which must receive mail at this domain (InvalidInput on
+    `service`); a synonym has no zone of its own (Conflict `is_synonym`). Returns the
+    records set."""
+    access.require(Capability.MANAGE_PRODUCT, domain)
+    access.require(Capability.VIEW_PRODUCT, service)
+    require_own_zone(domain)
+    if domain.name not in service_domains(service):
+        raise InvalidInput(
+            fields={
+                "service": [
+                    _("This Service Mail does not receive mail at %(name)s.")
+                    % {"name": domain.name}
+                ]
+            }
+        )
+    _dkim_key_ensure(domain)
+    records = expected_mail_records(domain, service)
+    rrsets_apply(access=access, domain=domain, changes=_changes(domain, records))
+    record_activity(
+        access,
+        "domains.mail_records.added",
+        domain,
+        {"service": service.name, "rrsets": [f"{r['name']} {r['type']}" for r in records]},
+    )
+    return records
+
+
+def mail_fixes_apply(*, access: Access, domain: Domain, resolver=None) -> list[dict]:
+    """Set, in one zone change, the expected record of every check that is not OK
+    (generating the DKIM key first if there is none), then check again. Needs
+    MANAGE_PRODUCT; a synonym has no zone of its own to fix (Conflict `is_synonym`)."""
+    access.require(Capability.MANAGE_PRODUCT, domain)
+    require_own_zone(domain)
+    _dkim_key_ensure(domain)
+    checks = mail_checks(access=access, domain=domain, resolver=resolver)
+    codes = {check["check"] for check in checks if not check["ok"]}
+    if codes:
+        records = [r for r in expected_mail_records(domain) if r["check"] in codes]
+        with transaction.atomic():
+            rrsets_apply(access=access, domain=domain, changes=_changes(domain, records))
+            record_activity(access, "domains.mail_records.fixed", domain, {"checks": sorted(codes)})
+    return mail_checks(access=access, domain=domain, resolver=resolver)
+
+
+# -- diagnostic ---------------------------------------------------------------------------------
+
+
+def default_resolver() -> dns.resolver.Resolver:
+    """A resolver asking only the configured server, without cache nor search list."""
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers = [_setting("RESOLVER", RESOLVER)]
+    resolver.port = int(_setting("RESOLVER_PORT", RESOLVER_PORT))
+    resolver.lifetime = float(_setting("RESOLVER_TIMEOUT", RESOLVER_TIMEOUT))
+    return resolver
+
+
+def _ask(resolver, name: str, rtype: str) -> tuple[list[str] | None, str | None]:
+    """(answers in presentation format, None), ([], None) when there are none, or
+    (None, why) when the resolver could not say."""
+    try:
+        answer = resolver.resolve(name + ".", rtype)
+    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+        return [], None
+    except dns.exception.Timeout:
+        return None, _("The resolver did not answer in time; this record could not be checked.")
+    except dns.resolver.NoNameservers:
+        return None, _(
+            "The resolver failed or refused to answer; this record could not be checked."
+        )
+    except dns.exception.DNSException as error:
+        return None, _("The resolver could not answer (%(reason)s).") % {
+            "reason": str(error) or error.__class__.__name__
+        }
+    return sorted(
+        item.to_text() if hasattr(item, "to_text") else str(item) for item in answer
+    ), None
+
+
+def _fix(record: dict) -> str:
+    ttl = settings.DNS_DEFAULT_TTL
+    return "\n".join(
+        f"{record['name']}. {ttl} IN {record['type']} {value}" for value in record["values"]
+    )
+
+
+def mail_checks(*, access: Access, domain: Domain, resolver=None) -> list[dict]:
+    """Each expected record beside what a resolver answers:
+    `[{check, name, type, expected, found, ok, fix, message}]`. `found` is the list of
+    answers ([] when there are none; for SPF and DMARC only the tagged TXT records) or
+    None when the resolver could not say; `fix` is the record to set, in zone-file form,
+    when it is not OK. `resolver` is anything with dnspython's `resolve(name, type)`;
+    by default MAIL_DNS_RESOLVER on MAIL_DNS_RESOLVER_PORT. Needs VIEW_PRODUCT."""
+    access.require(Capability.VIEW_PRODUCT, domain)
+    resolver = resolver or default_resolver()
+    checks = []
+    for record in expected_mail_records(domain):
+        found, message = _ask(resolver, record["name"], record["type"])
+        if found is not None and record["check"] in TAGGED:
+            found = [content for content in found if _is_tagged(record["check"], content)]
+        if not record["values"]:
+            ok = False
+            message = _(
+                "No DKIM key yet: use the domain with Service Mail, or apply the fixes, "
+                "to generate one."
+            )
+        else:
+            ok = found is not None and _same_set(record["type"], found, record["values"])
+        checks.append(
+            {
+                "check": record["check"],
+                "name": record["name"],
+                "type": record["type"],
+                "expected": record["values"],
+                "found": found,
+                "ok": ok,
+                "fix": None if ok or not record["values"] else _fix(record),
+                "message": message,
+            }
+        )
+    return checks
