@@ -236,6 +236,12 @@ def rrsets_apply(*, access: Access, domain: Domain, changes) -> list[RRset]:
         else:
             final.discard(key)
     check_cname_rules(final)
+    if (domain.name, "NS") not in final:
+        raise InvalidInput(
+            _("A zone keeps its name servers: leave at least one NS record at its apex."),
+            code="invalid_record",
+            fields={"records": [_("The NS records of the apex cannot all go.")]},
+        )
     now = timezone.now()
     for rrset in cleaned:
         key = (rrset.name, rrset.type)
@@ -292,6 +298,12 @@ def synonym_make(*, access: Access, main: Domain, synonym: Domain) -> Domain:
     synonym.rrsets.all().delete()
     synonym.synonym_of = main
     synonym.save(update_fields=["synonym_of"])
+    # The synonym serves the main zone's serial from now on: it must not go backwards,
+    # or secondary servers would keep the old zone.
+    if main.serial <= synonym.serial:
+        main.serial = next_serial(synonym.serial)
+        main.save(update_fields=["serial"])
+        _publish(main, set())
     get_publisher().replace(zone_data(synonym))
     record_activity(access, "domains.synonym.made", synonym, {"main": main.name})
     return synonym

@@ -67,4 +67,5 @@ urlpatterns = [
     path(org + "jobs/<int:job_id>/", v.JobView.as_view(), name="job-detail"),
     path(org + "jobs/<int:job_id>/download/", v.JobDownloadView.as_view(), name="job-download"),
     path(org + "mail/", include("mail.api.urls")),
+    path(org + "domains/", include("domains.api.urls")),
 ]

@@ -190,3 +190,29 @@ def test_only_administrators_add_and_delete_domains(org_world, zone_dir):
     user = access_for(org_world["user"], org_world["org"])
     with pytest.raises(PermissionDenied):
         services.domain_add(access=user, name="mine.test")
+
+
+def test_the_apex_keeps_its_name_servers(admin, zone_dir):
+    domain = services.domain_add(access=admin, name="ex.test")
+    with pytest.raises(InvalidInput) as error:
+        services.rrsets_apply(
+            access=admin, domain=domain, changes=[{"name": "@", "type": "NS", "records": []}]
+        )
+    assert error.value.code == "invalid_record"
+    assert RRset.objects.filter(domain=domain, type="NS").exists()
+
+
+def test_a_new_synonym_never_serves_an_older_serial(admin, zone_dir):
+    main = services.domain_add(access=admin, name="main.test")
+    synonym = services.domain_add(access=admin, name="other.test")
+    for _ in range(3):  # the future synonym has moved on further than its main domain
+        services.rrsets_apply(
+            access=admin,
+            domain=synonym,
+            changes=[{"name": "www", "type": "A", "records": ["192.0.2.1"]}],
+        )
+    synonym.refresh_from_db()
+    before = synonym.serial
+    services.synonym_make(access=admin, main=main, synonym=synonym)
+    soa = served(zone_dir, "other.test").get_rdataset("other.test.", "SOA")
+    assert soa[0].serial > before

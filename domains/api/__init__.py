@@ -1,0 +1,1 @@
+"""The Domains REST API, under /api/v1/organisations/<org_id>/domains/."""

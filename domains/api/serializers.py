@@ -1,0 +1,164 @@
+"""Serializers of the Domains API. Input serializers only check the shape of a request;
+the rules (names, records, CNAMEs, synonyms) are the services' and answer with their
+own codes (`invalid_record`, `cname_conflict` ...)."""
+
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from ..models import DomainKind
+from ..records import TYPES
+from ..renewal import CHOICES as RENEWAL_CHOICES
+
+# -- input ---------------------------------------------------------------------------------
+
+
+class DomainIn(serializers.Serializer):
+    name = serializers.CharField(max_length=260, help_text=_("The domain, such as example.com."))
+    kind = serializers.ChoiceField(
+        choices=DomainKind.choices,
+        default=DomainKind.NORMAL,
+        help_text=_("normal, or alias: the same services with records of its own."),
+    )
+
+
+class DomainPatchIn(serializers.Serializer):
+    renewal = serializers.ChoiceField(choices=[(c.value, c.label) for c in RENEWAL_CHOICES])
+
+
+class DomainDeleteIn(serializers.Serializer):
+    confirm_name = serializers.CharField(
+        required=False, allow_blank=True, help_text=_("The domain's name, typed to confirm.")
+    )
+
+
+class RRsetIn(serializers.Serializer):
+    name = serializers.CharField(
+        allow_blank=True,
+        max_length=260,
+        help_text=_(
+            'Relative to the zone ("www", "@" for the zone itself) or absolute with a final dot.'
+        ),
+    )
+    type = serializers.CharField(
+        max_length=10, help_text=format_lazy("{} {}", _("One of:"), ", ".join(TYPES))
+    )
+    ttl = serializers.IntegerField(required=False, help_text=_("In seconds; 3600 if left out."))
+    records = serializers.ListField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        help_text=_("Each record's content, such as 192.0.2.1 or 10 mail.example.com."),
+    )
+
+
+class RRsetCreateIn(RRsetIn):
+    records = serializers.ListField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        min_length=1,
+        help_text=_("Each record's content, such as 192.0.2.1 or 10 mail.example.com."),
+    )
+
+
+class RRsetChangesIn(serializers.Serializer):
+    rrsets = RRsetIn(
+        many=True,
+        help_text=_("Each replaces the rrset of its name and type; empty records delete it."),
+    )
+
+
+class SynonymIn(serializers.Serializer):
+    name = serializers.CharField(
+        max_length=260,
+        help_text=_("The domain that becomes a synonym of the domain in the URL."),
+    )
+
+
+# -- output --------------------------------------------------------------------------------
+
+
+class DomainOut(serializers.Serializer):
+    name = serializers.CharField()
+    kind = serializers.CharField(help_text=_("normal or alias"))
+    synonym_of = serializers.CharField(
+        source="synonym_of.name",
+        allow_null=True,
+        help_text=_("The main domain whose records this domain serves, if it is a synonym."),
+    )
+    expires_at = serializers.DateField(allow_null=True)
+    renewal = serializers.CharField(help_text=_("automatic, manual or expired"))
+    serial = serializers.SerializerMethodField(help_text=_("The SOA serial the zone serves."))
+    synonyms = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    def get_serial(self, domain) -> int:
+        return domain.synonym_of.serial if domain.is_synonym else domain.serial
+
+    def get_synonyms(self, domain) -> list[str]:
+        return [synonym.name for synonym in domain.synonyms.all()]
+
+
+class RRsetOut(serializers.Serializer):
+    name = serializers.CharField(help_text=_("Absolute, without the final dot."))
+    type = serializers.CharField()
+    ttl = serializers.IntegerField()
+    records = serializers.ListField(child=serializers.CharField())
+
+
+# -- zone files and mail DNS -----------------------------------------------------------------
+
+
+class ZoneFileIn(serializers.Serializer):
+    text = serializers.CharField(
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text=_(
+            "A BIND zone file. It replaces the whole zone; its SOA is ignored and it must "
+            "hold the NS records of the zone."
+        ),
+    )
+
+
+class ZoneFileProblemOut(serializers.Serializer):
+    line = serializers.IntegerField(help_text=_("From 1; 0 for the file as a whole."))
+    code = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class ZoneFileInvalidOut(serializers.Serializer):
+    """The error envelope of a zone file that cannot be imported."""
+
+    code = serializers.CharField(help_text="zone_file_invalid")
+    detail = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    errors = ZoneFileProblemOut(many=True)
+
+
+class MailRecordsIn(serializers.Serializer):
+    service = serializers.IntegerField(
+        help_text=_("The id of the Service Mail that receives mail at this domain.")
+    )
+
+
+class MailRecordOut(serializers.Serializer):
+    check = serializers.CharField(
+        help_text=_("mx, spf, dkim, dmarc, autoconfig, autodiscover or autodiscover_srv")
+    )
+    name = serializers.CharField()
+    type = serializers.CharField()
+    values = serializers.ListField(child=serializers.CharField())
+
+
+class MailCheckOut(serializers.Serializer):
+    check = serializers.CharField()
+    name = serializers.CharField()
+    type = serializers.CharField()
+    expected = serializers.ListField(child=serializers.CharField())
+    found = serializers.ListField(
+        child=serializers.CharField(),
+        allow_null=True,
+        help_text=_("What the resolver answers; null when it could not say."),
+    )
+    ok = serializers.BooleanField()
+    fix = serializers.CharField(
+        allow_null=True, help_text=_("The record to set, in zone-file form, when not OK.")
+    )
+    message = serializers.CharField(allow_null=True)
