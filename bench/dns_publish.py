@@ -34,6 +34,7 @@ os.environ["DATABASE_URL"] = f"sqlite:///{scratch}/bench.sqlite3"
 os.environ["PANEL_CACHE_BACKEND"] = "django.core.cache.backends.locmem.LocMemCache"
 os.environ["PANEL_DNS_PUBLISHER"] = "powerdns"
 os.environ["PANEL_API_RATE_USER"] = "1000000/min"
+os.environ.setdefault("PANEL_ALLOWED_HOSTS", "testserver")
 
 import django  # noqa: E402
 
