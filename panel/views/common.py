@@ -72,6 +72,15 @@ ACTIVITY_LABELS = {
     "mail.restore.done": gettext_lazy("Restored a mailbox from a backup"),
     "mail.import.started": gettext_lazy("Started importing another mailbox"),
     "mail.import.done": gettext_lazy("Imported another mailbox"),
+    "domains.domain.added": gettext_lazy("Added a domain"),
+    "domains.domain.deleted": gettext_lazy("Deleted a domain"),
+    "domains.domain.renewal_changed": gettext_lazy("Changed the renewal of a domain"),
+    "domains.rrsets.changed": gettext_lazy("Changed DNS records"),
+    "domains.zone.imported": gettext_lazy("Imported a zone file"),
+    "domains.synonym.made": gettext_lazy("Made a domain a synonym of another"),
+    "domains.synonym.dissociated": gettext_lazy("Dissociated a synonym domain"),
+    "domains.mail_records.added": gettext_lazy("Added the mail records of a domain"),
+    "domains.mail_records.fixed": gettext_lazy("Fixed the mail records of a domain"),
 }
 
 
