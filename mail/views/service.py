@@ -8,6 +8,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from domains import maildns
+from domains.models import Domain
 from panel.access import Capability
 from panel.mixins import organisation_view, run_service
 from panel.views.common import PAGE_SIZE, confirm_then_run, first_or_404
@@ -124,6 +126,7 @@ def _service_page(request, access, service, **forms):
         "signatures": list(service.signatures.all()) if sees_all else [],
         "quota_open": plan.max_addresses is None,
     }
+    context.update(_dns_context(request, access, service) if sees_all else {})
     if can_manage:
         context.update(
             domain_form=forms.get("domain_form") or DomainForm(),
@@ -134,6 +137,22 @@ def _service_page(request, access, service, **forms):
             signature_form=forms.get("signature_form") or SignatureForm(),
         )
     return render(request, "mail/service_detail.html", context)
+
+
+def _dns_context(request, access, service) -> dict:
+    """The DNS card: the service's domain when this organisation holds it in Domains, and
+    its mail DNS checks when asked for (`?check=dns`: a resolver may take seconds)."""
+    domain = Domain.objects.filter(organisation=access.organisation, name=service.domain).first()
+    if domain is None or not access.can(Capability.VIEW_PRODUCT, domain):
+        return {"dns_domain": None}
+    checks = None
+    if request.GET.get("check") == "dns":
+        _ok, checks = run_service(request, maildns.mail_checks, access=access, domain=domain)
+    return {
+        "dns_domain": domain,
+        "dns_checks": checks,
+        "can_fix_dns": access.can(Capability.MANAGE_PRODUCT, domain) and not domain.is_synonym,
+    }
 
 
 @organisation_view()

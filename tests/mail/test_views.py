@@ -558,3 +558,26 @@ def test_the_top_bar_leads_to_mail_and_marks_it_current(login, world, premium):
     response = client.get(url("service-detail", world["org"].pk, premium.pk))
     nav = page(response).split('<nav class="mainnav"', 1)[1].split("</nav>", 1)[0]
     assert f'href="{url("service-list", world["org"].pk)}" aria-current="page">Mail' in nav
+
+
+def test_the_service_page_checks_the_mail_dns_of_its_domain(login, world, settings, tmp_path):
+    from domains import services as domain_services
+
+    settings.DNS_PUBLISHER, settings.DNS_ZONE_DIR = "zonefile", tmp_path
+    settings.MAIL_DNS_RESOLVER, settings.MAIL_DNS_RESOLVER_PORT = "127.0.0.1", 9
+    settings.MAIL_DNS_RESOLVER_TIMEOUT = 0.2
+    service = f.MailServiceFactory(
+        organisation=world["org"], name="dns.example", plan="premium", address_quota=5
+    )
+    client = login(world["admin"])
+    before = page(client.get(url("service-detail", world["org"].pk, service.pk)))
+    assert "is not among this organisation" in before
+    domain_services.domain_add(access=admin_access_for(world), name="dns.example")
+    checked = page(client.get(url("service-detail", world["org"].pk, service.pk), {"check": "dns"}))
+    assert 'data-testid="mail-checks"' in checked
+    assert "dns.example. 3600 IN MX 10 mx.panel.localhost." in checked
+    assert "Apply all fixes" in checked
+
+
+def admin_access_for(world):
+    return access_for(world["admin"], world["org"])
