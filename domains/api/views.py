@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework.parsers import BaseParser, FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -281,11 +282,23 @@ class SynonymView(DomainScoped, APIView):
 # -- zone files ----------------------------------------------------------------------------
 
 
+class ZoneTextParser(BaseParser):
+    """A zone file sent as the request body."""
+
+    media_type = "text/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return stream.read().decode("utf-8", "replace")
+
+
 class ZoneFileView(DomainScoped, APIView):
-    """The zone as a BIND file."""
+    """The zone as a BIND file: PUT takes it as the body (text/dns or text/plain), as a
+    multipart `file`, or as JSON `{text}`."""
+
+    parser_classes = [ZoneTextParser, JSONParser, MultiPartParser, FormParser]
 
     @extend_schema(
-        responses={(200, "text/plain"): OpenApiTypes.STR},
+        responses={(200, "text/dns"): OpenApiTypes.STR},
         description=_lazy(
             "The zone the DNS server serves, SOA first; a synonym's is its main domain's "
             "records under its own name."
@@ -294,7 +307,7 @@ class ZoneFileView(DomainScoped, APIView):
     def get(self, request, org_id, name):
         domain = self.domain()
         text = zonefiles.zone_export(access=self.access, domain=domain)
-        response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+        response = HttpResponse(text, content_type="text/dns; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{domain.name}.zone"'
         return response
 
@@ -316,7 +329,12 @@ class ZoneFileView(DomainScoped, APIView):
     )
     def put(self, request, org_id, name):
         domain = self.managed_domain()
-        text = _valid(s.ZoneFileIn, request.data)["text"]
+        if isinstance(request.data, str):  # the file itself, as text/dns or text/plain
+            text = request.data
+        elif "file" in request.FILES:
+            text = request.FILES["file"].read().decode("utf-8", "replace")
+        else:
+            text = _valid(s.ZoneFileIn, request.data)["text"]
         zonefiles.zone_import(access=self.access, domain=domain, text=text)
         return Response(s.RRsetOut(selectors.rrset_list(domain=domain), many=True).data)
 

@@ -390,7 +390,7 @@ www IN A 192.0.2.50
 def test_the_zone_file_is_the_served_zone(world, legal):
     response = legal.get(url(world, "acme.test/zone-file/"))
     assert response.status_code == 200
-    assert response["Content-Type"].startswith("text/plain")
+    assert response["Content-Type"].startswith("text/dns")
     assert 'filename="acme.test.zone"' in response["Content-Disposition"]
     text = response.content.decode()
     assert text.startswith("$ORIGIN acme.test.\n")
@@ -475,3 +475,12 @@ def test_fixing_sets_every_missing_record_at_once(world, legal, resolver):
     assert response.status_code == 200, response.content
     assert all(c["ok"] for c in response.json())
     assert ("acme.test", "MX") in rrsets(world["acme"])
+
+
+def test_a_zone_file_can_be_put_as_the_body_itself(world, legal, zone_dir):
+    response = legal.generic(
+        "PUT", url(world, "acme.test/zone-file/"), ZONE_FILE.encode(), content_type="text/dns"
+    )
+    assert response.status_code == 200, response.content
+    exported = legal.get(url(world, "acme.test/zone-file/")).content.decode()
+    assert "192.0.2.50" in exported
