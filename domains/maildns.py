@@ -22,13 +22,14 @@ from django.utils.translation import gettext as _
 from mail.models import MailService
 from mail.services.rules import service_domains
 from panel.access import Access, Capability
+from panel.activity import record_by
 from panel.errors import InvalidInput
 from panel.secrets import seal, unseal
 from panel.services.common import lock
 
 from .models import DkimKey, Domain
 from .records import clean_record
-from .services import record_activity, rename_under, require_own_zone, rrsets_apply
+from .services import rename_under, require_own_zone, rrsets_apply
 
 MX_HOST = "mx.panel.localhost"
 SPF_INCLUDE = "spf.panel.localhost"
@@ -205,7 +206,7 @@ def mail_records_add(*, access: Access, domain: Domain, service: MailService) ->
     _dkim_key_ensure(domain)
     records = expected_mail_records(domain, service)
     rrsets_apply(access=access, domain=domain, changes=_changes(domain, records))
-    record_activity(
+    record_by(
         access,
         "domains.mail_records.added",
         domain,
@@ -227,7 +228,7 @@ def mail_fixes_apply(*, access: Access, domain: Domain, resolver=None) -> list[d
         records = [r for r in expected_mail_records(domain) if r["check"] in codes]
         with transaction.atomic():
             rrsets_apply(access=access, domain=domain, changes=_changes(domain, records))
-            record_activity(access, "domains.mail_records.fixed", domain, {"checks": sorted(codes)})
+            record_by(access, "domains.mail_records.fixed", domain, {"checks": sorted(codes)})
     return mail_checks(access=access, domain=domain, resolver=resolver)
 
 

@@ -3,8 +3,8 @@
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from panel import activity
 from panel.access import Access, Capability
+from panel.activity import record_by
 from panel.errors import Conflict, InvalidInput
 from panel.services.common import lock
 
@@ -33,11 +33,5 @@ def domain_set_renewal(*, access: Access, domain: Domain, renewal: str) -> Domai
     old = domain.renewal
     domain.renewal = renewal
     domain.save(update_fields=["renewal"])
-    activity.record(
-        organisation=access.organisation,
-        actor=access.user,
-        code="domains.domain.renewal_changed",
-        target=domain,
-        data={"from": old, "to": renewal},
-    )
+    record_by(access, "domains.domain.renewal_changed", domain, {"from": old, "to": renewal})
     return domain

@@ -12,15 +12,21 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from panel import activity
 from panel.access import Access, Capability
+from panel.activity import record_by
 from panel.errors import Conflict, InvalidInput
-from panel.models import Grant
+from panel.services import product_grants_delete
 from panel.services.common import lock
 
 from .models import Domain, DomainKind, RRset
 from .publishers import PublishedRRset, ZoneData, get_publisher
-from .records import CleanRRset, check_cname_rules, clean_domain_name, clean_rrset
+from .records import (
+    CleanRRset,
+    absolute_name,
+    check_cname_rules,
+    clean_domain_name,
+    clean_rrset,
+)
 
 SOA_TIMERS = "10800 3600 604800 3600"  # refresh, retry, expire, negative TTL
 
@@ -34,12 +40,6 @@ class LocalRegistry:
 
 
 REGISTRIES = {"local": LocalRegistry}
-
-
-def record_activity(access: Access, code: str, target, data=None) -> None:
-    activity.record(
-        organisation=access.organisation, actor=access.user, code=code, target=target, data=data
-    )
 
 
 def next_serial(current: int, *, today: date | None = None) -> int:
@@ -144,7 +144,7 @@ def domain_add(*, access: Access, name: str, kind: str = DomainKind.NORMAL) -> D
         records=[f"{ns}." for ns in settings.DNS_NAMESERVERS],
     )
     get_publisher().create(zone_data(domain))
-    record_activity(access, "domains.domain.added", domain, {"kind": kind})
+    record_by(access, "domains.domain.added", domain, {"kind": kind})
     return domain
 
 
@@ -167,10 +167,8 @@ def domain_delete(*, access: Access, domain: Domain, confirm_name: str) -> None:
             % {"name": domain.name, "synonyms": ", ".join(synonyms)},
             code="has_synonyms",
         )
-    Grant.objects.filter(
-        organisation=access.organisation, product_type="domain", product_id=domain.pk
-    ).delete()
-    record_activity(access, "domains.domain.deleted", domain, {"name": domain.name})
+    product_grants_delete(domain)
+    record_by(access, "domains.domain.deleted", domain, {"name": domain.name})
     name = domain.name
     domain.delete()
     get_publisher().delete(name)
@@ -263,13 +261,66 @@ def rrsets_apply(*, access: Access, domain: Domain, changes) -> list[RRset]:
     domain.serial = next_serial(domain.serial)
     domain.save(update_fields=["serial"])
     _publish(domain, {(r.name, r.type) for r in cleaned})
-    record_activity(
+    record_by(
         access,
         "domains.rrsets.changed",
         domain,
         {"rrsets": [f"{r.name} {r.type}" for r in cleaned]},
     )
     return list(domain.rrsets.all())
+
+
+@transaction.atomic
+def rrset_create(*, access: Access, domain: Domain, change: dict) -> RRset:
+    """Create the rrset of a name and type that has none yet (`already_exists`
+    otherwise); the rules and the publishing are rrsets_apply's."""
+    access.require(Capability.MANAGE_PRODUCT, domain)
+    lock(domain)  # no other request may create the same rrset in between
+    name = absolute_name(change.get("name"), domain.name)
+    rtype = (change.get("type") or "").strip().upper()
+    if domain.rrsets.filter(name=name, type=rtype).exists():
+        raise Conflict(
+            _("%(name)s already has %(type)s records; change them instead.")
+            % {"name": name, "type": rtype},
+            code="already_exists",
+            fields={"name": [_("This name and type have records already.")]},
+        )
+    rrsets_apply(access=access, domain=domain, changes=[change])
+    return domain.rrsets.get(name=name, type=rtype)
+
+
+@transaction.atomic
+def records_add(*, access: Access, domain: Domain, change: dict) -> list[RRset]:
+    """Add records to the rrset of their name and type, creating it if needed; the TTL
+    given applies to the whole rrset. Errors about `records.<n>` count the new records
+    from 0."""
+    access.require(Capability.MANAGE_PRODUCT, domain)
+    lock(domain)
+    try:
+        name = absolute_name(change.get("name"), domain.name)
+    except InvalidInput:
+        name = None  # rrsets_apply names what is wrong with it
+    rtype = (change.get("type") or "").strip().upper()
+    current = domain.rrsets.filter(name=name, type=rtype).first() if name else None
+    existing = list(current.records) if current else []
+    try:
+        return rrsets_apply(
+            access=access,
+            domain=domain,
+            changes=[{**change, "records": existing + list(change.get("records") or [])}],
+        )
+    except (InvalidInput, Conflict) as error:
+        error.fields = {
+            _shift_record(key, len(existing)): value for key, value in error.fields.items()
+        }
+        raise
+
+
+def _shift_record(key: str, offset: int) -> str:
+    head, _dot, index = key.partition(".")
+    if head == "records" and index.isdigit():
+        return f"records.{int(index) - offset}"
+    return key
 
 
 # -- synonyms -----------------------------------------------------------------------------------
@@ -305,7 +356,7 @@ def synonym_make(*, access: Access, main: Domain, synonym: Domain) -> Domain:
         main.save(update_fields=["serial"])
         _publish(main, set())
     get_publisher().replace(zone_data(synonym))
-    record_activity(access, "domains.synonym.made", synonym, {"main": main.name})
+    record_by(access, "domains.synonym.made", synonym, {"main": main.name})
     return synonym
 
 
@@ -337,5 +388,5 @@ def synonym_dissociate(*, access: Access, synonym: Domain) -> Domain:
     synonym.serial = next_serial(max(synonym.serial, main.serial))
     synonym.save(update_fields=["synonym_of", "serial"])
     get_publisher().replace(zone_data(synonym))
-    record_activity(access, "domains.synonym.dissociated", synonym, {"main": main.name})
+    record_by(access, "domains.synonym.dissociated", synonym, {"main": main.name})
     return synonym

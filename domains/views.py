@@ -29,7 +29,6 @@ from .forms import (
     ZoneImportForm,
 )
 from .models import Domain
-from .records import absolute_name
 
 
 def domain_or_404(access, name) -> Domain:
@@ -174,20 +173,23 @@ class _RecordsToContent(dict):
         return "content" if key.split(".")[0] == "records" else key
 
 
-def _apply(request, access, domain, form, change, *, success, offset=0):
-    """rrsets_apply for one change; errors under the form's fields, a record's error with
-    its line in the content box when there are several."""
+def _apply(request, access, domain, form, change, *, success, service=None):
+    """A record service for one change (rrsets_apply by default); errors under the form's
+    fields, a record's error with its line in the content box when there are several."""
     try:
-        services.rrsets_apply(access=access, domain=domain, changes=[change])
+        if service is None:
+            services.rrsets_apply(access=access, domain=domain, changes=[change])
+        else:
+            service(access=access, domain=domain, change=change)
     except NotFound:
         raise Http404() from None
     except PanelError as error:
-        lines = len(change["records"]) - offset
+        lines = len(change["records"])
         fields = {}
         for key, errors in error.fields.items():
             head, _dot, index = key.partition(".")
             if head == "records" and index.isdigit() and lines > 1:
-                line = int(index) - offset + 1
+                line = int(index) + 1
                 errors = [
                     _("Line %(line)d: %(reason)s") % {"line": line, "reason": e} for e in errors
                 ]
@@ -206,26 +208,12 @@ def record_add(request, access, name):
     form = RecordForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
-        existing = []
-        try:
-            absolute = absolute_name(data["name"], domain.name)
-        except PanelError:
-            absolute = None  # rrsets_apply says what is wrong with the name
-        if absolute:
-            existing = next(
-                (
-                    list(r.records)
-                    for r in selectors.rrset_list(domain=domain)
-                    if r.name == absolute and r.type == data["type"]
-                ),
-                [],
-            )
         new = form.records()
         change = {
             "name": data["name"] or "@",
             "type": data["type"],
             "ttl": data["ttl"],
-            "records": existing + new,
+            "records": new,
         }
         if not new:
             form.add_error("content", _("Enter the record's content."))
@@ -236,7 +224,7 @@ def record_add(request, access, name):
             form,
             change,
             success=_("Record added."),
-            offset=len(existing),
+            service=services.records_add,
         ):
             return redirect(domain_url(access, domain, "records"))
     return _domain_page(request, access, domain, record_form=form, status=400)

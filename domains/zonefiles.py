@@ -17,13 +17,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from panel.access import Access, Capability
+from panel.activity import record_by
 from panel.errors import Conflict, InvalidInput
 from panel.services.common import lock
 
 from .models import Domain, RRset
 from .publishers import get_publisher, zone_file_text
 from .records import TYPES, CleanRRset, check_cname_rules, clean_rrset
-from .services import next_serial, record_activity, require_own_zone, zone_data
+from .services import next_serial, require_own_zone, zone_data
 
 MAX_FILE_CHARS = 1_000_000
 #: $INCLUDE would read the server's files, $GENERATE can expand to millions of records.
@@ -216,5 +217,5 @@ def zone_import(*, access: Access, domain: Domain, text: str) -> list[RRset]:
     publisher.replace(zone_data(domain))
     for synonym in domain.synonyms.all():
         publisher.replace(zone_data(synonym))
-    record_activity(access, "domains.zone.imported", domain, {"rrsets": len(cleaned)})
+    record_by(access, "domains.zone.imported", domain, {"rrsets": len(cleaned)})
     return list(domain.rrsets.all())

@@ -18,9 +18,15 @@ from django.utils.translation import ngettext
 
 from panel.errors import InvalidInput
 
-from .models import Address, Alias, MailService, RedirectAddress
+from .models import MailService
 from .services.forwarding import clean_targets
-from .services.rules import check_password_rules, clean_local_part, service_domains
+from .services.rules import (
+    addresses_left,
+    check_password_rules,
+    clean_local_part,
+    service_domains,
+    taken_local_parts,
+)
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000
@@ -170,11 +176,7 @@ def check_rows(service: MailService, records) -> tuple[list[CsvRow], list[CsvPro
     """Check each record against the same rules as creating one address, and the file
     as a whole against the service (duplicates, names taken, quota). Three queries."""
     own_domains = service_domains(service)
-    taken = (
-        set(Address.objects.filter(service=service).values_list("local_part", flat=True))
-        | set(Alias.objects.filter(service=service).values_list("local_part", flat=True))
-        | set(RedirectAddress.objects.filter(service=service).values_list("local_part", flat=True))
-    )
+    taken = taken_local_parts(service)
     rows, problems, first_seen = [], [], {}
     for line, fields in records:
         fields = [field.strip() for field in fields] + ["", "", "", ""]
@@ -246,7 +248,7 @@ def check_rows(service: MailService, records) -> tuple[list[CsvRow], list[CsvPro
             )
         if local_part is not None:
             rows.append(CsvRow(line, local_part, password, cleaned_target, flag != "1"))
-    available = service.address_quota - service.addresses.count()
+    available = addresses_left(service)
     if len(records) > available:
         problems.append(
             CsvProblem(
@@ -257,7 +259,7 @@ def check_rows(service: MailService, records) -> tuple[list[CsvRow], list[CsvPro
                     "The file creates %(needed)d addresses but only %(available)d remain in "
                     "the quota. Raise the quota first."
                 )
-                % {"needed": len(records), "available": max(available, 0)},
+                % {"needed": len(records), "available": available},
             )
         )
     return rows, problems

@@ -17,14 +17,13 @@ from panel.services.common import lock
 
 from .models import (
     Address,
-    Alias,
     CsvImport,
     CsvImportStatus,
     ForwardTarget,
     MailService,
-    RedirectAddress,
 )
 from .passwords import hash_many
+from .services.rules import addresses_left, taken_local_parts
 
 INSERT_BATCH = 1000
 
@@ -66,38 +65,21 @@ def remove_mail_storage(job_id: int) -> None:
 def _still_fits(service: MailService, local_parts: list[str]) -> None:
     """Between the check and the Job, names may have been taken or the quota used: the
     whole file is refused then, as at upload."""
-    wanted = set(local_parts)
-    taken = sorted(
-        set(
-            Address.objects.filter(service=service, local_part__in=wanted).values_list(
-                "local_part", flat=True
-            )
-        )
-        | set(
-            Alias.objects.filter(service=service, local_part__in=wanted).values_list(
-                "local_part", flat=True
-            )
-        )
-        | set(
-            RedirectAddress.objects.filter(service=service, local_part__in=wanted).values_list(
-                "local_part", flat=True
-            )
-        )
-    )
+    taken = sorted(taken_local_parts(service, local_parts))
     if taken:
         raise Conflict(
             _("%(address)s was created since the file was checked; nothing was created.")
             % {"address": f"{taken[0]}@{service.domain}"},
             code="already_exists",
         )
-    available = service.address_quota - service.addresses.count()
+    available = addresses_left(service)
     if len(local_parts) > available:
         raise Conflict(
             _(
                 "Only %(available)d addresses remain in the quota now, for %(needed)d in the "
                 "file; nothing was created."
             )
-            % {"available": max(available, 0), "needed": len(local_parts)},
+            % {"available": available, "needed": len(local_parts)},
             code="address_quota_reached",
         )
 

@@ -38,3 +38,10 @@ def record(
         via=_current_via.get(),
         data=data or {},
     )
+
+
+def record_by(access, code: str, target=None, data: dict | None = None) -> ActivityEvent:
+    """`record` for the person of an Access, in its organisation: what services call."""
+    return record(
+        organisation=access.organisation, actor=access.user, code=code, target=target, data=data
+    )

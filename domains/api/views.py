@@ -2,7 +2,6 @@
 service, answer. The services hold the rules and check the rights; the views ask the
 same rights first so that every answer keeps the order 401, 404, 403, then 400."""
 
-from django.db import transaction
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -17,12 +16,10 @@ from mail import selectors as mail_selectors
 from panel.access import Capability
 from panel.api.base import OrganisationScoped
 from panel.api.views import _valid
-from panel.errors import Conflict, InvalidInput, NotFound
-from panel.services.common import lock
+from panel.errors import InvalidInput, NotFound
 
 from .. import maildns, selectors, services, zonefiles
 from ..models import Domain
-from ..records import absolute_name
 from ..renewal import domain_set_renewal
 from . import serializers as s
 
@@ -196,19 +193,7 @@ class RRsetsView(DomainScoped, APIView):
     def post(self, request, org_id, name):
         domain = self.managed_domain()
         data = _valid(s.RRsetCreateIn, request.data)
-        rtype = data["type"].strip().upper()
-        with transaction.atomic():
-            lock(domain)  # no other request may create the same rrset in between
-            absolute = absolute_name(data["name"], domain.name)
-            if domain.rrsets.filter(name=absolute, type=rtype).exists():
-                raise Conflict(
-                    _("%(name)s already has %(type)s records; change them instead.")
-                    % {"name": absolute, "type": rtype},
-                    code="already_exists",
-                    fields={"name": [_("This name and type have records already.")]},
-                )
-            rrsets = services.rrsets_apply(access=self.access, domain=domain, changes=[data])
-        created = next(r for r in rrsets if (r.name, r.type) == (absolute, rtype))
+        created = services.rrset_create(access=self.access, domain=domain, change=data)
         return Response(s.RRsetOut(created).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(

@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from panel.access import Access, Capability
+from panel.activity import record_by
 from panel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from panel.jobs import job_enqueue
 from panel.models import Invitation, InvitationRole, InvitationStatus, Membership
@@ -25,13 +26,13 @@ from ..passwords import hash_password
 from .rules import (
     MODES,
     PERMISSIONS,
+    addresses_left,
     check_password_rules,
     clean_local_part,
     ensure_local_part_free,
     generate_password,
     local_part_taken,
     plan_named,
-    record,
 )
 
 
@@ -76,8 +77,7 @@ def address_require_right(access: Access, address: Address, right: str) -> None:
     if address.organisation_id != access.organisation.pk:
         raise NotFound()
     service = address.service
-    if access.can(Capability.MANAGE_PRODUCT, service):
-        access.require(Capability.MANAGE_PRODUCT, service)
+    if access.can(Capability.MANAGE_PRODUCT, service):  # same organisation, checked above
         return
     link = address.address_users.filter(user=access.user).first()
     if link is None:
@@ -139,7 +139,7 @@ def _invitations(access: Access, emails) -> tuple[list, list]:
 
 def _check_room(service: MailService) -> None:
     """The caller holds the service lock: count and compare with the quota."""
-    if service.addresses.count() >= service.address_quota:
+    if not addresses_left(service):
         raise Conflict(
             _(
                 "All %(n)d addresses of the quota are used. Raise the quota or delete an "
@@ -238,7 +238,7 @@ def address_create(
             for invitation in invitations
         ]
     )
-    record(
+    record_by(
         access,
         "mail.address.created",
         address,
@@ -293,7 +293,7 @@ def generic_address_create(
     address = _save_address(
         access, service, local_part=local_part, kind=kind, password_hash=hash_password(password)
     )
-    record(access, "mail.address.created", address, {"kind": kind})
+    record_by(access, "mail.address.created", address, {"kind": kind})
     return address, generated
 
 
@@ -303,7 +303,7 @@ def address_set_signature(*, access: Access, address: Address, signature) -> Add
     access.require(Capability.MANAGE_PRODUCT, address.service)
     address.signature = _signature(address.service, signature)
     address.save(update_fields=["signature"])
-    record(access, "mail.address.signature_set", address)
+    record_by(access, "mail.address.signature_set", address)
     return address
 
 
@@ -333,7 +333,7 @@ def alias_add(*, access: Access, address: Address, local_part: str) -> Alias:
             alias.save()
     except IntegrityError:
         raise local_part_taken(service, local_part, "local_part") from None
-    record(access, "mail.alias.added", address, {"alias": local_part})
+    record_by(access, "mail.alias.added", address, {"alias": local_part})
     return alias
 
 
@@ -344,7 +344,7 @@ def alias_remove(*, access: Access, alias: Alias) -> None:
     address = alias.address
     address_require_right(access, address, "manage_aliases")
     alias.delete()
-    record(access, "mail.alias.removed", address, {"alias": alias.local_part})
+    record_by(access, "mail.alias.removed", address, {"alias": alias.local_part})
 
 
 @transaction.atomic
@@ -359,7 +359,7 @@ def address_set_password(*, access: Access, address: Address, password: str) -> 
     address.password_hash = hash_password(password)
     address.password_changed_at = timezone.now()
     address.save(update_fields=["password_hash", "password_changed_at"])
-    record(access, "mail.address.password_changed", address)
+    record_by(access, "mail.address.password_changed", address)
     return address
 
 
@@ -405,7 +405,7 @@ def address_delete_many(*, access: Access, service: MailService, local_parts):
             fields={"local_parts": [_("Reload the list and choose again.")]},
         )
     for address in addresses:
-        record(access, "mail.address.deleted", address, {"address": str(address)})
+        record_by(access, "mail.address.deleted", address, {"address": str(address)})
     Address.objects.filter(pk__in=[address.pk for address in addresses]).delete()
     return schedule_storage_removal(
         access, [(service.domain, address.local_part) for address in addresses]

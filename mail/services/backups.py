@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from panel.access import Access
+from panel.activity import record_by
 from panel.errors import NotFound, PermissionDenied
 from panel.jobs import job_enqueue
 
@@ -25,7 +26,6 @@ from ..models import Address, Responder, Snapshot
 from ..plans import PLANS
 from .addresses import address_require_right
 from .forwarding import write_redirection, write_responder
-from .rules import record
 
 logger = logging.getLogger(__name__)
 
@@ -237,7 +237,9 @@ def restore_start(*, access: Access, address: Address, taken_on) -> object:
         task=restore_mailbox,
         params={"snapshot": snapshot.pk, "address": str(address), "date": str(snapshot.taken_on)},
     )
-    record(access, "mail.restore.started", address, {"date": str(snapshot.taken_on), "job": job.pk})
+    record_by(
+        access, "mail.restore.started", address, {"date": str(snapshot.taken_on), "job": job.pk}
+    )
     return job
 
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from panel.access import Access, Capability
+from panel.activity import record_by
 from panel.errors import Conflict, PanelError
 from panel.jobs import job_enqueue
 from panel.models import JobStatus, Organisation
@@ -18,7 +19,6 @@ from panel.services.common import lock
 
 from ..csv_import import CsvInvalid, check_rows, read_rows
 from ..models import CreationBudget, CsvImport, CsvImportStatus, MailService
-from .rules import record
 
 CSV_IMPORT_JOB = "mail_csv_import"
 BUDGET_WINDOW = timedelta(hours=24)
@@ -151,7 +151,7 @@ def csv_import_start(
             ]
         ),
     )
-    record(
+    record_by(
         access,
         "mail.csv_import.started",
         service,

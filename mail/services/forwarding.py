@@ -7,6 +7,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from panel.access import Access, Capability
+from panel.activity import record_by
 from panel.errors import InvalidInput
 from panel.services.common import clean_name, lock, normalise_email
 
@@ -17,7 +18,6 @@ from .rules import (
     clean_local_part,
     ensure_local_part_free,
     local_part_taken,
-    record,
     service_domains,
 )
 
@@ -86,7 +86,7 @@ def redirection_set(*, access: Access, address: Address, targets, keep_copy: boo
     address_require_right(access, address, "manage_redirection")
     cleaned = clean_targets(targets, own_domains=service_domains(address.service), required=False)
     write_redirection(address, cleaned, keep_copy)
-    record(
+    record_by(
         access,
         "mail.redirection.set",
         address,
@@ -120,7 +120,7 @@ def redirect_address_create(
             for email in cleaned
         ]
     )
-    record(
+    record_by(
         access,
         "mail.redirect_address.created",
         service,
@@ -135,7 +135,7 @@ def redirect_address_delete(*, access: Access, redirect: RedirectAddress) -> Non
     service = redirect.service
     access.require(Capability.MANAGE_PRODUCT, service)
     redirect.delete()
-    record(
+    record_by(
         access,
         "mail.redirect_address.deleted",
         service,
@@ -225,5 +225,5 @@ def responder_set(
         starts_at=starts_at,
         ends_at=ends_at,
     )
-    record(access, "mail.responder.set", address, {"enabled": bool(enabled)})
+    record_by(access, "mail.responder.set", address, {"enabled": bool(enabled)})
     return responder

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from panel.access import Access
+from panel.activity import record_by
 from panel.errors import InvalidInput
 from panel.jobs import job_enqueue
 from panel.secrets import seal
@@ -13,7 +14,7 @@ from panel.services.common import clean_name
 
 from ..models import Address, MailboxImport
 from .addresses import address_require_right
-from .rules import clean_domain, record
+from .rules import clean_domain
 
 IMPORT_JOB = "mail_import"
 
@@ -74,5 +75,5 @@ def import_start(
         username=username,
         sealed_password=seal(password),
     )
-    record(access, "mail.import.started", address, {"source": f"{username}@{host}:{port}"})
+    record_by(access, "mail.import.started", address, {"source": f"{username}@{host}:{port}"})
     return mailbox_import

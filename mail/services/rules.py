@@ -8,15 +8,12 @@ import unicodedata
 
 from django.utils.translation import gettext as _
 
-from panel import activity
-from panel.access import Access
+from domains.records import clean_domain_name
 from panel.errors import Conflict, InvalidInput
 
 from ..models import Address, Alias, ExtraDomain, MailService, RedirectAddress
 from ..plans import PLANS, Plan
 
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_DOMAIN_RE = re.compile(rf"^{_LABEL}(?:\.{_LABEL})+$")
 # Letters, digits and . - _ + only: a local part also names a Maildir directory.
 _ATEXT = r"[a-z0-9_+-]+"
 _LOCAL_PART_RE = re.compile(rf"^{_ATEXT}(?:\.{_ATEXT})*$")
@@ -32,13 +29,9 @@ PERMISSIONS = ("change_password", "manage_aliases", "manage_redirection", "manag
 
 
 def clean_domain(domain: str, *, field: str = "domain") -> str:
-    """A hostname with at least one dot, stored lowercase and without a final dot."""
-    value = (domain or "").strip().lower().rstrip(".")
-    if len(value) > 253 or not _DOMAIN_RE.match(value):
-        raise InvalidInput(
-            fields={field: [_("Enter a domain name such as example.com.")]},
-        )
-    return value
+    """A hostname with at least one dot, stored lowercase and without a final dot: the
+    rule of Domains, so a Service Mail's domain can always be a zone of the panel."""
+    return clean_domain_name(domain, field=field)
 
 
 def ensure_domain_free(domain: str) -> None:
@@ -75,14 +68,25 @@ def clean_local_part(local_part: str, *, field: str = "local_part") -> str:
     return value
 
 
+def taken_local_parts(service: MailService, among=None) -> set[str]:
+    """The local parts used in a service (`among` them only, if given): addresses, aliases
+    and redirect-only addresses share one namespace. One query."""
+    queries = [
+        model.objects.filter(service=service).values_list("local_part", flat=True)
+        for model in (Address, Alias, RedirectAddress)
+    ]
+    if among is not None:
+        queries = [query.filter(local_part__in=list(among)) for query in queries]
+    return set(queries[0].union(*queries[1:]))
+
+
+def addresses_left(service: MailService) -> int:
+    """How many more addresses the service's quota allows (0 when it is full)."""
+    return max(service.address_quota - service.addresses.count(), 0)
+
+
 def ensure_local_part_free(service: MailService, local_part: str, *, field: str) -> None:
-    """Addresses, aliases and redirect-only addresses of a service share one namespace."""
-    taken = (
-        Address.objects.filter(service=service, local_part=local_part).exists()
-        or Alias.objects.filter(service=service, local_part=local_part).exists()
-        or RedirectAddress.objects.filter(service=service, local_part=local_part).exists()
-    )
-    if taken:
+    if taken_local_parts(service, [local_part]):
         raise local_part_taken(service, local_part, field)
 
 
@@ -156,12 +160,6 @@ def check_quota(plan: Plan, quota) -> int:
             }
         )
     return quota
-
-
-def record(access: Access, code: str, target, data: dict | None = None) -> None:
-    activity.record(
-        organisation=access.organisation, actor=access.user, code=code, target=target, data=data
-    )
 
 
 def service_domains(service: MailService) -> set[str]:

@@ -5,8 +5,9 @@ from django.db.models import Count
 from django.utils.translation import gettext as _
 
 from panel.access import Access, Capability
+from panel.activity import record_by
 from panel.errors import Conflict, InvalidInput, NotFound
-from panel.models import Grant
+from panel.services import product_grants_delete
 from panel.services.common import lock
 
 from ..models import Alias, ExtraDomain, MailService
@@ -16,7 +17,6 @@ from .rules import (
     clean_domain,
     ensure_domain_free,
     plan_named,
-    record,
 )
 
 # -- services -----------------------------------------------------------------------------
@@ -48,7 +48,7 @@ def service_order(
             service.save()
     except IntegrityError:  # a concurrent order took the domain first
         raise Conflict(code="already_exists") from None
-    record(access, "mail.service.ordered", service, {"plan": chosen.key, "quota": quota})
+    record_by(access, "mail.service.ordered", service, {"plan": chosen.key, "quota": quota})
     return service
 
 
@@ -65,7 +65,7 @@ def extra_domain_add(*, access: Access, service: MailService, domain: str) -> Ex
             extra.save()
     except IntegrityError:
         raise Conflict(code="already_exists") from None
-    record(access, "mail.extra_domain.added", service, {"domain": domain})
+    record_by(access, "mail.extra_domain.added", service, {"domain": domain})
     return extra
 
 
@@ -78,7 +78,7 @@ def extra_domain_remove(*, access: Access, service: MailService, domain: str) ->
     if extra is None:
         raise NotFound()
     extra.delete()
-    record(access, "mail.extra_domain.removed", service, {"domain": extra.domain})
+    record_by(access, "mail.extra_domain.removed", service, {"domain": extra.domain})
 
 
 @transaction.atomic
@@ -123,7 +123,7 @@ def service_change_plan(*, access: Access, service: MailService, plan: str) -> M
         quota = min(quota, new.max_addresses)
     service.plan, service.address_quota = new.key, quota
     service.save(update_fields=["plan", "address_quota"])
-    record(access, "mail.service.plan_changed", service, {"from": old, "to": new.key})
+    record_by(access, "mail.service.plan_changed", service, {"from": old, "to": new.key})
     return service
 
 
@@ -146,7 +146,7 @@ def service_raise_quota(*, access: Access, service: MailService, address_quota: 
     old = service.address_quota
     service.address_quota = quota
     service.save(update_fields=["address_quota"])
-    record(access, "mail.service.quota_raised", service, {"from": old, "to": quota})
+    record_by(access, "mail.service.quota_raised", service, {"from": old, "to": quota})
     return service
 
 
@@ -164,7 +164,7 @@ def service_update_defaults(*, access: Access, service: MailService, **defaults)
         fields.append(f"default_may_{name}")
     if fields:
         service.save(update_fields=fields)
-        record(
+        record_by(
             access,
             "mail.service.defaults_changed",
             service,
@@ -192,10 +192,8 @@ def service_delete(*, access: Access, service: MailService, confirm_name: str):
     mailboxes = [
         (service.domain, lp) for lp in service.addresses.values_list("local_part", flat=True)
     ]
-    Grant.objects.filter(
-        organisation=access.organisation, product_type="mail_service", product_id=service.pk
-    ).delete()
-    record(
+    product_grants_delete(service)
+    record_by(
         access,
         "mail.service.deleted",
         service,

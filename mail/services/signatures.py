@@ -4,11 +4,11 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from panel.access import Access, Capability
+from panel.activity import record_by
 from panel.errors import Conflict, InvalidInput
 from panel.services.common import clean_name
 
 from ..models import MailService, Signature
-from .rules import record
 
 SIGNATURE_BODY_MAX = 5000
 
@@ -42,7 +42,7 @@ def signature_create(*, access: Access, service: MailService, name: str, body: s
     signature = Signature.objects.create(
         organisation=access.organisation, service=service, name=name, body=body
     )
-    record(access, "mail.signature.created", service, {"name": name})
+    record_by(access, "mail.signature.created", service, {"name": name})
     return signature
 
 
@@ -52,7 +52,7 @@ def signature_update(*, access: Access, signature: Signature, name: str, body: s
     access.require(Capability.MANAGE_PRODUCT, signature.service)
     signature.name, signature.body = _clean(signature.service, name, body, instead_of=signature)
     signature.save(update_fields=["name", "body"])
-    record(access, "mail.signature.updated", signature.service, {"name": signature.name})
+    record_by(access, "mail.signature.updated", signature.service, {"name": signature.name})
     return signature
 
 
@@ -61,4 +61,4 @@ def signature_delete(*, access: Access, signature: Signature) -> None:
     """Delete a signature template; its addresses keep no signature."""
     access.require(Capability.MANAGE_PRODUCT, signature.service)
     signature.delete()
-    record(access, "mail.signature.deleted", signature.service, {"name": signature.name})
+    record_by(access, "mail.signature.deleted", signature.service, {"name": signature.name})

@@ -30,6 +30,7 @@ from .organisations import (  # noqa: F401
 from .teams import (  # noqa: F401
     grant_create,
     grant_delete,
+    product_grants_delete,
     team_create,
     team_delete,
     team_member_remove,

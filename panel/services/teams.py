@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from .. import activity, selectors
-from ..access import Access, Capability
+from ..access import Access, Capability, product_type_of
 from ..errors import Conflict, InvalidInput, NotFound
 from ..models import (
     Grant,
@@ -312,3 +312,13 @@ def grant_delete(*, access: Access, grant: Grant) -> None:
         data={"product_type": grant.product_type, "product_id": grant.product_id},
     )
     grant.delete()
+
+
+def product_grants_delete(product) -> None:
+    """A product that goes takes every grant on it along (the grant rows only point at
+    it by type and id)."""
+    Grant.objects.filter(
+        organisation_id=product.organisation_id,
+        product_type=product_type_of(product),
+        product_id=product.pk,
+    ).delete()

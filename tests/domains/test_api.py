@@ -39,13 +39,6 @@ def assert_error(response, status, *, code=None, field=None):
 
 
 @pytest.fixture
-def zone_dir(settings, tmp_path):
-    settings.DNS_PUBLISHER = "zonefile"
-    settings.DNS_ZONE_DIR = tmp_path
-    return tmp_path
-
-
-@pytest.fixture
 def world(org_world, zone_dir):
     """acme.test with www A 192.0.2.1, added by the legal representative."""
     manager = access_for(org_world["legal"], org_world["org"])

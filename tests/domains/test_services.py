@@ -12,18 +12,6 @@ from panel.access import access_for
 from panel.errors import Conflict, InvalidInput, PermissionDenied
 
 
-@pytest.fixture
-def zone_dir(settings, tmp_path):
-    settings.DNS_PUBLISHER = "zonefile"
-    settings.DNS_ZONE_DIR = tmp_path
-    return tmp_path
-
-
-@pytest.fixture
-def admin(org_world, zone_dir):
-    return access_for(org_world["admin"], org_world["org"])
-
-
 def served(zone_dir, name):
     return dns.zone.from_text(
         (zone_dir / f"{name}.zone").read_text(), origin=name, relativize=False

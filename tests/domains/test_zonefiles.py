@@ -19,18 +19,6 @@ from panel.models import ActivityEvent
 
 
 @pytest.fixture
-def zone_dir(settings, tmp_path):
-    settings.DNS_PUBLISHER = "zonefile"
-    settings.DNS_ZONE_DIR = tmp_path
-    return tmp_path
-
-
-@pytest.fixture
-def admin(org_world, zone_dir):
-    return access_for(org_world["admin"], org_world["org"])
-
-
-@pytest.fixture
 def domain(admin):
     domain = services.domain_add(access=admin, name="ex.test")
     services.rrsets_apply(

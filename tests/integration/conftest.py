@@ -115,3 +115,24 @@ class Servers:
     def sink_recipients(self, subject: str) -> list[str]:
         """Every envelope recipient the sink received `subject` for, sorted."""
         return sorted(r for message in self.sink.received(subject) for r in message.rcpt_tos)
+
+
+@pytest.fixture
+def powerdns(rig, settings):
+    """The rig's PowerDNS, as the panel's DNS server and as the mail DNS resolver."""
+    server = rig.require("powerdns")
+    settings.DNS_PUBLISHER = "powerdns"
+    settings.POWERDNS_API_URL = server.api_url
+    settings.POWERDNS_API_KEY = server.api_key
+    settings.POWERDNS_SERVER_ID = "localhost"
+    settings.MAIL_DNS_RESOLVER = "127.0.0.1"
+    settings.MAIL_DNS_RESOLVER_PORT = server.dns_port
+    return server
+
+
+@pytest.fixture
+def admin(org_world, powerdns):
+    """The administrator of org_world, with zones published to the rig's PowerDNS."""
+    from panel.access import access_for
+
+    return access_for(org_world["admin"], org_world["org"])

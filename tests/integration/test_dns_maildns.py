@@ -7,30 +7,11 @@ import itertools
 import dns.message
 import dns.query
 import dns.rcode
-import pytest
 
 from domains import maildns, services
-from panel.access import access_for
 from tests import factories as f
 
 _zones = itertools.count(1)
-
-
-@pytest.fixture
-def powerdns(rig, settings):
-    server = rig.require("powerdns")
-    settings.DNS_PUBLISHER = "powerdns"
-    settings.POWERDNS_API_URL = server.api_url
-    settings.POWERDNS_API_KEY = server.api_key
-    settings.POWERDNS_SERVER_ID = "localhost"
-    settings.MAIL_DNS_RESOLVER = "127.0.0.1"
-    settings.MAIL_DNS_RESOLVER_PORT = server.dns_port
-    return server
-
-
-@pytest.fixture
-def admin(org_world, powerdns):
-    return access_for(org_world["admin"], org_world["org"])
 
 
 def unique():

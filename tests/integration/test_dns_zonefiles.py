@@ -15,25 +15,9 @@ from django.core.management import CommandError, call_command
 from domains import services
 from domains.models import RRset
 from domains.zonefiles import zone_export, zone_import
-from panel.access import access_for
 from panel.errors import InvalidInput
 
 _zones = itertools.count(1)
-
-
-@pytest.fixture
-def powerdns(rig, settings):
-    server = rig.require("powerdns")
-    settings.DNS_PUBLISHER = "powerdns"
-    settings.POWERDNS_API_URL = server.api_url
-    settings.POWERDNS_API_KEY = server.api_key
-    settings.POWERDNS_SERVER_ID = "localhost"
-    return server
-
-
-@pytest.fixture
-def admin(org_world, powerdns):
-    return access_for(org_world["admin"], org_world["org"])
 
 
 def unique(prefix="zone"):
