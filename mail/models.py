@@ -72,6 +72,15 @@ class Address(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     password_changed_at = models.DateTimeField(default=timezone.now)
+    outgoing_limit_override = models.PositiveIntegerField(
+        _("outgoing limit override"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Recipients per 24 hours for this address instead of its plan's limit, set on "
+            "the customer's written request. Empty: the plan's limit; 0: sending suspended."
+        ),
+    )
 
     class Meta:
         ordering = ["local_part"]
@@ -341,3 +350,40 @@ class MailboxImport(models.Model):
 
     def __str__(self):
         return f"{self.username}@{self.host} → {self.address}"
+
+
+class MailLogStatus(models.TextChoices):
+    ACCEPTED = "accepted", _("Accepted")
+    DEFERRED = "deferred", _("Deferred")
+
+
+class MailLogEntry(models.Model):
+    """One outgoing message of an address as the policy service saw it: the recipients
+    accepted (status accepted) or those deferred by the outgoing limit (status deferred).
+    Kept MAIL_LOG_RETENTION_DAYS."""
+
+    #: the policy service's event id: storing an event twice stores it once
+    id = models.UUIDField(primary_key=True)
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    service = models.ForeignKey(MailService, on_delete=models.CASCADE, related_name="+")
+    address = models.ForeignKey(Address, on_delete=models.CASCADE, related_name="mail_log")
+    occurred_at = models.DateTimeField(_("time"))
+    sender = models.CharField(_("sender"), max_length=254, blank=True)
+    recipients = models.TextField(_("recipients"), blank=True)
+    recipient_count = models.PositiveIntegerField(_("recipients"))
+    status = models.CharField(_("status"), max_length=16, choices=MailLogStatus.choices)
+    queue_id = models.CharField(_("queue id"), max_length=32, blank=True)
+    client_address = models.CharField(_("client address"), max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        indexes = [
+            models.Index(fields=["address", "-occurred_at"], name="mail_log_address_time"),
+            models.Index(fields=["service", "occurred_at"], name="mail_log_service_time"),
+            models.Index(fields=["occurred_at"], name="mail_log_time"),
+        ]
+
+    def __str__(self):
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.status} {self.recipient_count}"

@@ -23,6 +23,7 @@ from .models import (
     MailService,
 )
 from .passwords import hash_many
+from .services import sending
 from .services.rules import addresses_left, taken_local_parts
 
 INSERT_BATCH = 1000
@@ -254,3 +255,13 @@ def import_mailbox(job_id: int) -> None:
             jobs.run_job(job_id, body, total=lambda job: 0)
     finally:
         MailboxImport.objects.filter(job_id=job_id).update(sealed_password="")
+
+
+@shared_task
+def notify_sending_limit_reached(address_id: int, at: float) -> None:
+    sending.sending_limit_notify(address_id=address_id, at=at)
+
+
+@shared_task
+def purge_mail_log() -> int:
+    return sending.mail_log_purge()

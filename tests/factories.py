@@ -127,3 +127,13 @@ class GrantFactory(factory.django.DjangoModelFactory):
     product_type = "mail_service"
     product_id = 0
     level = "view"
+
+
+class AddressFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "mail.Address"
+
+    service = factory.SubFactory(MailServiceFactory)
+    organisation = factory.SelfAttribute("service.organisation")
+    local_part = factory.Sequence(lambda n: f"user{n}")
+    password_hash = "{PLAIN}not-a-real-password"

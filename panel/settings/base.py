@@ -303,3 +303,18 @@ CELERY_BEAT_SCHEDULE["back-up-every-mailbox"] = {
     "task": "mail.tasks.back_up_every_mailbox",
     "schedule": crontab(hour=MAIL_BACKUP_HOUR, minute=0),
 }
+
+# Outgoing limits: the policy service Postfix asks at each recipient (manage.py
+# mail_policyd, deploy/postfix/). It listens on loopback only. When Redis (its counters)
+# or the database is unreachable it defers every recipient ("closed"), or lets mail
+# through uncounted with PANEL_MAIL_POLICY_FAIL_OPEN=1.
+MAIL_POLICY_HOST = os.environ.get("PANEL_MAIL_POLICY_HOST", "127.0.0.1")
+MAIL_POLICY_PORT = int(os.environ.get("PANEL_MAIL_POLICY_PORT", "10040"))
+MAIL_POLICY_FAIL_OPEN = env_bool("PANEL_MAIL_POLICY_FAIL_OPEN", False)
+# A limit changed in the admin applies within this many seconds (or at once on SIGHUP).
+MAIL_POLICY_LIMIT_CACHE_SECONDS = int(os.environ.get("PANEL_MAIL_POLICY_LIMIT_CACHE", "60"))
+MAIL_LOG_RETENTION_DAYS = 30
+CELERY_BEAT_SCHEDULE["purge-mail-log"] = {
+    "task": "mail.tasks.purge_mail_log",
+    "schedule": crontab(hour=4, minute=30),
+}

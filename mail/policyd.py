@@ -1,0 +1,495 @@
+"""The policy service Postfix asks about outgoing mail (`manage.py mail_policyd`).
+
+Postfix's submission service sends it a request at each RCPT and at the end of each
+message (check_policy_service, deploy/postfix/). One asyncio process serves every
+connection:
+
+- at RCPT, for an authenticated sender, it defers the recipient (4xx, with the reason)
+  once accepting it would exceed the address's limit over the last 24 hours, counting the
+  recipients already accepted in messages still being sent; otherwise it answers DUNNO;
+- at END-OF-MESSAGE it counts the message's accepted recipients (`recipient_count`), so
+  recipients Postfix rejected for another reason never count.
+
+Counters live in Redis as per-minute buckets (mail/sending.py). The service keeps each
+address's window in memory, read from Redis the first time the address sends, and writes
+its increments back in pipelined batches, so a request costs no round trip. Every message
+(and every deferral) is pushed to a Redis list that a background thread moves to the
+database (the mail log). If Redis or the database cannot be reached, it defers every
+recipient, or with `fail_open` lets them through uncounted, and logs the condition.
+SIGHUP drops the cached limits and windows; they are read again on the next request.
+"""
+
+import asyncio
+import json
+import logging
+import signal
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from .sending import BUCKETS_KEY, BUCKETS_TTL_SECONDS, LOG_QUEUE_KEY, SendingWindow, minute_of
+
+logger = logging.getLogger("mail.policyd")
+
+DUNNO = b"action=DUNNO\n\n"
+UNAVAILABLE = (
+    b"action=451 4.3.0 The outgoing limit service is unavailable, please try again later\n\n"
+)
+#: a message whose END-OF-MESSAGE never came (aborted session) frees its reservations
+#: after this long (Postfix's smtpd_timeout is 300 s)
+ABANDONED_MESSAGE_SECONDS = 600
+#: at most one "limit reached" event per address in this long (the drain sends one email
+#: per 24 hours anyway)
+NOTICE_THROTTLE_SECONDS = 600
+REQUEST_END = b"\n\n"
+MAX_REQUEST_BYTES = 64 * 1024
+
+
+@dataclass
+class PendingMessage:
+    """A message being sent: the recipients it reserved and those deferred."""
+
+    username: str
+    account: object
+    sender: str
+    client: str
+    started: float
+    accepted: list[str] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)
+
+
+class PolicyService:
+    """The policy decisions and their state; `PolicyConnection` feeds it requests."""
+
+    def __init__(
+        self,
+        *,
+        redis,
+        lookup: Callable[[str], object],
+        drain: Callable[[], int] | None = None,
+        fail_open: bool = False,
+        limit_cache_seconds: float = 60,
+        clock: Callable[[], float] = time.time,
+        drain_interval: float = 0.5,
+        thread_cleanup: Callable[[], None] | None = None,
+    ) -> None:
+        self.redis = redis
+        self.lookup = lookup
+        self.drain = drain
+        self.fail_open = fail_open
+        self.limit_cache_seconds = limit_cache_seconds
+        self.clock = clock
+        self.drain_interval = drain_interval
+        #: run in each worker thread at close (to close its database connection)
+        self.thread_cleanup = thread_cleanup
+        self.accounts: dict[str, tuple[object, float]] = {}
+        self.windows: dict[str, SendingWindow] = {}
+        self.reserved: dict[str, int] = {}
+        self.messages: dict[str, PendingMessage] = {}
+        self.redis_ok = True
+        self.database_ok = True
+        self._loading: dict[tuple[str, str], asyncio.Future] = {}
+        self._writes: list[tuple] = []
+        self._wake = asyncio.Event()
+        self._noticed: dict[int, float] = {}
+        # One thread for lookups and one for the log, so a slow drain never delays a
+        # first-sight lookup (the lookups are a query each, on one connection).
+        self._lookups = ThreadPoolExecutor(max_workers=1, thread_name_prefix="policyd-lookup")
+        self._drains = ThreadPoolExecutor(max_workers=1, thread_name_prefix="policyd-log")
+        self._tasks: list[asyncio.Task] = []
+        self._closing = False
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start_background(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._writer()),
+            asyncio.create_task(self._health()),
+            asyncio.create_task(self._sweeper()),
+        ]
+        if self.drain is not None:
+            self._tasks.append(asyncio.create_task(self._drainer()))
+
+    async def close(self) -> None:
+        """Write what is buffered, move the log once more, and stop."""
+        await self.flush()
+        # The loops also stop on this flag: the Redis client may swallow a cancellation
+        # that arrives in the middle of a command.
+        self._closing = True
+        self._wake.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.wait(self._tasks, timeout=3)
+        if self.drain is not None and self.redis_ok:
+            await self._in_thread(self._drains, self.drain)
+        for executor in (self._lookups, self._drains):
+            if self.thread_cleanup is not None:
+                await self._in_thread(executor, self.thread_cleanup)
+            executor.shutdown(wait=True)
+
+    async def reload(self) -> None:
+        """Forget the cached limits and windows (after flushing what they hold)."""
+        await self.flush()
+        self.accounts.clear()
+        self.windows.clear()
+        logger.info("policy service: limits and counters will be read again")
+
+    async def flush(self) -> None:
+        """Wait until every buffered write reached Redis (or Redis is found down)."""
+        while self._writes and self.redis_ok:
+            self._wake.set()
+            await asyncio.sleep(0.005)
+
+    # -- requests -------------------------------------------------------------------------
+
+    def answer_now(self, attrs: dict[str, str]) -> bytes | None:
+        """The answer if everything it needs is in memory, else None (see `answer`)."""
+        state = attrs.get("protocol_state")
+        username = attrs.get("sasl_username")
+        if not username or (state != "RCPT" and state != "END-OF-MESSAGE"):
+            return DUNNO
+        username = username.lower()
+        cached = self.accounts.get(username)
+        if cached is None or cached[1] < time.monotonic():
+            return None
+        account = cached[0]
+        if account is None:
+            return DUNNO
+        window = self.windows.get(username)
+        if window is None:
+            return None
+        if not self.redis_ok and state == "RCPT":
+            return self._unavailable()
+        return self._decide(state, username, account, window, attrs)
+
+    async def answer(self, attrs: dict[str, str]) -> bytes:
+        """The answer, after reading the sender's limit or window when needed."""
+        response = self.answer_now(attrs)
+        if response is not None:
+            return response
+        username = attrs["sasl_username"].lower()
+        state = attrs["protocol_state"]
+        try:
+            account = await self._account(username)
+            if account is None:
+                return DUNNO
+            window = await self._window(username)
+        except Exception:
+            # A message Postfix already accepted recipients for is never refused at its
+            # end: only recipients are deferred.
+            return self._unavailable() if state == "RCPT" else DUNNO
+        if not self.redis_ok and state == "RCPT":
+            return self._unavailable()
+        return self._decide(state, username, account, window, attrs)
+
+    def _decide(self, state, username, account, window, attrs) -> bytes:
+        now = self.clock()
+        minute = minute_of(now)
+        instance = attrs.get("instance", "")
+        if state == "RCPT":
+            message = self.messages.get(instance)
+            if message is None or message.username != username:
+                message = PendingMessage(
+                    username, account, attrs.get("sender", ""),
+                    attrs.get("client_address", ""), time.monotonic(),
+                )  # fmt: skip
+                self.messages[instance] = message
+            recipient = attrs.get("recipient", "")
+            reserved = self.reserved.get(username, 0)
+            if window.total(minute) + reserved + 1 > account.limit:
+                message.deferred.append(recipient)
+                self._notice(account, now)
+                return self._deferral(username, account, window, minute, reserved)
+            self.reserved[username] = reserved + 1
+            message.accepted.append(recipient)
+            return DUNNO
+        # END-OF-MESSAGE: what Postfix accepted is what counts.
+        count = int(attrs.get("recipient_count") or 0)
+        message = self.messages.pop(instance, None)
+        if message is not None:
+            self._release(message)
+        if count:
+            window.add(minute, count)
+            self._count(username, minute, count, window)
+            self._log(account, username, now, "accepted", count, attrs,
+                      message.accepted if message else [])  # fmt: skip
+            if window.total(minute) >= account.limit:
+                self._notice(account, now)
+        if message is not None and message.deferred:
+            self._log_deferred(message, now, attrs.get("queue_id", ""))
+        return DUNNO
+
+    def _deferral(self, username, account, window, minute, reserved) -> bytes:
+        frees = window.frees_at(minute, reserved + 1, account.limit)
+        when = (
+            datetime.fromtimestamp(frees * 60, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+            if frees is not None and frees > minute
+            else None
+        )
+        text = (
+            f"450 4.7.1 Outgoing limit reached: {username} may send to {account.limit} "
+            "recipients per 24 hours"
+        )
+        text += f"; try again after {when}" if when else "; try again later"
+        return f"action={text}\n\n".encode()
+
+    def _unavailable(self) -> bytes:
+        return DUNNO if self.fail_open else UNAVAILABLE
+
+    def _release(self, message: PendingMessage) -> None:
+        left = self.reserved.get(message.username, 0) - len(message.accepted)
+        if left > 0:
+            self.reserved[message.username] = left
+        else:
+            self.reserved.pop(message.username, None)
+
+    # -- state read on first sight --------------------------------------------------------
+
+    async def _account(self, username: str):
+        cached = self.accounts.get(username)
+        if cached is not None and cached[1] >= time.monotonic():
+            return cached[0]
+        account = await self._once(("account", username), self._read_account, username)
+        return account
+
+    async def _read_account(self, username: str):
+        try:
+            account = await self._in_thread(self._lookups, self.lookup, username)
+        except Exception:
+            self._set_health("database_ok", False, "the database cannot be reached")
+            raise
+        self._set_health("database_ok", True)
+        self.accounts[username] = (account, time.monotonic() + self.limit_cache_seconds)
+        return account
+
+    async def _window(self, username: str) -> SendingWindow:
+        window = self.windows.get(username)
+        if window is not None:
+            return window
+        return await self._once(("window", username), self._read_window, username)
+
+    async def _read_window(self, username: str) -> SendingWindow:
+        try:
+            raw = await self.redis.hgetall(BUCKETS_KEY.format(username=username))
+        except Exception:
+            self._set_health("redis_ok", False, "Redis cannot be reached")
+            raise
+        window = SendingWindow({int(minute): int(count) for minute, count in raw.items()})
+        window.total(minute_of(self.clock()))  # expire what no longer counts
+        self.windows[username] = window
+        return window
+
+    async def _once(self, key, load, username):
+        """Run `load(username)` once for concurrent requests that need the same thing."""
+        future = self._loading.get(key)
+        if future is None:
+            future = asyncio.ensure_future(load(username))
+            self._loading[key] = future
+            future.add_done_callback(lambda _f: self._loading.pop(key, None))
+        return await asyncio.shield(future)
+
+    @staticmethod
+    async def _in_thread(executor, function, *args):
+        return await asyncio.get_running_loop().run_in_executor(executor, function, *args)
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def _count(self, username: str, minute: int, count: int, window: SendingWindow) -> None:
+        key = BUCKETS_KEY.format(username=username)
+        self._writes.append(("hincrby", key, minute, count))
+        if window.dropped:
+            self._writes.append(("hdel", key, *window.dropped))
+            window.dropped = []
+        self._writes.append(("expire", key, BUCKETS_TTL_SECONDS))
+        self._wake.set()
+
+    def _log(self, account, username, now, status, count, attrs, recipients) -> None:
+        self._push({
+            "kind": "message",
+            "id": str(uuid.uuid4()),
+            "at": now,
+            "address_id": account.address_id,
+            "service_id": account.service_id,
+            "organisation_id": account.organisation_id,
+            "username": username,
+            "sender": attrs.get("sender", ""),
+            "client": attrs.get("client_address", ""),
+            "queue_id": attrs.get("queue_id", ""),
+            "status": status,
+            "count": count,
+            "recipients": recipients[:100],
+        })  # fmt: skip
+
+    def _log_deferred(self, message: PendingMessage, now: float, queue_id: str) -> None:
+        attrs = {"sender": message.sender, "client_address": message.client, "queue_id": queue_id}
+        self._log(message.account, message.username, now, "deferred", len(message.deferred),
+                  attrs, message.deferred)  # fmt: skip
+
+    def _notice(self, account, now: float) -> None:
+        last = self._noticed.get(account.address_id)
+        if last is not None and time.monotonic() - last < NOTICE_THROTTLE_SECONDS:
+            return
+        self._noticed[account.address_id] = time.monotonic()
+        logger.info("policy service: address %s reached its limit of %s", account.address_id,
+                    account.limit)  # fmt: skip
+        self._push({"kind": "limit_reached", "address_id": account.address_id, "at": now})
+
+    def _push(self, event: dict) -> None:
+        self._writes.append(("rpush", LOG_QUEUE_KEY, json.dumps(event)))
+        self._wake.set()
+
+    async def _writer(self) -> None:
+        """Send the buffered writes in one pipeline at a time; keep them while Redis is
+        down (the window in memory already counts them)."""
+        while not self._closing:
+            await self._wake.wait()
+            self._wake.clear()
+            writes, self._writes = self._writes, []
+            if not writes:
+                continue
+            try:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for command, *args in writes:
+                        getattr(pipe, command)(*args)
+                    await pipe.execute()
+            except Exception:
+                self._writes[:0] = writes
+                self._set_health("redis_ok", False, "Redis cannot be reached")
+                await asyncio.sleep(0.5)
+                self._wake.set()
+            else:
+                self._set_health("redis_ok", True)
+
+    # -- background -----------------------------------------------------------------------
+
+    async def _health(self) -> None:
+        """Notice within a second when Redis goes away or comes back."""
+        while not self._closing:
+            try:
+                await self.redis.ping()
+            except Exception:
+                self._set_health("redis_ok", False, "Redis cannot be reached")
+            else:
+                self._set_health("redis_ok", True)
+                if self._writes:
+                    self._wake.set()
+            await asyncio.sleep(1)
+
+    def _set_health(self, name: str, ok: bool, problem: str = "") -> None:
+        if getattr(self, name) == ok:
+            return
+        setattr(self, name, ok)
+        what = "Redis" if name == "redis_ok" else "the database"
+        if ok:
+            logger.warning("policy service: %s is reachable again", what)
+        else:
+            mode = "letting mail through uncounted" if self.fail_open else "deferring mail"
+            logger.error("policy service: %s; %s until it is back", problem, mode)
+
+    async def _sweeper(self) -> None:
+        """Free the reservations of messages that never ended, logging their deferrals."""
+        while not self._closing:
+            await asyncio.sleep(60)
+            cutoff = time.monotonic() - ABANDONED_MESSAGE_SECONDS
+            for instance, message in list(self.messages.items()):
+                if message.started < cutoff:
+                    del self.messages[instance]
+                    self._release(message)
+                    if message.deferred:
+                        self._log_deferred(message, self.clock(), "")
+
+    async def _drainer(self) -> None:
+        while not self._closing:
+            await asyncio.sleep(self.drain_interval)
+            if not self.redis_ok:
+                continue
+            try:
+                await self._in_thread(self._drains, self.drain)
+            except Exception:
+                logger.exception("policy service: could not move the mail log to the database")
+                await asyncio.sleep(5)
+
+
+class PolicyConnection(asyncio.Protocol):
+    """One Postfix connection: requests are name=value lines ending with an empty line,
+    answered in order."""
+
+    def __init__(self, service: PolicyService) -> None:
+        self.service = service
+        self.buffer = b""
+        self.queue: list[dict[str, str]] = []
+        self.busy = False
+        self.transport = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if REQUEST_END not in self.buffer:
+            if len(self.buffer) > MAX_REQUEST_BYTES:
+                self.transport.close()
+            return
+        *requests, self.buffer = self.buffer.split(REQUEST_END)
+        for request in requests:
+            attrs = {}
+            for line in request.decode("utf-8", "replace").split("\n"):
+                name, sep, value = line.partition("=")
+                if sep:
+                    attrs[name] = value
+            self.queue.append(attrs)
+        if not self.busy:
+            self._answer_queued()
+
+    def _answer_queued(self) -> None:
+        service, write = self.service, self.transport.write
+        while self.queue:
+            attrs = self.queue.pop(0)
+            response = service.answer_now(attrs)
+            if response is None:
+                self.busy = True
+                asyncio.ensure_future(self._answer_later(attrs))
+                return
+            write(response)
+
+    async def _answer_later(self, attrs) -> None:
+        try:
+            response = await self.service.answer(attrs)
+        except Exception:
+            logger.exception("policy service: request failed")
+            response = self.service._unavailable()
+        if self.transport.is_closing():
+            return
+        self.transport.write(response)
+        self.busy = False
+        self._answer_queued()
+
+
+async def serve(service: PolicyService, host: str, port: int) -> asyncio.AbstractServer:
+    """Listen for Postfix; the service's background work starts with it."""
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: PolicyConnection(service), host, port,
+                                      reuse_address=True)  # fmt: skip
+    service.start_background()
+    return server
+
+
+async def run(service: PolicyService, host: str, port: int, ready: Callable | None = None) -> None:
+    """Serve until SIGTERM or SIGINT; SIGHUP reloads."""
+    loop = asyncio.get_running_loop()
+    server = await serve(service, host, port)
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(service.reload()))
+    logger.info("policy service: listening on %s:%s", host, port)
+    if ready is not None:
+        ready(server)
+    await stop.wait()
+    server.close()
+    await server.wait_closed()
+    await service.close()
+    logger.info("policy service: stopped")
