@@ -36,11 +36,15 @@ logger = logging.getLogger("mail.policyd")
 
 DUNNO = b"action=DUNNO\n\n"
 UNAVAILABLE = (
-    b"action=451 4.3.0 The outgoing limit service is unavailable, please try again later\n\n"
+    b"action=451 4.3.0 The outgoing limit service is unavailable; try again later\n\n"
 )
 #: a message whose END-OF-MESSAGE never came (aborted session) frees its reservations
 #: after this long (Postfix's smtpd_timeout is 300 s)
 ABANDONED_MESSAGE_SECONDS = 600
+#: a message whose every recipient was deferred never reaches END-OF-MESSAGE (Postfix
+#: refuses its DATA): its deferrals are logged once it is this long without a request
+ALL_DEFERRED_IDLE_SECONDS = 5
+SWEEP_SECONDS = 2
 #: at most one "limit reached" event per address in this long (the drain sends one email
 #: per 24 hours anyway)
 NOTICE_THROTTLE_SECONDS = 600
@@ -56,7 +60,7 @@ class PendingMessage:
     account: object
     sender: str
     client: str
-    started: float
+    last_seen: float
     accepted: list[str] = field(default_factory=list)
     deferred: list[str] = field(default_factory=list)
 
@@ -197,6 +201,7 @@ class PolicyService:
                     attrs.get("client_address", ""), time.monotonic(),
                 )  # fmt: skip
                 self.messages[instance] = message
+            message.last_seen = time.monotonic()
             recipient = attrs.get("recipient", "")
             reserved = self.reserved.get(username, 0)
             if window.total(minute) + reserved + 1 > account.limit:
@@ -390,12 +395,16 @@ class PolicyService:
             logger.error("policy service: %s; %s until it is back", problem, mode)
 
     async def _sweeper(self) -> None:
-        """Free the reservations of messages that never ended, logging their deferrals."""
+        """Free the reservations of messages that never ended, and log the deferrals of
+        those that never will."""
         while not self._closing:
-            await asyncio.sleep(60)
-            cutoff = time.monotonic() - ABANDONED_MESSAGE_SECONDS
+            await asyncio.sleep(SWEEP_SECONDS)
+            now = time.monotonic()
             for instance, message in list(self.messages.items()):
-                if message.started < cutoff:
+                idle = now - message.last_seen
+                if idle > ABANDONED_MESSAGE_SECONDS or (
+                    not message.accepted and idle > ALL_DEFERRED_IDLE_SECONDS
+                ):
                     del self.messages[instance]
                     self._release(message)
                     if message.deferred:

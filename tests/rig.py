@@ -36,6 +36,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, MutableMapping
@@ -174,7 +175,9 @@ class Server:
         return f"{self.name} {self.version} at {self.url} ({origin})".replace("  ", " ")
 
     # Helpers for subclasses.
-    def spawn(self, argv: list[str], *, user: str | None = None) -> subprocess.Popen:
+    def spawn(
+        self, argv: list[str], *, user: str | None = None, env: dict | None = None
+    ) -> subprocess.Popen:
         """Start the server process in the foreground, logging to `self.log`.
 
         It gets its own session, so a Ctrl-C in the terminal reaches pytest only and the
@@ -193,6 +196,7 @@ class Server:
                 cwd=self.dir,
                 start_new_session=True,
                 preexec_fn=_die_with_parent(self.stop_signal),
+                env=env,
                 **extra,
             )
         return self.proc
@@ -517,6 +521,7 @@ class DovecotServer(Server):
         self.imap_port = 0
         self.lmtp_port = 0
         self.mail_root = Path()
+        self.auth_socket = Path()
 
     def start(self) -> None:
         from django.conf import settings
@@ -539,6 +544,7 @@ class DovecotServer(Server):
         self.mail_root.chmod(0o770)
 
         self.imap_port, self.lmtp_port = free_port(), free_port()
+        self.auth_socket = self.dir / "postfix-auth"
         panel_dir = self.dir / "panel"
         panel_dir.mkdir()
         values = {
@@ -553,6 +559,7 @@ class DovecotServer(Server):
             "VMAIL_GID": account.pw_gid,
             "VMAIL_USER": self.mail_user,
             "SUBMISSION_HOST": f"127.0.0.1:{self.rig.require('smtp_sink').port}",
+            "POSTFIX_AUTH_SOCKET": self.auth_socket,
         }
         for source in ("dovecot.conf", "dovecot-sql.conf.ext", "dovecot-dict-sieve.conf.ext"):
             DeployConfig.fill(DEPLOY_DIR / "dovecot" / source, panel_dir / source, values)
@@ -621,6 +628,53 @@ class DovecotServer(Server):
 
 
 @register
+class PolicyServer(Server):
+    """The panel's outgoing-limit policy service (`manage.py mail_policyd`), as a process
+    of its own on a free loopback port, with the test database and the rig's Redis.
+
+    Start it after the test database exists (Postfix requires it); `reload()` sends it
+    SIGHUP and waits until it has dropped its cached limits and counters.
+    """
+
+    name = "mail_policyd"
+    lazy = True
+
+    def __init__(self, rig: Rig) -> None:
+        super().__init__(rig)
+        self.port = 0
+
+    def start(self) -> None:
+        from django.db import connections
+
+        params = connections["default"].settings_dict
+        self.dir.mkdir()
+        self.port = free_port()
+        env = dict(os.environ)
+        env.update(
+            DJANGO_SETTINGS_MODULE="panel.settings.test",
+            DATABASE_URL=(
+                f"postgres://{params['USER']}:{params['PASSWORD'] or ''}@"
+                f"{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{params['NAME']}"
+            ),
+            PANEL_MAIL_POLICY_PORT=str(self.port),
+        )
+        manage = Path(__file__).resolve().parent.parent / "manage.py"
+        self.spawn([sys.executable, manage, "mail_policyd"], env=env)
+        self.version = "panel"
+        self.url = f"policy://127.0.0.1:{self.port}"
+        self.wait_until_ready(lambda: socket.create_connection(("127.0.0.1", self.port), 1).close())
+
+    def reload(self) -> None:
+        before = self.log.read_text().count("will be read again")
+        self.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while self.log.read_text().count("will be read again") == before:
+            if time.monotonic() > deadline:
+                raise RigError(f"test rig: mail_policyd did not reload:\n{log_tail(self.log)}")
+            time.sleep(0.02)
+
+
+@register
 class PostfixServer(Server):
     """Postfix 3.7 from deploy/postfix in its own config and queue directories.
 
@@ -630,11 +684,12 @@ class PostfixServer(Server):
 
     name = "postfix"
     lazy = True
-    requires = ("dovecot", "smtp_sink")
+    requires = ("dovecot", "smtp_sink", "mail_policyd")
 
     def __init__(self, rig: Rig) -> None:
         super().__init__(rig)
         self.port = 0
+        self.submission_port = 0
 
     def start(self) -> None:
         postfix = find_binary("postfix", extra_globs=("/usr/sbin/postfix",), package="postfix")
@@ -660,17 +715,20 @@ class PostfixServer(Server):
         etc.mkdir(parents=True)
         self._create_directories(meta_dir / "postfix-files", spool, data)
 
+        self.port, self.submission_port = free_port(), free_port()
         values = {
             **MailDatabase.placeholders(self.rig),
             "LMTP_HOST": "127.0.0.1",
             "LMTP_PORT": dovecot.lmtp_port,
+            "DOVECOT_AUTH_SOCKET": dovecot.auth_socket,
+            "POLICY_ADDRESS": f"127.0.0.1:{self.rig.require('mail_policyd').port}",
+            "SUBMISSION_LISTEN": f"127.0.0.1:{self.submission_port}",
         }
         for source in sorted((DEPLOY_DIR / "postfix").glob("pgsql-*.cf")):
             DeployConfig.fill(source, etc / source.name, values)
         shipped = DeployConfig.fill(DEPLOY_DIR / "postfix" / "main.cf", etc / "panel.cf", values)
 
         # Test-only settings first, then the shipped fragment (which must not override them).
-        self.port = free_port()
         (etc / "main.cf").write_text(
             "compatibility_level = 3.6\n"
             f"queue_directory = {spool}\n"
@@ -691,7 +749,7 @@ class PostfixServer(Server):
             "biff = no\n"
             # deliver at once: no delay when many messages arrive together
             "in_flow_delay = 0\n"
-            "\n" + shipped.read_text()
+            "\n" + self._without_tls(shipped.read_text())
         )
         shipped.unlink()
         # Postfix's pristine master.cf, not the system's: that one may enable more listeners
@@ -703,7 +761,9 @@ class PostfixServer(Server):
         )  # fmt: skip
         if not found:
             raise RigError(f"test rig: {proto} has no `smtp inet` service.")
-        (etc / "master.cf").write_text(master_cf)
+        submission = DeployConfig.fill(DEPLOY_DIR / "postfix" / "master.cf", etc / "sub.cf", values)
+        (etc / "master.cf").write_text(master_cf + "\n" + submission.read_text())
+        submission.unlink()
         self._run([postconf, "-c", etc, "-F", "*/*/chroot = n"])
         # Postfix re-reads a configuration file every 0.3 s until it is over a second old
         # (so as not to load a half-written one): backdate ours rather than wait.
@@ -718,6 +778,20 @@ class PostfixServer(Server):
         self.spawn([daemon_dir / "master", "-c", etc, "-d"])
         self.url = f"smtp://127.0.0.1:{self.port}"
         self.wait_until_ready(lambda: _read_line(self.port, b"220 "))
+        self.wait_until_ready(lambda: _read_line(self.submission_port, b"220 "))
+
+    @staticmethod
+    def _without_tls(main_cf: str) -> str:
+        """There is no certificate here: submission logs in without TLS."""
+        for name, shipped, here in (
+            ("panel_submission_tls_security_level", "encrypt", "none"),
+            ("panel_submission_tls_auth_only", "yes", "no"),
+        ):
+            main_cf, found = re.subn(rf"^{name} = {shipped}$", f"{name} = {here}", main_cf,
+                                     flags=re.M)  # fmt: skip
+            if not found:
+                raise RigError(f"test rig: deploy/postfix/main.cf no longer sets {name}.")
+        return main_cf
 
     @staticmethod
     def _create_directories(postfix_files: Path, spool: Path, data: Path) -> None:

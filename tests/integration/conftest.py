@@ -21,21 +21,24 @@ SENDER = "sender@outside.test"
 
 @pytest.fixture(scope="session")
 def servers(rig, django_db_setup):
-    """Postfix (which starts Dovecot and the sink), once the test database exists."""
+    """Postfix (which starts Dovecot, the sink and the policy service), once the test
+    database exists."""
     postfix = rig.require("postfix")
     dovecot = rig.require("dovecot")
-    yield Servers(postfix, dovecot, rig.require("smtp_sink"))
+    policyd = rig.require("mail_policyd")
+    yield Servers(postfix, dovecot, rig.require("smtp_sink"), policyd)
     # pytest-django drops the test database after this fixture; PostgreSQL refuses while
-    # Postfix and Dovecot are still connected to it, so stop them first.
+    # Postfix, Dovecot and the policy service are still connected to it, so stop them first.
     postfix.stop()
     dovecot.stop()
+    policyd.stop()
 
 
 class Servers:
     """The running servers, with the SMTP and IMAP moves the tests make."""
 
-    def __init__(self, postfix, dovecot, sink):
-        self.postfix, self.dovecot, self.sink = postfix, dovecot, sink
+    def __init__(self, postfix, dovecot, sink, policyd):
+        self.postfix, self.dovecot, self.sink, self.policyd = postfix, dovecot, sink, policyd
 
     # -- SMTP ----------------------------------------------------------------------------
     def send(self, *recipients: str) -> str:

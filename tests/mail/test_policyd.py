@@ -380,3 +380,23 @@ def _days(n):
     from datetime import timedelta
 
     return timedelta(days=n)
+
+
+def test_a_message_whose_every_recipient_was_deferred_is_logged_soon(running, sender, monkeypatch):
+    """Postfix refuses the DATA of such a message, so no END-OF-MESSAGE ever comes."""
+    monkeypatch.setattr(policyd, "ALL_DEFERRED_IDLE_SECONDS", 0.2)
+    monkeypatch.setattr(policyd, "SWEEP_SECONDS", 0.1)
+    service = running()
+    postfix = Postfix(service.port)
+    postfix.send("alice@send.test", recipients(5))
+    common = {"request": "smtpd_access_policy", "sasl_username": "alice@send.test",
+              "protocol_state": "RCPT", "instance": "lost"}  # fmt: skip
+    for n in range(3):
+        assert postfix.ask(recipient=f"late{n}@outside.test", **common).startswith("450 ")
+    deadline = time.monotonic() + 5
+    while not MailLogEntry.objects.filter(status="deferred").exists():
+        assert time.monotonic() < deadline, "the deferrals were not logged"
+        service.drain()
+        time.sleep(0.1)
+    deferred = MailLogEntry.objects.get(status="deferred")
+    assert deferred.recipient_count == 3 and deferred.recipients.startswith("late0@")
