@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 DUMMY_SECRET_KEY := check-deploy-only-0f3a9c1e7b5d2a8f4c6e0b9d1a7f3c5e8b2d4f6a0c9e1b3d5f7a
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint fmt bench messages check-deploy
+.PHONY: help venv run test lint fmt bench messages check-deploy mail-demo
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ run: venv ## Migrate, create the demo organisation and serve on http://127.0.0.1
 	$(DEV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(DEV) $(BIN)/python manage.py seed_demo
 	$(DEV) $(BIN)/python manage.py runpanel
+
+mail-demo: venv ## Postfix, Dovecot and the policy service from deploy/, to try outgoing limits (root)
+	$(DEV) $(BIN)/python deploy/mail_demo.py
 
 test: venv ## Run the whole test suite against real PostgreSQL and Redis (PYTEST_ARGS=...)
 	DJANGO_SETTINGS_MODULE=panel.settings.test $(BIN)/pytest $(PYTEST_ARGS)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Entry point of the panel image. The first argument names the role:
-#   web | worker | beat | migrate          run that process
-#   healthcheck web|worker|beat           exit 0 if that process answers
+#   web | worker | beat | policyd | migrate   run that process
+#   healthcheck web|worker|beat|policyd      exit 0 if that process answers
 #   anything else                         run as a command (e.g. `python manage.py shell`)
 set -eu
 
@@ -26,6 +26,11 @@ beat)
     # --enable-remote-control lets `healthcheck beat` ping it like a worker.
     exec celery -A panel beat -l info --enable-remote-control \
         --schedule "${PANEL_VAR_DIR:-/var/lib/panel}/celerybeat-schedule" "$@"
+    ;;
+policyd)
+    shift
+    # The outgoing-limit policy service Postfix asks (deploy/postfix/main.cf).
+    exec python manage.py mail_policyd "$@"
     ;;
 migrate)
     shift
@@ -53,6 +58,18 @@ PY
         ;;
     beat)
         exec celery -A panel inspect ping --timeout 10 --destination "celerybeat@$node_host"
+        ;;
+    policyd)
+        # An anonymous request, answered DUNNO by a service that is up.
+        exec python - <<'PY'
+import os, socket, sys
+port = int(os.environ.get("PANEL_MAIL_POLICY_PORT", "10040"))
+with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+    sock.sendall(b"request=smtpd_access_policy\nprotocol_state=RCPT\n\n")
+    answer = sock.recv(256)
+print(f"policyd: {answer.decode().strip()}")
+sys.exit(0 if answer.startswith(b"action=") else 1)
+PY
         ;;
     *)
         echo "healthcheck: unknown role ${2}" >&2

@@ -83,7 +83,8 @@ class SendingWindow:
             excess -= count
             if excess <= 0:
                 return bucket_minute + WINDOW_MINUTES
-        return minute
+        # what is still in excess is being sent now (reserved), and counts from now
+        return minute + WINDOW_MINUTES
 
     def buckets(self) -> dict[int, int]:
         return {minute: count for minute, count in self._buckets}

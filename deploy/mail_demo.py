@@ -1,0 +1,121 @@
+"""`make mail-demo`: the shipped mail configuration on this machine, to try outgoing limits
+with a real mail program or script.
+
+Starts, with the test rig (tests/rig.py) and the files of deploy/: PostgreSQL, Redis,
+Dovecot (logins), Postfix with its submission service, the policy service
+(`manage.py mail_policyd`) and an SMTP sink that keeps every relayed message instead of
+sending it out. It seeds the demo organisation (as `make run` does), lowers the limit of
+contact@demo.example to DEMO_LIMIT recipients per 24 hours, and serves the panel with a
+Celery worker so the sending meter, the mail log and the limit notice can be watched.
+Needs root (Dovecot and Postfix switch users) and the Debian packages `.ci/run` installs.
+Ctrl-C stops everything and removes the temporary directory.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "panel.settings.dev")
+
+from tests.rig import Rig, free_port  # noqa: E402
+
+DEMO_LIMIT = 10
+DEMO_LOGIN = "contact@demo.example"
+
+
+def main() -> None:
+    # SIGTERM stops as Ctrl-C does, so the servers are stopped too.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    rig = Rig()
+    children: list[subprocess.Popen] = []
+    try:
+        rig.start()  # PostgreSQL and Redis; DATABASE_URL and REDIS_URL are now exported
+        os.environ["PANEL_MAIL_STORE_ROOT"] = str(rig.dir / "var" / "mailstore")
+        import django
+
+        django.setup()
+        from django.conf import settings
+        from django.core.management import call_command
+
+        from mail.models import Address
+
+        call_command("migrate", verbosity=0)
+        call_command("seed_demo")
+        Address.objects.filter(local_part="contact", service__domain="demo.example").update(
+            outgoing_limit_override=DEMO_LIMIT
+        )
+        postfix = rig.require("postfix")  # with Dovecot, the sink and the policy service
+        sink = rig.require("smtp_sink")
+
+        web_port = 8000 if _port_free(8000) else free_port()
+        env = {**os.environ, "PANEL_BASE_URL": f"http://127.0.0.1:{web_port}"}
+        manage = [sys.executable, str(ROOT / "manage.py")]
+        children.append(subprocess.Popen([*manage, "runserver", f"127.0.0.1:{web_port}",
+                                          "--noreload"], env=env, cwd=ROOT))  # fmt: skip
+        children.append(subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "panel", "worker", "--loglevel=WARNING",
+             "--concurrency=1"], env=env, cwd=ROOT,
+        ))  # fmt: skip
+
+        print(
+            f"""
+Mail demo ready.
+  Submission (SMTP, AUTH PLAIN/LOGIN, no TLS here): 127.0.0.1:{postfix.submission_port}
+  Login: {DEMO_LOGIN} / demo-panel-2026  (limit lowered to {DEMO_LIMIT} recipients per 24 h)
+  Panel: http://127.0.0.1:{web_port}/  (sign in as owner@demo.panel.localhost / demo-panel-2026)
+  Relayed mail is kept by the sink on 127.0.0.1:{sink.port} and listed below.
+  Postfix log: {postfix.log}
+  Policy service log: {rig.servers["mail_policyd"].log}
+  Limit notices (email files): {settings.EMAIL_FILE_PATH}
+
+Try: python3 -c "import smtplib; s = smtplib.SMTP('127.0.0.1', {postfix.submission_port}); \\
+s.login('{DEMO_LOGIN}', 'demo-panel-2026'); \\
+print(s.sendmail('{DEMO_LOGIN}', [f'r{{n}}@example.net' for n in range(12)], \\
+'Subject: hello\\\\n\\\\nhi'))"
+Ctrl-C to stop.
+""",
+            flush=True,
+        )
+        seen = 0
+        while all(child.poll() is None for child in children):
+            for message in sink.messages[seen:]:
+                print(f"sink: from {message.mail_from} to {len(message.rcpt_tos)} recipient(s): "
+                      f"{', '.join(message.rcpt_tos)}", flush=True)  # fmt: skip
+            seen = len(sink.messages)
+            time.sleep(0.5)
+        raise SystemExit("mail demo: the panel or its worker stopped")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        for name in ("postfix", "dovecot", "mail_policyd"):
+            if name in rig.servers:
+                rig.servers[name].stop()
+        rig.stop()
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+if __name__ == "__main__":
+    main()
