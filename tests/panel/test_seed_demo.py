@@ -5,7 +5,7 @@ from io import StringIO
 from django.core.management import call_command
 
 from domains.models import RRset
-from mail.models import Address, Alias, RedirectAddress
+from mail.models import Address, Alias, MailLogEntry, RedirectAddress
 from panel.models import Organisation
 
 
@@ -22,6 +22,9 @@ def test_the_demo_is_seeded_once_with_its_mail(db):
     assert list(Alias.objects.values_list("local_part", flat=True)) == ["hello"]
     assert list(RedirectAddress.objects.values_list("local_part", flat=True)) == ["sales"]
     assert "owner@demo.panel.localhost / demo-panel-2026" in out.getvalue()
+    # a week of sending for max@, so the meter and the mail log have something to show
+    sent = MailLogEntry.objects.filter(address__local_part="max")
+    assert sent.count() > 20 and not MailLogEntry.objects.exclude(address__local_part="max")
     assert sorted(RRset.objects.values_list("name", "type")) == [
         ("demo.example", "NS"),
         ("www.demo.example", "A"),

@@ -77,13 +77,46 @@ class Command(BaseCommand):
             access=access, service=mail, local_part="contact", mode="self", password=password
         )
         mail_services.alias_add(access=access, address=contact, local_part="hello")
-        mail_services.address_create(
+        max_address, _ = mail_services.address_create(
             access=access, service=mail, local_part="max", mode="users", users=[member.pk]
         )
+        self._seed_sending_history(max_address)
         mail_services.redirect_address_create(
             access=access, service=mail, local_part="sales", targets=["sales@partner.example"]
         )
         mail_services.generic_address_create(access=access, service=mail, kind="no_reply")
+
+    def _seed_sending_history(self, address):
+        """A week of office-hours sending for max@, as the policy service would have logged
+        it, so the sending meter, its charts and the mail log have something to show."""
+        import random
+        import uuid
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from mail.services.sending import mail_log_store
+
+        pick = random.Random(2026)
+        now = timezone.now()
+        events = []
+        for hours_ago in range(7 * 24, 0, -1):
+            moment = timezone.localtime(now - timedelta(hours=hours_ago))
+            if moment.weekday() >= 5 or not 8 <= moment.hour < 18:
+                continue
+            for _message in range(pick.randint(0, 4)):
+                count = pick.choice((1, 1, 1, 2, 3, 5, 12))
+                events.append({
+                    "kind": "message", "id": str(uuid.uuid4()),
+                    "at": (moment + timedelta(minutes=pick.randint(0, 59))).timestamp(),
+                    "organisation_id": address.organisation_id,
+                    "service_id": address.service_id, "address_id": address.pk,
+                    "sender": str(address), "status": "accepted", "count": count,
+                    "recipients": [f"client{pick.randint(1, 80)}@example.net"
+                                   for _n in range(count)],
+                    "queue_id": uuid.uuid4().hex[:10].upper(), "client": "192.0.2.44",
+                })  # fmt: skip
+        mail_log_store(events)
 
     def _person(self, email, first, last, password) -> User:
         user, created = User.objects.get_or_create(
