@@ -6,8 +6,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from panel.forms import split_emails
+from panel.forms import DateRangeFilterForm, split_emails
 
+from .models import MailLogStatus
 from .plans import PLANS
 from .services import MAX_TARGETS, PERMISSIONS
 
@@ -413,3 +414,31 @@ class MailboxImportForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}, render_value=False),
     )
+
+
+class SearchInput(forms.TextInput):
+    input_type = "search"
+
+
+class MailLogFilterForm(DateRangeFilterForm):
+    """The filters of an address's mail log."""
+
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=254,
+        widget=SearchInput(attrs={"placeholder": _("Sender, recipient or queue id")}),
+    )
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("All statuses")), *MailLogStatus.choices],
+    )
+    field_order = ["q", "status", "since", "until"]
+
+    def filters(self) -> dict:
+        """The valid filters, as mail.selectors.mail_log_list takes them."""
+        filters = super().filters()
+        if "q" in filters:
+            filters["search"] = filters.pop("q")
+        return filters

@@ -22,9 +22,11 @@ SIGHUP drops the cached limits and windows; they are read again on the next requ
 import asyncio
 import json
 import logging
+import re
 import signal
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,9 +37,7 @@ from .sending import BUCKETS_KEY, BUCKETS_TTL_SECONDS, LOG_QUEUE_KEY, SendingWin
 logger = logging.getLogger("mail.policyd")
 
 DUNNO = b"action=DUNNO\n\n"
-UNAVAILABLE = (
-    b"action=451 4.3.0 The outgoing limit service is unavailable; try again later\n\n"
-)
+UNAVAILABLE = b"action=451 4.3.0 The outgoing limit service is unavailable; try again later\n\n"
 #: a message whose END-OF-MESSAGE never came (aborted session) frees its reservations
 #: after this long (Postfix's smtpd_timeout is 300 s)
 ABANDONED_MESSAGE_SECONDS = 600
@@ -150,7 +150,8 @@ class PolicyService:
     # -- requests -------------------------------------------------------------------------
 
     def answer_now(self, attrs: dict[str, str]) -> bytes | None:
-        """The answer if everything it needs is in memory, else None (see `answer`)."""
+        """The answer if everything it needs is in memory, else None (see `answer`).
+        `attrs` holds only the attributes in `PolicyConnection.ATTRIBUTES`."""
         state = attrs.get("protocol_state")
         username = attrs.get("sasl_username")
         if not username or (state != "RCPT" and state != "END-OF-MESSAGE"):
@@ -426,10 +427,17 @@ class PolicyConnection(asyncio.Protocol):
     """One Postfix connection: requests are name=value lines ending with an empty line,
     answered in order."""
 
+    #: the attributes `PolicyService` reads; of the thirty or so in a request, only these
+    #: are parsed (the last of a repeated one wins)
+    ATTRIBUTES = re.compile(
+        r"\n(protocol_state|sasl_username|instance|sender|client_address|recipient_count"
+        r"|recipient|queue_id)=([^\n]*)"
+    )
+
     def __init__(self, service: PolicyService) -> None:
         self.service = service
         self.buffer = b""
-        self.queue: list[dict[str, str]] = []
+        self.queue: deque[dict[str, str]] = deque()
         self.busy = False
         self.transport = None
 
@@ -437,26 +445,23 @@ class PolicyConnection(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        if REQUEST_END not in self.buffer:
-            if len(self.buffer) > MAX_REQUEST_BYTES:
+        buffer = self.buffer + data
+        if REQUEST_END not in buffer:
+            self.buffer = buffer
+            if len(buffer) > MAX_REQUEST_BYTES:
                 self.transport.close()
             return
-        *requests, self.buffer = self.buffer.split(REQUEST_END)
+        *requests, self.buffer = buffer.split(REQUEST_END)
+        findall, queue = self.ATTRIBUTES.findall, self.queue
         for request in requests:
-            attrs = {}
-            for line in request.decode("utf-8", "replace").split("\n"):
-                name, sep, value = line.partition("=")
-                if sep:
-                    attrs[name] = value
-            self.queue.append(attrs)
+            queue.append(dict(findall("\n" + request.decode("utf-8", "replace"))))
         if not self.busy:
             self._answer_queued()
 
     def _answer_queued(self) -> None:
-        service, write = self.service, self.transport.write
-        while self.queue:
-            attrs = self.queue.pop(0)
+        service, write, queue = self.service, self.transport.write, self.queue
+        while queue:
+            attrs = queue.popleft()
             response = service.answer_now(attrs)
             if response is None:
                 self.busy = True

@@ -1,15 +1,19 @@
-"""Reads of Service Mail: the services and addresses a person sees, and the address table.
+"""Reads of Service Mail: the services and addresses a person sees, the address table and
+an address's mail log.
 
 Product grants open a whole service; a person linked to an address sees that address
 (and the service it belongs to) even without a grant, and acts on it within the rights
 of the link (see services.address_require_right)."""
 
+from datetime import date, datetime, time, timedelta
+
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from panel.access import Access, Capability
 from panel.errors import NotFound
 
-from .models import Address, AddressUser, Alias, MailService, RedirectAddress
+from .models import Address, AddressUser, Alias, MailLogEntry, MailService, RedirectAddress
 
 #: Orderings the address table offers, by public name.
 ADDRESS_ORDERINGS = {
@@ -111,3 +115,42 @@ def address_counts(services) -> dict[int, int]:
         .annotate(n=Count("pk"))
         .values_list("service", "n")
     )
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
+
+
+def mail_log_list(
+    *,
+    address: Address,
+    search: str = "",
+    status: str = "",
+    since: date | None = None,
+    until: date | None = None,
+) -> QuerySet[MailLogEntry]:
+    """The mail log of an address, newest first. `search` matches part of the sender, of a
+    recipient or of the queue id; `since` and `until` are days of the current time zone,
+    both included."""
+    entries = MailLogEntry.objects.filter(address=address)
+    search = (search or "").strip()
+    if search:
+        entries = entries.filter(
+            Q(sender__icontains=search)
+            | Q(recipients__icontains=search)
+            | Q(queue_id__icontains=search)
+        )
+    if status:
+        entries = entries.filter(status=status)
+    # Bounds in time rather than a lookup on the date, so that the index on the address
+    # and the time serves.
+    if since:
+        entries = entries.filter(occurred_at__gte=_day_start(since))
+    if until:
+        entries = entries.filter(occurred_at__lt=_day_start(until + timedelta(days=1)))
+    return entries.order_by("-occurred_at", "-id")
+
+
+def mail_log_recipients(entry: MailLogEntry) -> list[str]:
+    """The recipients a log entry lists (the first 100 of a message; the count is exact)."""
+    return [email for email in entry.recipients.split(", ") if email]

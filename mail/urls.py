@@ -67,5 +67,6 @@ urlpatterns = [
     path(address + "signature/", v.signature_set, name="address-signature"),
     path(address + "backups/<str:taken_on>/restore/", v.address_restore, name="address-restore"),
     path(address + "import/", v.address_import, name="address-import"),
+    path(address + "mail-log/", v.address_mail_log, name="address-mail-log"),
     path(address + "jobs/<int:job_id>/", v.address_job, name="address-job"),
 ]

@@ -198,16 +198,11 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class ActivityFilterForm(forms.Form):
-    actor = forms.TypedChoiceField(label=_("Person"), required=False, coerce=int, empty_value=None)
-    kind = forms.ChoiceField(label=_("Kind"), required=False)
+class DateRangeFilterForm(forms.Form):
+    """Filters of a list with a date range; an invalid filter is shown, not applied."""
+
     since = forms.DateField(label=_("From"), required=False, widget=DateInput())
     until = forms.DateField(label=_("To"), required=False, widget=DateInput())
-
-    def __init__(self, *args, people=(), kinds=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["actor"].choices = [("", _("Everyone"))] + [(pk, email) for pk, email in people]
-        self.fields["kind"].choices = [("", _("All kinds"))] + [(k, k) for k in kinds]
 
     def clean(self):
         cleaned = super().clean()
@@ -217,10 +212,21 @@ class ActivityFilterForm(forms.Form):
         return cleaned
 
     def filters(self) -> dict:
-        """The valid filters, as the activity selector and the export Job take them."""
+        """The valid filters that are set, by field name."""
         if not self.is_valid():
             return {}
         return {key: value for key, value in self.cleaned_data.items() if value}
+
+
+class ActivityFilterForm(DateRangeFilterForm):
+    actor = forms.TypedChoiceField(label=_("Person"), required=False, coerce=int, empty_value=None)
+    kind = forms.ChoiceField(label=_("Kind"), required=False)
+    field_order = ["actor", "kind", "since", "until"]
+
+    def __init__(self, *args, people=(), kinds=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["actor"].choices = [("", _("Everyone"))] + [(pk, email) for pk, email in people]
+        self.fields["kind"].choices = [("", _("All kinds"))] + [(k, k) for k in kinds]
 
     def export_params(self) -> dict:
         """The filters as JSON-friendly strings, stored in the export Job's params."""

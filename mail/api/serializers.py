@@ -5,9 +5,9 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import AddressKind
+from ..models import AddressKind, MailLogStatus
 from ..plans import PLAN_CHOICES
-from ..selectors import ADDRESS_ORDERINGS
+from ..selectors import ADDRESS_ORDERINGS, mail_log_recipients
 from ..services import MODES, PERMISSIONS
 
 
@@ -64,6 +64,31 @@ class MailAddressFilterIn(serializers.Serializer):
     ordering = serializers.ChoiceField(
         choices=list(ADDRESS_ORDERINGS), required=False, allow_blank=True
     )
+
+
+class MailLogFilterIn(serializers.Serializer):
+    search = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text=_("Part of the sender, of a recipient or of the queue id."),
+    )
+    status = serializers.ChoiceField(
+        choices=MailLogStatus.choices, required=False, allow_blank=True
+    )
+    since = serializers.DateField(
+        required=False, help_text=_("The first day, in the panel's time zone.")
+    )
+    until = serializers.DateField(
+        required=False, help_text=_("The last day (included), in the panel's time zone.")
+    )
+
+    def validate(self, attrs):
+        since, until = attrs.get("since"), attrs.get("until")
+        if since and until and since > until:
+            raise serializers.ValidationError(
+                {"until": [_("The end date is before the start date.")]}
+            )
+        return attrs
 
 
 class MailAddressIn(serializers.Serializer):
@@ -303,6 +328,68 @@ class MailBackupOut(serializers.Serializer):
     restorable = serializers.BooleanField(
         help_text=_("Whether the service's plan allows restoring this backup.")
     )
+
+
+class MailSendingHourOut(serializers.Serializer):
+    hour = serializers.DateTimeField(help_text=_("The start of the hour."))
+    count = serializers.IntegerField(help_text=_("Recipients accepted in that hour."))
+    deferred = serializers.IntegerField(help_text=_("Recipients deferred by the limit."))
+
+
+class MailSendingDayOut(serializers.Serializer):
+    date = serializers.DateField(help_text=_("A day in the panel's time zone."))
+    count = serializers.IntegerField(help_text=_("Recipients accepted that day."))
+    deferred = serializers.IntegerField(help_text=_("Recipients deferred by the limit."))
+
+
+class MailSendingOut(serializers.Serializer):
+    """Takes a mail.services.sending.SendingMeter."""
+
+    limit = serializers.IntegerField(
+        help_text=_("Recipients the address may send to in any 24 hours; 0: suspended.")
+    )
+    used_24h = serializers.IntegerField(
+        help_text=_("Recipients accepted in the last 24 hours; deferred ones do not count.")
+    )
+    remaining = serializers.IntegerField(help_text=_("Recipients left before the limit."))
+    percent = serializers.IntegerField(help_text=_("used_24h as a percentage of the limit."))
+    hourly = serializers.SerializerMethodField(
+        help_text=_("The last 24 hours, one entry an hour, oldest first.")
+    )
+    daily = serializers.SerializerMethodField(
+        help_text=_("The last 7 days, today included, oldest first.")
+    )
+
+    @extend_schema_field(MailSendingHourOut(many=True))
+    def get_hourly(self, meter):
+        rows = [
+            {"hour": hour, "count": accepted, "deferred": deferred}
+            for hour, accepted, deferred in meter.hourly
+        ]
+        return MailSendingHourOut(rows, many=True).data
+
+    @extend_schema_field(MailSendingDayOut(many=True))
+    def get_daily(self, meter):
+        rows = [
+            {"date": day, "count": accepted, "deferred": deferred}
+            for day, accepted, deferred in meter.daily
+        ]
+        return MailSendingDayOut(rows, many=True).data
+
+
+class MailLogEntryOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    occurred_at = serializers.DateTimeField()
+    sender = serializers.CharField(help_text=_("The envelope sender."))
+    recipients = serializers.SerializerMethodField(
+        help_text=_("The first 100 recipients of the message at most.")
+    )
+    recipient_count = serializers.IntegerField(help_text=_("Every recipient, always exact."))
+    status = serializers.ChoiceField(choices=MailLogStatus.choices)
+    queue_id = serializers.CharField(help_text=_("The mail server's queue id, when known."))
+
+    def get_recipients(self, entry) -> list[str]:
+        return mail_log_recipients(entry)
 
 
 class MailCsvProblemOut(serializers.Serializer):

@@ -33,6 +33,8 @@ urlpatterns = [
     path(address + "backups/", v.BackupsView.as_view(), name="mail-backup-list"),
     path(address + "restores/", v.RestoresView.as_view(), name="mail-restore-list"),
     path(address + "imports/", v.ImportsView.as_view(), name="mail-import-list"),
+    path(address + "sending/", v.SendingView.as_view(), name="mail-sending"),
+    path(address + "mail-log/", v.MailLogView.as_view(), name="mail-log-list"),
     path(service + "csv-template/", v.CsvTemplateView.as_view(), name="mail-csv-template"),
     path(service + "csv-imports/", v.CsvImportsView.as_view(), name="mail-csv-import-list"),
     path(

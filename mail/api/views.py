@@ -22,10 +22,19 @@ from panel.errors import InvalidInput, PermissionDenied
 
 from .. import selectors, services
 from ..csv_import import MAX_FILE_BYTES, template_csv
-from ..models import Address, Alias, MailService, RedirectAddress, Signature, Snapshot
+from ..models import (
+    Address,
+    Alias,
+    MailLogEntry,
+    MailService,
+    RedirectAddress,
+    Signature,
+    Snapshot,
+)
 from ..services import backups as backup_services
 from ..services.bulk import csv_import_start
 from ..services.imports import import_start
+from ..services.sending import sending_meter
 from . import serializers as s
 
 
@@ -388,6 +397,39 @@ class ResponderView(MailScoped, APIView):
         data = _valid(s.MailResponderIn, request.data)
         services.responder_set(access=self.access, address=address, **data)
         return Response(self._out(self.address()))
+
+
+# -- outgoing limit and mail log --------------------------------------------------------
+
+
+class SendingView(MailScoped, APIView):
+    @extend_schema(
+        responses=s.MailSendingOut,
+        description=_lazy(
+            "The address's outgoing limit and the recipients it sent to: over the last 24 "
+            "hours (what the limit counts), by hour for the last 24 hours and by day for the "
+            "last 7 days. Each recipient counts; deferred recipients do not."
+        ),
+    )
+    def get(self, request, org_id, service_id, local_part):
+        return Response(s.MailSendingOut(sending_meter(address=self.address())).data)
+
+
+class MailLogView(MailScoped, generics.ListAPIView):
+    """The messages the address sent, newest first, as the outgoing limit saw them; kept
+    30 days."""
+
+    serializer_class = s.MailLogEntryOut
+    queryset = MailLogEntry.objects.none()  # schema only
+
+    @extend_schema(parameters=[s.MailLogFilterIn])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        address = self.address()
+        filters = _valid(s.MailLogFilterIn, self.request.query_params)
+        return selectors.mail_log_list(address=address, **filters)
 
 
 # -- redirect-only addresses ---------------------------------------------------------------

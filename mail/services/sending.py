@@ -70,6 +70,19 @@ def sending_account(username: str) -> SendingAccount | None:
 # -- what customers see ---------------------------------------------------------------------
 
 
+def meter_percent(used: int, limit: int) -> int:
+    """How full a limit is, 0 to 100; a limit of 0 (sending suspended) is full."""
+    if limit <= 0:
+        return 100
+    return min(100, round(100 * used / limit))
+
+
+def counting_since(now: datetime) -> datetime:
+    """The oldest time whose recipients still count at `now`, as the policy service counts
+    them: a minute's recipients stop counting 24 hours after that minute began."""
+    return now.replace(second=0, microsecond=0) - timedelta(minutes=WINDOW_MINUTES - 1)
+
+
 @dataclass(frozen=True)
 class SendingMeter:
     limit: int
@@ -85,25 +98,30 @@ class SendingMeter:
 
     @property
     def percent(self) -> int:
-        if self.limit <= 0:
-            return 100
-        return min(100, round(100 * self.used_24h / self.limit))
+        return meter_percent(self.used_24h, self.limit)
 
 
 def sending_meter(*, address: Address, now: datetime | None = None) -> SendingMeter:
     """The address's recipients over the last 24 hours against its limit, by hour for the
-    last 24 hours and by day (in the current time zone) for the last 7 days: one query."""
+    last 24 hours and by day (in the current time zone) for the last 7 days: one query.
+    Deferred recipients are charted but never counted against the limit."""
     now = now or timezone.now()
     zone = timezone.get_current_timezone()
     local_now = timezone.localtime(now, zone)
     first_day = local_now.date() - timedelta(days=6)
     days_start = timezone.make_aware(datetime.combine(first_day, time.min), zone)
-    this_hour = local_now.replace(minute=0, second=0, microsecond=0)
-    hours = [this_hour - timedelta(hours=back) for back in range(23, -1, -1)]
-    since_24h = now - timedelta(minutes=WINDOW_MINUTES)
+    # Hours are stepped in UTC: stepping local wall-clock time would repeat or skip an
+    # hour on the nights the clocks change.
+    this_hour = local_now.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+    hours = [
+        timezone.localtime(this_hour - timedelta(hours=back), zone) for back in range(23, -1, -1)
+    ]
+    since = counting_since(now)
     rows = (
         MailLogEntry.objects.filter(
-            address=address, occurred_at__gte=min(days_start, hours[0]), occurred_at__lte=now
+            address=address,
+            occurred_at__gte=min(days_start, hours[0], since),
+            occurred_at__lte=now,
         )
         .annotate(hour=TruncHour("occurred_at", tzinfo=zone))
         .values("hour")
@@ -112,17 +130,21 @@ def sending_meter(*, address: Address, now: datetime | None = None) -> SendingMe
             deferred=Sum("recipient_count", filter=Q(status=MailLogStatus.DEFERRED)),
             recent=Sum(
                 "recipient_count",
-                filter=Q(status=MailLogStatus.ACCEPTED, occurred_at__gt=since_24h),
+                filter=Q(status=MailLogStatus.ACCEPTED, occurred_at__gte=since),
             ),
         )
+        .order_by()
     )
+    # Keyed in UTC: two local datetimes of the same zone compare by their wall-clock time,
+    # so the hour that repeats when the clocks go back would be one key.
     by_hour: dict[datetime, tuple[int, int]] = {}
     by_day: dict[date, list[int]] = {first_day + timedelta(days=n): [0, 0] for n in range(7)}
     used = 0
     for row in rows:
         hour = timezone.localtime(row["hour"], zone)
         accepted, deferred = row["accepted"] or 0, row["deferred"] or 0
-        by_hour[hour] = (accepted, deferred)
+        previous = by_hour.get(hour.astimezone(UTC), (0, 0))
+        by_hour[hour.astimezone(UTC)] = (previous[0] + accepted, previous[1] + deferred)
         used += row["recent"] or 0
         if hour.date() in by_day:
             by_day[hour.date()][0] += accepted
@@ -130,21 +152,21 @@ def sending_meter(*, address: Address, now: datetime | None = None) -> SendingMe
     return SendingMeter(
         limit=outgoing_limit(address),
         used_24h=used,
-        hourly=[(hour, *by_hour.get(hour, (0, 0))) for hour in hours],
+        hourly=[(hour, *by_hour.get(hour.astimezone(UTC), (0, 0))) for hour in hours],
         daily=[(day, accepted, deferred) for day, (accepted, deferred) in by_day.items()],
     )
 
 
 def addresses_near_limit(*, service: MailService, count: int = 5, now: datetime | None = None):
     """The addresses of a service that sent in the last 24 hours, fewest recipients left
-    first, each with `used_24h` and `limit`: one query."""
-    since = (now or timezone.now()) - timedelta(minutes=WINDOW_MINUTES)
+    first, each with `used_24h`, `limit`, `left` and `percent`: one query."""
+    since = counting_since(now or timezone.now())
     plan_limit = plan_of(service.plan).outgoing_recipients_per_day
-    return list(
+    addresses = list(
         Address.objects.filter(
             service=service,
             mail_log__status=MailLogStatus.ACCEPTED,
-            mail_log__occurred_at__gt=since,
+            mail_log__occurred_at__gte=since,
         )
         .annotate(
             used_24h=Sum("mail_log__recipient_count"),
@@ -154,6 +176,9 @@ def addresses_near_limit(*, service: MailService, count: int = 5, now: datetime 
         .select_related("service")
         .order_by("left", "local_part")[:count]
     )
+    for address in addresses:
+        address.percent = meter_percent(address.used_24h, address.limit)
+    return addresses
 
 
 # -- the log, from the policy service to the database ------------------------------------
@@ -260,7 +285,7 @@ def sending_limit_notify(*, address_id: int, at: float) -> None:
             "address": address,
             "limit": meter.limit,
             "used": meter.used_24h,
-            "url": settings.PANEL_BASE_URL + address_url(address),
+            "url": settings.PANEL_BASE_URL + address_url(address) + "#sending",
         },
         None,
         recipients,

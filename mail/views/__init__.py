@@ -25,6 +25,7 @@ from .jobs import (  # noqa: F401
     csv_template,
     service_job,
 )
+from .sending import address_mail_log  # noqa: F401
 from .service import (  # noqa: F401
     extra_domain_add,
     extra_domain_remove,

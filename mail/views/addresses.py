@@ -42,6 +42,7 @@ from .common import (
     service_or_404,
     service_url,
 )
+from .sending import sending_card
 
 GENERIC_KINDS = {"no-reply": AddressKind.NO_REPLY, "catch-all": AddressKind.CATCH_ALL}
 
@@ -230,6 +231,7 @@ def _address_page(request, access, service, address, **forms):
             "has_signatures": bool(signatures),
             "backups": backup_card(access, address),
             "import_form": forms.get("import_form") or MailboxImportForm(),
+            "sending": sending_card(address),
         },
     )
 

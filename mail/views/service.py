@@ -27,6 +27,7 @@ from ..forms import (
 )
 from ..plans import PLANS, plan_of
 from .common import need, service_or_404, service_url
+from .sending import near_limit_card
 
 #: Sortable columns of the address table: (public key, label source)
 SORTABLE = ("local_part", "kind", "created_at")
@@ -125,6 +126,7 @@ def _service_page(request, access, service, **forms):
         "redirects": list(selectors.redirect_address_list(service=service)) if sees_all else [],
         "signatures": list(service.signatures.all()) if sees_all else [],
         "quota_open": plan.max_addresses is None,
+        "near_limit": near_limit_card(service) if sees_all and used else [],
     }
     context.update(_dns_context(request, access, service) if sees_all else {})
     if can_manage:

@@ -243,6 +243,7 @@ SPECTACULAR_SETTINGS = {
         "InvitationRoleEnum": "panel.models.InvitationRole",
         "InvitationStatusEnum": "panel.models.InvitationStatus",
         "JobStatusEnum": "panel.models.JobStatus",
+        "MailLogStatusEnum": "mail.models.MailLogStatus",
         "AssignableRoleEnum": ["admin", "user"],
     },
 }

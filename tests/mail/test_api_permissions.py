@@ -12,6 +12,7 @@ expected statuses come from the rules of the issue, not from running the code:
   deleting it, which is an administrator act like ordering;
 - a person linked to an address sees the service and that address, and changes on it
   what their link allows; anything on the whole service answers them 403;
+- the sending meter and the mail log of an address are for whoever sees the address;
 - backups and restores are for administrators and for a person linked to the address
   whose link allows backups: a manage grant is not enough (403 restore_not_allowed);
 - a read-only token gets 403 on every write and 2xx on reads; nobody authenticated, 401.
@@ -148,6 +149,8 @@ TABLE = [
     ("get", ADDRESS + "backups/", None, restore_read()),
     ("post", ADDRESS + "restores/", {"date": "{today}"}, restore_write(202)),
     ("post", ADDRESS + "imports/", IMPORT, linked_right(202)),
+    ("get", ADDRESS + "sending/", None, service_read()),
+    ("get", ADDRESS + "mail-log/", None, service_read()),
     ("get", SERVICE + "csv-template/", None, manage_read(200)),
     ("post", SERVICE + "csv-imports/", UPLOAD, manage(202)),
     ("get", SERVICE + "redirect-addresses/", None, grant_read()),

@@ -10,6 +10,8 @@ from mail.passwords import hash_password
 from panel.models import Role
 from tests import factories as f
 
+from .factories import MailLogEntryFactory
+
 PASSWORD = "Sturdy-Pass-2048"
 # An upper bound, so that a constant but wasteful list is caught as well.
 MAX_QUERIES = 12
@@ -128,3 +130,19 @@ def test_the_service_list_costs_the_same_at_2_and_at_40_services(world, client_f
     filled = [s for s in large_body["results"] if s["extra_domains"]]
     assert len(filled) == 38
     assert {s["addresses_used"] for s in filled} == {3}
+
+
+@pytest.mark.parametrize("params", [{}, {"page_size": 200, "status": "accepted", "search": "x"}])
+def test_the_mail_log_costs_the_same_at_5_and_at_200_entries(world, client_for, params):
+    client = client_for(world["legal"])
+    address = f.AddressFactory(service=world["mail"], local_part="sender")
+    org, mail = world["org"].pk, world["mail"].pk
+    url = f"/api/v1/organisations/{org}/mail/services/{mail}/addresses/sender/mail-log/"
+    recipients = "x@elsewhere.example, y@elsewhere.example"
+    MailLogEntryFactory.create_batch(5, address=address, recipients=recipients)
+    small, small_body = queries(client, url, **params)
+    MailLogEntryFactory.create_batch(195, address=address, recipients=recipients)
+    large, large_body = queries(client, url, **params)
+    assert (small_body["count"], large_body["count"]) == (5, 200)
+    assert len(large_body["results"]) == params.get("page_size", 50)
+    assert small == large <= MAX_QUERIES

@@ -37,3 +37,18 @@ def test_activity_page_shows_the_chart_with_the_total(client, org_world):
     assert total >= 4
     assert f"{total} actions in the last 30 days" in html
     assert html.count('class="bar-chart-bar"') == 30
+
+
+def test_the_chart_keeps_its_coordinates_on_french_pages(client, org_world):
+    """French writes 1,5 for 1.5; an SVG coordinate must stay 1.5 or the bar is lost."""
+    import re
+
+    client.force_login(org_world["admin"])
+    org = org_world["org"]
+    ActivityEvent.objects.create(organisation=org, code="panel.team.created")
+    html = client.get(f"/o/{org.pk}/activity/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    start = html.index('data-testid="activity-chart"')
+    svg = html[start : html.index("</svg>", start)]
+    coordinates = re.findall(r'(?:x|y|width|height)="([^"]*)"', svg)
+    assert coordinates and all(re.fullmatch(r"[0-9.]+", value) for value in coordinates)
+    assert any("." in value for value in coordinates)
