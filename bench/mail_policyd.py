@@ -259,9 +259,11 @@ class Server:
                 time.sleep(0.1)
 
     def cpu_seconds(self) -> tuple[float, float]:
-        """CPU time of the process, and of its main thread (the event loop)."""
+        """CPU time of the service (the process and its log mover child), and of its main
+        thread (the event loop)."""
         pid = self.proc.pid
-        return cpu_seconds(f"/proc/{pid}/stat"), cpu_seconds(f"/proc/{pid}/task/{pid}/stat")
+        total = sum(cpu_seconds(f"/proc/{child}/stat") for child in [pid, *children_of(pid)])
+        return total, cpu_seconds(f"/proc/{pid}/task/{pid}/stat")
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
@@ -270,6 +272,15 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError):
+            if int(stat.read_text().rpartition(")")[2].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
 
 
 def cpu_seconds(stat: str) -> float:
@@ -432,8 +443,8 @@ def main() -> None:
     print(steady.row("policyd"))
     print(floor.row("trivial DUNNO server"))
     print(
-        "  CPU µs/req: the service process's CPU time per request (its event loop thread's "
-        "in brackets)"
+        "  CPU µs/req: the service's CPU time per request, its log mover process included "
+        "(its event loop thread's in brackets)"
     )
     print(
         f"  share of the service's core: policyd {steady.service_share:.0%}, the trivial "

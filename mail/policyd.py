@@ -13,10 +13,11 @@ connection:
 Counters live in Redis as per-minute buckets (mail/sending.py). The service keeps each
 address's window in memory, read from Redis the first time the address sends, and writes
 its increments back in pipelined batches, so a request costs no round trip. Every message
-(and every deferral) is pushed to a Redis list that a background thread moves to the
-database (the mail log). If Redis or the database cannot be reached, it defers every
-recipient, or with `fail_open` lets them through uncounted, and logs the condition.
-SIGHUP drops the cached limits and windows; they are read again on the next request.
+(and every deferral) is pushed to a Redis list, which a process of its own moves to the
+database (`move_log_forever`: the mail log), so the event loop never waits for it. If
+Redis or the database cannot be reached, it defers every recipient, or with `fail_open`
+lets them through uncounted, and logs the condition. SIGHUP drops the cached limits and
+windows; they are read again on the next request.
 """
 
 import asyncio
@@ -73,20 +74,16 @@ class PolicyService:
         *,
         redis,
         lookup: Callable[[str], object],
-        drain: Callable[[], int] | None = None,
         fail_open: bool = False,
         limit_cache_seconds: float = 60,
         clock: Callable[[], float] = time.time,
-        drain_interval: float = 0.5,
         thread_cleanup: Callable[[], None] | None = None,
     ) -> None:
         self.redis = redis
         self.lookup = lookup
-        self.drain = drain
         self.fail_open = fail_open
         self.limit_cache_seconds = limit_cache_seconds
         self.clock = clock
-        self.drain_interval = drain_interval
         #: run in each worker thread at close (to close its database connection)
         self.thread_cleanup = thread_cleanup
         self.accounts: dict[str, tuple[object, float]] = {}
@@ -99,10 +96,8 @@ class PolicyService:
         self._writes: list[tuple] = []
         self._wake = asyncio.Event()
         self._noticed: dict[int, float] = {}
-        # One thread for lookups and one for the log, so a slow drain never delays a
-        # first-sight lookup (the lookups are a query each, on one connection).
+        # First-sight lookups are a query each, on one connection of one thread.
         self._lookups = ThreadPoolExecutor(max_workers=1, thread_name_prefix="policyd-lookup")
-        self._drains = ThreadPoolExecutor(max_workers=1, thread_name_prefix="policyd-log")
         self._tasks: list[asyncio.Task] = []
         self._closing = False
 
@@ -114,11 +109,9 @@ class PolicyService:
             asyncio.create_task(self._health()),
             asyncio.create_task(self._sweeper()),
         ]
-        if self.drain is not None:
-            self._tasks.append(asyncio.create_task(self._drainer()))
 
     async def close(self) -> None:
-        """Write what is buffered, move the log once more, and stop."""
+        """Write what is buffered, and stop."""
         await self.flush()
         # The loops also stop on this flag: the Redis client may swallow a cancellation
         # that arrives in the middle of a command.
@@ -127,12 +120,9 @@ class PolicyService:
         for task in self._tasks:
             task.cancel()
         await asyncio.wait(self._tasks, timeout=3)
-        if self.drain is not None and self.redis_ok:
-            await self._in_thread(self._drains, self.drain)
-        for executor in (self._lookups, self._drains):
-            if self.thread_cleanup is not None:
-                await self._in_thread(executor, self.thread_cleanup)
-            executor.shutdown(wait=True)
+        if self.thread_cleanup is not None:
+            await self._in_thread(self._lookups, self.thread_cleanup)
+        self._lookups.shutdown(wait=True)
 
     async def reload(self) -> None:
         """Forget the cached limits and windows (after flushing what they hold)."""
@@ -411,17 +401,6 @@ class PolicyService:
                     if message.deferred:
                         self._log_deferred(message, self.clock(), "")
 
-    async def _drainer(self) -> None:
-        while not self._closing:
-            await asyncio.sleep(self.drain_interval)
-            if not self.redis_ok:
-                continue
-            try:
-                await self._in_thread(self._drains, self.drain)
-            except Exception:
-                logger.exception("policy service: could not move the mail log to the database")
-                await asyncio.sleep(5)
-
 
 class PolicyConnection(asyncio.Protocol):
     """One Postfix connection: requests are name=value lines ending with an empty line,
@@ -507,3 +486,22 @@ async def run(service: PolicyService, host: str, port: int, ready: Callable | No
     await server.wait_closed()
     await service.close()
     logger.info("policy service: stopped")
+
+
+def move_log_forever(drain: Callable[[], int], *, interval: float = 0.5) -> None:
+    """The log mover's loop (a child process of `manage.py mail_policyd`): move the
+    service's events to the database every `interval`, once more on SIGTERM, then exit."""
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_args: stopping.append(True))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
+    while True:
+        last = bool(stopping)
+        try:
+            drain()
+        except Exception:
+            logger.exception("policy service: could not move the mail log to the database")
+            if not last:
+                time.sleep(5)
+        if last:
+            return
+        time.sleep(interval)

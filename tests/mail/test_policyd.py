@@ -69,7 +69,6 @@ class Running:
                     self.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5
                 ),
                 lookup=sending_account,
-                drain=None,
                 fail_open=self.fail_open,
                 clock=self.clock,
                 thread_cleanup=connections.close_all,
