@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from panel.products import Product
 
@@ -353,8 +354,8 @@ class MailboxImport(models.Model):
 
 
 class MailLogStatus(models.TextChoices):
-    ACCEPTED = "accepted", _("Accepted")
-    DEFERRED = "deferred", _("Deferred")
+    ACCEPTED = "accepted", pgettext_lazy("mail log status", "Accepted")
+    DEFERRED = "deferred", pgettext_lazy("mail log status", "Deferred")
 
 
 class MailLogEntry(models.Model):

@@ -46,6 +46,8 @@ ABANDONED_MESSAGE_SECONDS = 600
 #: refuses its DATA): its deferrals are logged once it is this long without a request
 ALL_DEFERRED_IDLE_SECONDS = 5
 SWEEP_SECONDS = 2
+#: how often windows that count nothing are dropped from memory
+FORGET_IDLE_SECONDS = 600
 #: at most one "limit reached" event per address in this long (the drain sends one email
 #: per 24 hours anyway)
 NOTICE_THROTTLE_SECONDS = 600
@@ -100,6 +102,7 @@ class PolicyService:
         self._lookups = ThreadPoolExecutor(max_workers=1, thread_name_prefix="policyd-lookup")
         self._tasks: list[asyncio.Task] = []
         self._closing = False
+        self._forgotten_at = time.monotonic()
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -197,7 +200,7 @@ class PolicyService:
             reserved = self.reserved.get(username, 0)
             if window.total(minute) + reserved + 1 > account.limit:
                 message.deferred.append(recipient)
-                self._notice(account, now)
+                self._notice(account, username, now)
                 return self._deferral(username, account, window, minute, reserved)
             self.reserved[username] = reserved + 1
             message.accepted.append(recipient)
@@ -213,7 +216,7 @@ class PolicyService:
             self._log(account, username, now, "accepted", count, attrs,
                       message.accepted if message else [])  # fmt: skip
             if window.total(minute) >= account.limit:
-                self._notice(account, now)
+                self._notice(account, username, now)
         if message is not None and message.deferred:
             self._log_deferred(message, now, attrs.get("queue_id", ""))
         return DUNNO
@@ -324,13 +327,13 @@ class PolicyService:
         self._log(message.account, message.username, now, "deferred", len(message.deferred),
                   attrs, message.deferred)  # fmt: skip
 
-    def _notice(self, account, now: float) -> None:
+    def _notice(self, account, username: str, now: float) -> None:
         last = self._noticed.get(account.address_id)
         if last is not None and time.monotonic() - last < NOTICE_THROTTLE_SECONDS:
             return
         self._noticed[account.address_id] = time.monotonic()
-        logger.info("policy service: address %s reached its limit of %s", account.address_id,
-                    account.limit)  # fmt: skip
+        logger.info("policy service: %s reached its limit of %s recipients per 24 hours",
+                    username, account.limit)  # fmt: skip
         self._push({"kind": "limit_reached", "address_id": account.address_id, "at": now})
 
     def _push(self, event: dict) -> None:
@@ -400,6 +403,16 @@ class PolicyService:
                     self._release(message)
                     if message.deferred:
                         self._log_deferred(message, self.clock(), "")
+            if now - self._forgotten_at > FORGET_IDLE_SECONDS:
+                self._forget_idle(minute_of(self.clock()))
+                self._forgotten_at = now
+
+    def _forget_idle(self, minute: int) -> None:
+        """Drop the windows that count nothing any more (read again from Redis, empty, if
+        their address sends again), so memory follows the addresses sending today."""
+        for username, window in list(self.windows.items()):
+            if not window.total(minute) and username not in self.reserved:
+                del self.windows[username]
 
 
 class PolicyConnection(asyncio.Protocol):
