@@ -28,7 +28,7 @@ import signal
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,8 +40,8 @@ logger = logging.getLogger("mail.policyd")
 DUNNO = b"action=DUNNO\n\n"
 UNAVAILABLE = b"action=451 4.3.0 The outgoing limit service is unavailable; try again later\n\n"
 #: a message whose END-OF-MESSAGE never came (aborted session) frees its reservations
-#: after this long (Postfix's smtpd_timeout is 300 s)
-ABANDONED_MESSAGE_SECONDS = 600
+#: after this long (a slow DATA upload may take many minutes)
+ABANDONED_MESSAGE_SECONDS = 3600
 #: a message whose every recipient was deferred never reaches END-OF-MESSAGE (Postfix
 #: refuses its DATA): its deferrals are logged once it is this long without a request
 ALL_DEFERRED_IDLE_SECONDS = 5
@@ -51,6 +51,13 @@ FORGET_IDLE_SECONDS = 600
 #: at most one "limit reached" event per address in this long (the drain sends one email
 #: per 24 hours anyway)
 NOTICE_THROTTLE_SECONDS = 600
+#: a first-sight database lookup that takes longer counts as a database failure
+LOOKUP_TIMEOUT_SECONDS = 5
+#: Postfix accepts at most smtpd_recipient_limit (1,000) recipients per message; a larger
+#: count is a broken or hostile client, not a message
+MAX_RECIPIENT_COUNT = 100_000
+#: log events kept while Redis is down; beyond, the oldest are dropped (and said so)
+MAX_BUFFERED_EVENTS = 200_000
 REQUEST_END = b"\n\n"
 MAX_REQUEST_BYTES = 64 * 1024
 
@@ -95,7 +102,13 @@ class PolicyService:
         self.redis_ok = True
         self.database_ok = True
         self._loading: dict[tuple[str, str], asyncio.Future] = {}
-        self._writes: list[tuple] = []
+        # Writes waiting for Redis: recipients per bucket key and minute (coalesced, so an
+        # outage costs one field per minute), minutes to delete, and log events in order.
+        self._increments: dict[str, dict[int, int]] = {}
+        self._deletions: dict[str, set[int]] = {}
+        self._events: list[str] = []
+        self._events_dropped = 0
+        self._writing = False
         self._wake = asyncio.Event()
         self._noticed: dict[int, float] = {}
         # First-sight lookups are a query each, on one connection of one thread.
@@ -107,38 +120,54 @@ class PolicyService:
     # -- lifecycle ------------------------------------------------------------------------
 
     def start_background(self) -> None:
+        self._writer_task = asyncio.create_task(self._writer())
         self._tasks = [
-            asyncio.create_task(self._writer()),
+            self._writer_task,
             asyncio.create_task(self._health()),
             asyncio.create_task(self._sweeper()),
         ]
+        for task in self._tasks:
+            task.add_done_callback(_log_crash)
 
     async def close(self) -> None:
         """Write what is buffered, and stop."""
         await self.flush()
-        # The loops also stop on this flag: the Redis client may swallow a cancellation
-        # that arrives in the middle of a command.
+        # The loops stop on this flag. The writer is let finish its last pipeline rather
+        # than cancelled in the middle of it.
         self._closing = True
         self._wake.set()
+        await asyncio.wait([self._writer_task], timeout=3)
         for task in self._tasks:
             task.cancel()
         await asyncio.wait(self._tasks, timeout=3)
+        if self._has_writes():
+            logger.error("policy service: stopped with %s log events and the counts of %s "
+                         "addresses not written to Redis", len(self._events),
+                         len(self._increments))  # fmt: skip
         if self.thread_cleanup is not None:
             await self._in_thread(self._lookups, self.thread_cleanup)
         self._lookups.shutdown(wait=True)
 
     async def reload(self) -> None:
-        """Forget the cached limits and windows (after flushing what they hold)."""
+        """Forget the cached limits and windows (after flushing what they hold). While
+        Redis is down the windows are kept: they hold counts Redis does not have yet."""
         await self.flush()
         self.accounts.clear()
+        if self._has_writes():
+            logger.warning("policy service: Redis is down; limits will be read again, the "
+                           "counters kept until it is back")  # fmt: skip
+            return
         self.windows.clear()
         logger.info("policy service: limits and counters will be read again")
 
     async def flush(self) -> None:
         """Wait until every buffered write reached Redis (or Redis is found down)."""
-        while self._writes and self.redis_ok:
+        while (self._has_writes() or self._writing) and self.redis_ok:
             self._wake.set()
             await asyncio.sleep(0.005)
+
+    def _has_writes(self) -> bool:
+        return bool(self._increments or self._deletions or self._events)
 
     # -- requests -------------------------------------------------------------------------
 
@@ -176,12 +205,26 @@ class PolicyService:
                 return DUNNO
             window = await self._window(username)
         except Exception:
-            # A message Postfix already accepted recipients for is never refused at its
-            # end: only recipients are deferred.
-            return self._unavailable() if state == "RCPT" else DUNNO
+            if state == "RCPT":
+                return self._unavailable()
+            # A message Postfix accepted recipients for is never refused at its end, and
+            # is still counted with what is known of its sender.
+            return self._end_unlooked(username, attrs)
         if not self.redis_ok and state == "RCPT":
             return self._unavailable()
         return self._decide(state, username, account, window, attrs)
+
+    def _end_unlooked(self, username: str, attrs: dict[str, str]) -> bytes:
+        """END-OF-MESSAGE when the sender's limit or window cannot be read: count it with
+        the account its RCPTs saw (or the last one cached), into Redis."""
+        message = self.messages.get(attrs.get("instance", ""))
+        cached = self.accounts.get(username)
+        account = message.account if message is not None else cached and cached[0]
+        if account is None:
+            logger.error("policy service: a message of %s could not be counted", username)
+            return DUNNO
+        window = self.windows.get(username) or SendingWindow()  # Redis gets the count
+        return self._decide("END-OF-MESSAGE", username, account, window, attrs)
 
     def _decide(self, state, username, account, window, attrs) -> bytes:
         now = self.clock()
@@ -190,6 +233,8 @@ class PolicyService:
         if state == "RCPT":
             message = self.messages.get(instance)
             if message is None or message.username != username:
+                if message is not None:
+                    self._release(message)
                 message = PendingMessage(
                     username, account, attrs.get("sender", ""),
                     attrs.get("client_address", ""), time.monotonic(),
@@ -206,7 +251,7 @@ class PolicyService:
             message.accepted.append(recipient)
             return DUNNO
         # END-OF-MESSAGE: what Postfix accepted is what counts.
-        count = int(attrs.get("recipient_count") or 0)
+        count = _recipient_count(attrs.get("recipient_count"))
         message = self.messages.pop(instance, None)
         if message is not None:
             self._release(message)
@@ -256,7 +301,9 @@ class PolicyService:
 
     async def _read_account(self, username: str):
         try:
-            account = await self._in_thread(self._lookups, self.lookup, username)
+            account = await asyncio.wait_for(
+                self._in_thread(self._lookups, self.lookup, username), LOOKUP_TIMEOUT_SECONDS
+            )
         except Exception:
             self._set_health("database_ok", False, "the database cannot be reached")
             raise
@@ -298,11 +345,11 @@ class PolicyService:
 
     def _count(self, username: str, minute: int, count: int, window: SendingWindow) -> None:
         key = BUCKETS_KEY.format(username=username)
-        self._writes.append(("hincrby", key, minute, count))
+        minutes = self._increments.setdefault(key, {})
+        minutes[minute] = minutes.get(minute, 0) + count
         if window.dropped:
-            self._writes.append(("hdel", key, *window.dropped))
+            self._deletions.setdefault(key, set()).update(window.dropped)
             window.dropped = []
-        self._writes.append(("expire", key, BUCKETS_TTL_SECONDS))
         self._wake.set()
 
     def _log(self, account, username, now, status, count, attrs, recipients) -> None:
@@ -337,30 +384,67 @@ class PolicyService:
         self._push({"kind": "limit_reached", "address_id": account.address_id, "at": now})
 
     def _push(self, event: dict) -> None:
-        self._writes.append(("rpush", LOG_QUEUE_KEY, json.dumps(event)))
+        self._events.append(json.dumps(event))
+        if len(self._events) > MAX_BUFFERED_EVENTS:
+            excess = len(self._events) - MAX_BUFFERED_EVENTS
+            del self._events[:excess]
+            if not self._events_dropped:
+                logger.error("policy service: Redis is down and the log buffer is full; the "
+                             "oldest log events are dropped (the counts are kept)")  # fmt: skip
+            self._events_dropped += excess
         self._wake.set()
 
     async def _writer(self) -> None:
         """Send the buffered writes in one pipeline at a time; keep them while Redis is
-        down (the window in memory already counts them)."""
-        while not self._closing:
-            await self._wake.wait()
-            self._wake.clear()
-            writes, self._writes = self._writes, []
-            if not writes:
+        down (the windows in memory already count them)."""
+        while not self._closing or self._has_writes():
+            if not self._has_writes():
+                await self._wake.wait()
+                self._wake.clear()
                 continue
+            increments, self._increments = self._increments, {}
+            deletions, self._deletions = self._deletions, {}
+            events, self._events = self._events, []
+            self._writing = True
             try:
                 async with self.redis.pipeline(transaction=False) as pipe:
-                    for command, *args in writes:
-                        getattr(pipe, command)(*args)
-                    await pipe.execute()
+                    for key, minutes in increments.items():
+                        for minute, count in minutes.items():
+                            pipe.hincrby(key, minute, count)
+                        pipe.expire(key, BUCKETS_TTL_SECONDS)
+                    for key, old_minutes in deletions.items():
+                        pipe.hdel(key, *old_minutes)
+                    if events:
+                        pipe.rpush(LOG_QUEUE_KEY, *events)
+                    results = await pipe.execute(raise_on_error=False)
             except Exception:
-                self._writes[:0] = writes
+                self._keep_unwritten(increments, deletions, events)
                 self._set_health("redis_ok", False, "Redis cannot be reached")
+                if self._closing:
+                    return
                 await asyncio.sleep(0.5)
-                self._wake.set()
             else:
+                refused = [result for result in results if isinstance(result, Exception)]
+                if refused:  # a command Redis refused would be refused again: not retried
+                    logger.error("policy service: Redis refused %s writes: %s", len(refused),
+                                 refused[0])  # fmt: skip
                 self._set_health("redis_ok", True)
+                if self._events_dropped:
+                    logger.warning("policy service: %s log events were dropped while Redis "
+                                   "was down", self._events_dropped)  # fmt: skip
+                    self._events_dropped = 0
+            finally:
+                self._writing = False
+
+    def _keep_unwritten(self, increments, deletions, events) -> None:
+        """Put writes that did not reach Redis back in front of the newer ones."""
+        for key, minutes in increments.items():
+            current = self._increments.setdefault(key, {})
+            for minute, count in minutes.items():
+                current[minute] = current.get(minute, 0) + count
+        for key, old_minutes in deletions.items():
+            self._deletions.setdefault(key, set()).update(old_minutes)
+        self._events[:0] = events
 
     # -- background -----------------------------------------------------------------------
 
@@ -373,7 +457,7 @@ class PolicyService:
                 self._set_health("redis_ok", False, "Redis cannot be reached")
             else:
                 self._set_health("redis_ok", True)
-                if self._writes:
+                if self._has_writes():
                     self._wake.set()
             await asyncio.sleep(1)
 
@@ -454,7 +538,11 @@ class PolicyConnection(asyncio.Protocol):
         service, write, queue = self.service, self.transport.write, self.queue
         while queue:
             attrs = queue.popleft()
-            response = service.answer_now(attrs)
+            try:
+                response = service.answer_now(attrs)
+            except Exception:
+                logger.exception("policy service: request failed")
+                response = service._unavailable()
             if response is None:
                 self.busy = True
                 asyncio.ensure_future(self._answer_later(attrs))
@@ -483,22 +571,56 @@ async def serve(service: PolicyService, host: str, port: int) -> asyncio.Abstrac
     return server
 
 
-async def run(service: PolicyService, host: str, port: int, ready: Callable | None = None) -> None:
-    """Serve until SIGTERM or SIGINT; SIGHUP reloads."""
+async def run(
+    service: PolicyService,
+    host: str,
+    port: int,
+    ready: Callable | None = None,
+    watch: Callable[[], Awaitable[str | None]] | None = None,
+) -> str | None:
+    """Serve until SIGTERM or SIGINT, or until `watch()` (awaited every 2 s) names a
+    problem, which is returned; SIGHUP reloads."""
     loop = asyncio.get_running_loop()
     server = await serve(service, host, port)
     stop = asyncio.Event()
+    problem: list[str] = []
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(service.reload()))
+
+    async def watching():
+        while watch is not None and not stop.is_set():
+            await asyncio.sleep(2)
+            found = await watch()
+            if found:
+                logger.error("policy service: %s; stopping", found)
+                problem.append(found)
+                stop.set()
+
+    watcher = asyncio.create_task(watching())
     logger.info("policy service: listening on %s:%s", host, port)
     if ready is not None:
         ready(server)
     await stop.wait()
+    watcher.cancel()
     server.close()
     await server.wait_closed()
     await service.close()
     logger.info("policy service: stopped")
+    return problem[0] if problem else None
+
+
+def _recipient_count(value: str | None) -> int:
+    """Postfix's recipient_count, kept within what a message can have."""
+    try:
+        return min(MAX_RECIPIENT_COUNT, max(0, int(value or 0)))
+    except ValueError:
+        return 0
+
+
+def _log_crash(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("policy service: a background task stopped", exc_info=task.exception())
 
 
 def move_log_forever(drain: Callable[[], int], *, interval: float = 0.5) -> None:

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import F, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
@@ -184,12 +184,12 @@ def addresses_near_limit(*, service: MailService, count: int = 5, now: datetime 
 # -- the log, from the policy service to the database ------------------------------------
 
 
-def mail_log_store(events: list[dict]) -> int:
+def mail_log_store(events: list[dict]) -> None:
     """Write the policy service's log events; an event already stored (same id) is skipped,
-    so a batch written twice after a crash is still written once. Returns the new rows."""
+    so a batch written twice after a crash is still written once."""
     entries = [event for event in events if event.get("kind") == "message"]
     if not entries:
-        return 0
+        return
     address_ids = {entry["address_id"] for entry in entries}
     existing = set(Address.objects.filter(pk__in=address_ids).values_list("pk", flat=True))
     rows = [
@@ -209,8 +209,7 @@ def mail_log_store(events: list[dict]) -> int:
         for entry in entries
         if entry["address_id"] in existing  # deleted since: nothing to log it under
     ]
-    created = MailLogEntry.objects.bulk_create(rows, ignore_conflicts=True)
-    return len(created)
+    MailLogEntry.objects.bulk_create(rows, ignore_conflicts=True)
 
 
 def mail_log_drain(*, client, batch: int = 500, notify=None) -> int:
@@ -223,27 +222,59 @@ def mail_log_drain(*, client, batch: int = 500, notify=None) -> int:
         from ..tasks import notify_sending_limit_reached
 
         notify = notify_sending_limit_reached.delay
-    moved = 0
-    while True:
-        raw = client.lrange(LOG_QUEUE_KEY, 0, batch - 1)
+    moved, waiting = 0, client.llen(LOG_QUEUE_KEY)
+    while moved < waiting:  # not what is pushed meanwhile (a notice put back, say)
+        raw = client.lrange(LOG_QUEUE_KEY, 0, min(batch, waiting - moved) - 1)
         if not raw:
-            return moved
+            break
         events = []
         for item in raw:
             try:
                 events.append(json.loads(item))
             except ValueError:
                 logger.error("mail log: dropped an unreadable event")
-        with transaction.atomic():
-            mail_log_store(events)
+        _store_each_good(events)
         for event in events:
-            if event.get("kind") != "limit_reached":
-                continue
-            key = NOTICE_KEY.format(address_id=event["address_id"])
-            if client.set(key, "1", nx=True, ex=NOTICE_SECONDS):
-                notify(event["address_id"], event["at"])
+            if event.get("kind") == "limit_reached":
+                _notify_once(client, event, notify)
         client.ltrim(LOG_QUEUE_KEY, len(raw), -1)
         moved += len(raw)
+    return moved
+
+
+def _store_each_good(events: list[dict]) -> None:
+    """Store a batch in one transaction; if it fails, event by event, so one bad event is
+    dropped (and said) instead of holding back the whole log. A database that cannot be
+    reached raises: the batch stays in Redis for the next drain."""
+    try:
+        with transaction.atomic():
+            mail_log_store(events)
+        return
+    except Exception:
+        logger.exception("mail log: a batch could not be stored; storing its events one by one")
+    for event in events:
+        try:
+            with transaction.atomic():
+                mail_log_store([event])
+        except (DataError, IntegrityError, KeyError, TypeError, ValueError):
+            logger.error(
+                "mail log: dropped an event that cannot be stored: %s",
+                {key: event.get(key) for key in ("id", "address_id", "status", "count")},
+            )
+
+
+def _notify_once(client, event: dict, notify) -> None:
+    """At most one notice per address per 24 hours; one that could not be queued is
+    tried again at the next drain."""
+    key = NOTICE_KEY.format(address_id=event["address_id"])
+    if not client.set(key, "1", nx=True, ex=NOTICE_SECONDS):
+        return
+    try:
+        notify(event["address_id"], event["at"])
+    except Exception:
+        logger.exception("mail log: the limit notice could not be queued; trying again later")
+        client.delete(key)
+        client.rpush(LOG_QUEUE_KEY, json.dumps(event))
 
 
 def mail_log_purge(*, now: datetime | None = None) -> int:

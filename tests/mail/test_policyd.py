@@ -46,7 +46,7 @@ class Clock:
 class Running:
     """A PolicyService on a loopback port, in its own thread and event loop."""
 
-    def __init__(self, *, redis_url=None, fail_open=False):
+    def __init__(self, *, redis_url=None, fail_open=False, lookup=None, limit_cache_seconds=60):
         self.clock = Clock()
         self.notices = []
         self.sync_redis = redis.Redis.from_url(settings.REDIS_URL)
@@ -54,6 +54,8 @@ class Running:
         self.service = None
         self.redis_url = redis_url or settings.REDIS_URL
         self.fail_open = fail_open
+        self.lookup = lookup or sending_account
+        self.limit_cache_seconds = limit_cache_seconds
         self.port = 0
         started = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(started,), daemon=True)
@@ -68,7 +70,8 @@ class Running:
                 redis=redis.asyncio.Redis.from_url(
                     self.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5
                 ),
-                lookup=sending_account,
+                lookup=self.lookup,
+                limit_cache_seconds=self.limit_cache_seconds,
                 fail_open=self.fail_open,
                 clock=self.clock,
                 thread_cleanup=connections.close_all,
@@ -399,3 +402,75 @@ def test_a_message_whose_every_recipient_was_deferred_is_logged_soon(running, se
         time.sleep(0.1)
     deferred = MailLogEntry.objects.get(status="deferred")
     assert deferred.recipient_count == 3 and deferred.recipients.startswith("late0@")
+
+
+def test_a_broken_recipient_count_counts_nothing_and_breaks_nothing(running, sender):
+    service = running()
+    postfix = Postfix(service.port)
+    common = {"request": "smtpd_access_policy", "sasl_username": "alice@send.test",
+              "protocol_state": "END-OF-MESSAGE"}  # fmt: skip
+    for bad in ("-3", "many", "99999999999999999999"):
+        assert postfix.ask(instance=bad, recipient_count=bad, **common) == "DUNNO"
+    # the absurd count was capped (not refused): alice is over her limit of 5, and the
+    # service still answers
+    assert postfix.send("alice@send.test", recipients(1))[0].startswith("450 ")
+
+
+def test_a_message_ending_while_the_database_is_down_is_still_counted(running, sender, clean_redis):
+    calls = []
+
+    def flaky_lookup(username):
+        calls.append(username)
+        if len(calls) > 1:
+            raise ConnectionError("database down")
+        return sending_account(username)
+
+    service = running(lookup=flaky_lookup, limit_cache_seconds=0)
+    postfix = Postfix(service.port)
+    common = {"request": "smtpd_access_policy", "sasl_username": "alice@send.test",
+              "instance": "m1"}  # fmt: skip
+    assert postfix.ask(protocol_state="RCPT", recipient="a@outside.test", **common) == "DUNNO"
+    # the cached limit expired and the lookup fails: the end still counts the message
+    answer = postfix.ask(protocol_state="END-OF-MESSAGE", recipient_count=1, **common)
+    assert answer == "DUNNO"
+    service.flush()
+    key = BUCKETS_KEY.format(username="alice@send.test")
+    assert sum(map(int, clean_redis.hvals(key))) == 1
+    # and a new recipient is deferred, as the database cannot say the limit
+    common["instance"] = "m2"
+    answer = postfix.ask(protocol_state="RCPT", recipient="b@outside.test", **common)
+    assert answer.startswith("451 ")
+
+
+def test_one_bad_event_does_not_hold_back_the_log(sender, clean_redis):
+    import json
+    import uuid
+
+    def event(count):
+        return json.dumps({
+            "kind": "message", "id": str(uuid.uuid4()), "at": START, "count": count,
+            "address_id": sender.pk, "service_id": sender.service_id,
+            "organisation_id": sender.organisation_id, "status": "accepted",
+        })  # fmt: skip
+
+    clean_redis.rpush(LOG_QUEUE_KEY, event(2), event(-5), "not json", event(3))
+    assert mail_log_drain(client=clean_redis, notify=lambda *a: None) == 4
+    assert sorted(MailLogEntry.objects.values_list("recipient_count", flat=True)) == [2, 3]
+    assert clean_redis.llen(LOG_QUEUE_KEY) == 0
+
+
+def test_a_notice_that_could_not_be_queued_is_tried_again(sender, clean_redis):
+    import json
+
+    clean_redis.rpush(LOG_QUEUE_KEY, json.dumps(
+        {"kind": "limit_reached", "address_id": sender.pk, "at": START}
+    ))  # fmt: skip
+
+    def broker_down(*args):
+        raise ConnectionError("broker down")
+
+    mail_log_drain(client=clean_redis, notify=broker_down)
+    sent = []
+    mail_log_drain(client=clean_redis, notify=lambda *args: sent.append(args))
+    mail_log_drain(client=clean_redis, notify=lambda *args: sent.append(args))
+    assert sent == [(sender.pk, START)]
