@@ -306,7 +306,7 @@ CELERY_BEAT_SCHEDULE["back-up-every-mailbox"] = {
 }
 
 # Outgoing limits: the policy service Postfix asks at each recipient (manage.py
-# mail_policyd, deploy/postfix/). It listens on loopback only. When Redis (its counters)
+# mail_policyd, deploy/postfix/), on loopback by default. When Redis (its counters)
 # or the database is unreachable it defers every recipient ("closed"), or lets mail
 # through uncounted with PANEL_MAIL_POLICY_FAIL_OPEN=1.
 MAIL_POLICY_HOST = os.environ.get("PANEL_MAIL_POLICY_HOST", "127.0.0.1")

@@ -70,7 +70,7 @@ def test_the_address_page_shows_the_meter_and_both_charts(login, world):
     text = html(address_page(login(world["admin"]), world))
     meter = part(text, "sending-meter")
     assert "5 of 1440 recipients in the last 24 hours" in meter
-    assert "1435 recipients left in the last 24 hours" in meter
+    assert "1435 more recipients can be sent now" in meter
     assert 'aria-valuenow="5"' in meter and 'aria-valuemax="1440"' in meter
     assert "is-warning" not in meter and "is-danger" not in meter
 
@@ -95,13 +95,13 @@ def test_the_meter_warns_near_the_limit_and_says_when_it_is_reached(login, world
     Log(address=alice, ago=timedelta(hours=1), recipient_count=8)
     text = html(address_page(client, world))
     assert "is-warning" in part(text, "sending-meter")
-    assert "2 recipients left in the last 24 hours" in text
+    assert "2 more recipients can be sent now" in text
     assert 'data-testid="sending-reached"' not in text
 
     Log(address=alice, recipient_count=2)
     text = html(address_page(client, world))
     assert "is-danger" in part(text, "sending-meter")
-    assert "0 recipients left in the last 24 hours" in text
+    assert "0 more recipients can be sent now" in text
     assert "The limit is reached" in part(text, "sending-reached")
 
 
