@@ -71,8 +71,8 @@ def clean_local_part(local_part: str, *, field: str = "local_part") -> str:
 def taken_local_parts(service: MailService, among=None) -> set[str]:
     """The local parts used in a service (`among` them only, if given): addresses, aliases
     and redirect-only addresses share one namespace. One query."""
-    queries = [
-        model.objects.filter(service=service).values_list("local_part", flat=True)
+    queries = [  # unordered: SQLite (`make run`) refuses ORDER BY inside a UNION
+        model.objects.filter(service=service).order_by().values_list("local_part", flat=True)
         for model in (Address, Alias, RedirectAddress)
     ]
     if among is not None:
