@@ -35,6 +35,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 START = 1_790_000_000.0  # a fixed "now" (2026-09-21), so minutes are predictable
 
 
+def own_redis_url() -> str:
+    """A Redis database of these tests' own: the rig's policy service (started for the
+    integration tests) counts and moves the log in database 0."""
+    return settings.REDIS_URL.rsplit("/", 1)[0] + "/6"
+
+
 class Clock:
     def __init__(self):
         self.now = START
@@ -49,10 +55,10 @@ class Running:
     def __init__(self, *, redis_url=None, fail_open=False, lookup=None, limit_cache_seconds=60):
         self.clock = Clock()
         self.notices = []
-        self.sync_redis = redis.Redis.from_url(settings.REDIS_URL)
+        self.sync_redis = redis.Redis.from_url(own_redis_url())
         self.loop = asyncio.new_event_loop()
         self.service = None
-        self.redis_url = redis_url or settings.REDIS_URL
+        self.redis_url = redis_url or own_redis_url()
         self.fail_open = fail_open
         self.lookup = lookup or sending_account
         self.limit_cache_seconds = limit_cache_seconds
@@ -146,7 +152,7 @@ class Postfix:
 
 @pytest.fixture
 def clean_redis():
-    client = redis.Redis.from_url(settings.REDIS_URL)
+    client = redis.Redis.from_url(own_redis_url())
     for key in client.scan_iter("panel:mail:*"):
         client.delete(key)
     return client

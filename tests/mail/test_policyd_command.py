@@ -19,8 +19,14 @@ from mail.management.commands import mail_policyd as command
 MANAGE = Path(__file__).resolve().parents[2] / "manage.py"
 
 
+def own_redis_url() -> str:
+    """A Redis database of these tests' own: the rig's policy service holds the lock in
+    database 0 (and stops if it sees another owner there)."""
+    return settings.REDIS_URL.rsplit("/", 1)[0] + "/7"
+
+
 def test_a_second_service_on_the_same_redis_is_refused(monkeypatch):
-    client = redis.Redis.from_url(settings.REDIS_URL)
+    client = redis.Redis.from_url(own_redis_url())
     client.set(command.LOCK_KEY, "other-host:123", ex=30)
     monkeypatch.setattr(command, "LOCK_WAIT_SECONDS", 0)
     try:
@@ -41,8 +47,7 @@ def test_the_service_stops_with_an_error_when_its_log_mover_dies(tmp_path):
         "DJANGO_SETTINGS_MODULE": "panel.settings.test",
         "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@"
         f"{db['HOST'] or '127.0.0.1'}:{db['PORT']}/{db['NAME']}",
-        # a Redis database of its own: the rig's policy service holds the lock in db 0
-        "REDIS_URL": settings.REDIS_URL.rsplit("/", 1)[0] + "/7",
+        "REDIS_URL": own_redis_url(),
     }
     log = tmp_path / "policyd.log"
     with log.open("wb") as output:
