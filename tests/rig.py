@@ -633,7 +633,8 @@ class PolicyServer(Server):
     of its own on a free loopback port, with the test database and the rig's Redis.
 
     Start it after the test database exists (Postfix requires it); `reload()` sends it
-    SIGHUP and waits until it has dropped its cached limits and counters.
+    SIGHUP and waits until it has dropped its cached limits and counters; `restart()`
+    starts it again on the same port (after a test stopped it).
     """
 
     name = "mail_policyd"
@@ -647,8 +648,8 @@ class PolicyServer(Server):
         from django.db import connections
 
         params = connections["default"].settings_dict
-        self.dir.mkdir()
-        self.port = free_port()
+        self.dir.mkdir(exist_ok=True)
+        self.port = self.port or free_port()
         env = dict(os.environ)
         env.update(
             DJANGO_SETTINGS_MODULE="panel.settings.test",
@@ -663,6 +664,10 @@ class PolicyServer(Server):
         self.version = "panel"
         self.url = f"policy://127.0.0.1:{self.port}"
         self.wait_until_ready(lambda: socket.create_connection(("127.0.0.1", self.port), 1).close())
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
 
     def reload(self) -> None:
         before = self.log.read_text().count("will be read again")

@@ -166,6 +166,21 @@ def test_another_address_of_the_service_is_unaffected(servers, world, submission
     assert len(servers.sink_recipients(subject)) == 8
 
 
+def test_without_the_policy_service_postfix_defers_and_recovers(servers, world, submission):
+    """The shipped default action: recipients wait (4xx) while the service is away."""
+    servers.policyd.stop()
+    try:
+        answers, _subject = submission.send(world["alice_login"], to=outside(2, world=world))
+    finally:
+        servers.policyd.restart()
+    for code, text in answers.values():
+        assert code == 450 and text.startswith("4.3.0 ")
+        assert "The outgoing limit service is unavailable; try again later" in text
+    answers, subject = submission.send(world["alice_login"], to=outside(2, world=world))
+    assert codes(answers) == [250, 250]
+    assert len(servers.sink_recipients(subject)) == 2
+
+
 def test_wrong_password_and_no_login_cannot_send(servers, world, submission):
     with pytest.raises(smtplib.SMTPAuthenticationError):
         submission.send(world["alice_login"], to=outside(1, world=world), password="wrong-one-1234")
