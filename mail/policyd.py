@@ -267,7 +267,7 @@ class PolicyService:
         return DUNNO
 
     def _deferral(self, username, account, window, minute, reserved) -> bytes:
-        frees = window.frees_at(minute, reserved + 1, account.limit)
+        frees = window.frees_at(minute, reserved, account.limit)
         when = (
             datetime.fromtimestamp(frees * 60, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
             if frees is not None and frees > minute

@@ -71,19 +71,20 @@ class SendingWindow:
             buckets[-1][1] += count
         self._total += count
 
-    def frees_at(self, minute: int, needed: int, limit: int) -> int | None:
-        """The first minute at which `needed` more recipients fit under `limit`, or None
-        if they never will (more than the limit itself)."""
-        if needed > limit:
+    def frees_at(self, minute: int, reserved: int, limit: int) -> int | None:
+        """The first minute at which one more recipient fits under `limit`, counting
+        `reserved` recipients being sent now (they count from `minute`); None if none ever
+        will (a limit of 0)."""
+        if limit <= 0:
             return None
-        excess = self.total(minute) + needed - limit
+        excess = self.total(minute) + reserved + 1 - limit
         if excess <= 0:
             return minute
         for bucket_minute, count in self._buckets:
             excess -= count
             if excess <= 0:
                 return bucket_minute + WINDOW_MINUTES
-        # what is still in excess is being sent now (reserved), and counts from now
+        # what is still in excess is being sent now, and counts from now
         return minute + WINDOW_MINUTES
 
     def buckets(self) -> dict[int, int]:

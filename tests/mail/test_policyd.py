@@ -197,6 +197,19 @@ def test_each_recipient_counts_and_the_one_over_the_limit_is_deferred(running, s
     assert postfix.send("ALICE@send.test", recipients(1, start=9))[0].startswith("450 ")
 
 
+def test_the_deferral_says_when_to_try_again(running, sender):
+    service = running()
+    postfix = Postfix(service.port)
+    # all in one message: the 5 accepted count from now, so the 6th fits in 24 hours
+    answers = postfix.send("alice@send.test", recipients(6))
+    assert answers[5].endswith("; try again after 2026-09-22 14:13 UTC")
+    sender.outgoing_limit_override = 0
+    sender.save()
+    service.call(service.service.reload())
+    answer = postfix.send("alice@send.test", recipients(1, start=6))[0]
+    assert "may send to 0 recipients" in answer and answer.endswith("; try again later")
+
+
 def test_only_the_recipients_postfix_accepted_count(running, sender):
     service = running()
     postfix = Postfix(service.port)
