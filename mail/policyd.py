@@ -267,17 +267,15 @@ class PolicyService:
         return DUNNO
 
     def _deferral(self, username, account, window, minute, reserved) -> bytes:
+        if account.limit <= 0:
+            text = f"450 4.7.1 Sending is suspended for {username}; please contact support"
+            return f"action={text}\n\n".encode()
         frees = window.frees_at(minute, reserved, account.limit)
-        when = (
-            datetime.fromtimestamp(frees * 60, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
-            if frees is not None and frees > minute
-            else None
-        )
+        when = datetime.fromtimestamp(frees * 60, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
         text = (
             f"450 4.7.1 Outgoing limit reached: {username} may send to {account.limit} "
-            "recipients per 24 hours"
+            f"recipients per 24 hours; try again after {when}"
         )
-        text += f"; try again after {when}" if when else "; try again later"
         return f"action={text}\n\n".encode()
 
     def _unavailable(self) -> bytes:
