@@ -274,13 +274,18 @@ class Server:
             self.proc.wait()
 
 
-def children_of(pid: int) -> list[int]:
-    found = []
+def children_by_parent() -> dict[int, list[int]]:
+    """Every process's children, from /proc."""
+    children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, ValueError):
-            if int(stat.read_text().rpartition(")")[2].split()[1]) == pid:
-                found.append(int(stat.parent.name))
-    return found
+            parent = int(stat.read_text().rpartition(")")[2].split()[1])
+            children.setdefault(parent, []).append(int(stat.parent.name))
+    return children
+
+
+def children_of(pid: int) -> list[int]:
+    return children_by_parent().get(pid, [])
 
 
 def cpu_seconds(stat: str) -> float:
@@ -301,11 +306,7 @@ def core_busy() -> float:
 
 def pin_tree(pid: int, core: int) -> None:
     """Pin a process, its threads and its children (PostgreSQL's backends) to `core`."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError):
-            parent = int(stat.read_text().rpartition(")")[2].split()[1])
-            children.setdefault(parent, []).append(int(stat.parent.name))
+    children = children_by_parent()
     todo = [pid]
     while todo:
         current = todo.pop()

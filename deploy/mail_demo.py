@@ -43,6 +43,7 @@ def main() -> None:
         from django.core.management import call_command
 
         from mail.models import Address
+        from panel.management.commands.runpanel import port_is_free
 
         call_command("migrate", verbosity=0)
         call_command("seed_demo")
@@ -52,7 +53,7 @@ def main() -> None:
         postfix = rig.require("postfix")  # with Dovecot, the sink and the policy service
         sink = rig.require("smtp_sink")
 
-        web_port = 8000 if _port_free(8000) else free_port()
+        web_port = 8000 if port_is_free(8000) else free_port()
         env = {**os.environ, "PANEL_BASE_URL": f"http://127.0.0.1:{web_port}"}
         manage = [sys.executable, str(ROOT / "manage.py")]
         children.append(subprocess.Popen([*manage, "runserver", f"127.0.0.1:{web_port}",
@@ -104,17 +105,6 @@ Ctrl-C to stop.
             if name in rig.servers:
                 rig.servers[name].stop()
         rig.stop()
-
-
-def _port_free(port: int) -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 if __name__ == "__main__":

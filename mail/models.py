@@ -6,6 +6,7 @@ mail/migrations (see deploy/dovecot and deploy/postfix)."""
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -94,6 +95,11 @@ class Address(models.Model):
 
     def __str__(self):
         return f"{self.local_part}@{self.service.domain}"
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "mail:address-detail", args=[self.organisation_id, self.service_id, self.local_part]
+        )
 
 
 class Alias(models.Model):

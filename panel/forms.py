@@ -198,6 +198,14 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
+def date_range_errors(since, until) -> dict[str, list[str]]:
+    """The error of a date range whose end is before its start, by field (forms and API
+    filters alike); empty when the range is fine."""
+    if since and until and since > until:
+        return {"until": [_("The end date is before the start date.")]}
+    return {}
+
+
 class DateRangeFilterForm(forms.Form):
     """Filters of a list with a date range; an invalid filter is shown, not applied."""
 
@@ -206,9 +214,8 @@ class DateRangeFilterForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        since, until = cleaned.get("since"), cleaned.get("until")
-        if since and until and since > until:
-            self.add_error("until", _("The end date is before the start date."))
+        for field, errors in date_range_errors(cleaned.get("since"), cleaned.get("until")).items():
+            self.add_error(field, errors)
         return cleaned
 
     def filters(self) -> dict:

@@ -18,6 +18,16 @@ def _fresh_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A French request leaves French active in the thread; the next test starts in the
+    default language, as a new request or a Celery task does."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
 @pytest.fixture
 def org_world(db):
     """One organisation with each kind of person, a team with a mail grant, and another

@@ -362,6 +362,26 @@ class DeployConfig:
         return target
 
 
+def database_url_for_tests() -> str:
+    """The URL of the test database as pytest-django set it up (its NAME is then
+    `test_...`), for processes of the panel that the tests start."""
+    from django.db import connections
+
+    params = connections["default"].settings_dict
+    return (
+        f"postgres://{params['USER']}:{params['PASSWORD'] or ''}@"
+        f"{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{params['NAME']}"
+    )
+
+
+def redis_database_url(number: int) -> str:
+    """The rig's Redis with another database number, for tests that must not share
+    database 0 with the servers the rig started (the policy service counts there)."""
+    from django.conf import settings
+
+    return settings.REDIS_URL.rsplit("/", 1)[0] + f"/{number}"
+
+
 class MailDatabase:
     """How the mail servers reach the test database: the panel's own connection settings,
     read when a server starts (pytest-django has then switched NAME to `test_...`)."""
@@ -645,18 +665,12 @@ class PolicyServer(Server):
         self.port = 0
 
     def start(self) -> None:
-        from django.db import connections
-
-        params = connections["default"].settings_dict
         self.dir.mkdir(exist_ok=True)
         self.port = self.port or free_port()
         env = dict(os.environ)
         env.update(
             DJANGO_SETTINGS_MODULE="panel.settings.test",
-            DATABASE_URL=(
-                f"postgres://{params['USER']}:{params['PASSWORD'] or ''}@"
-                f"{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{params['NAME']}"
-            ),
+            DATABASE_URL=database_url_for_tests(),
             PANEL_MAIL_POLICY_PORT=str(self.port),
         )
         manage = Path(__file__).resolve().parent.parent / "manage.py"

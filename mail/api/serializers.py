@@ -5,6 +5,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from panel.forms import date_range_errors
+
 from ..models import AddressKind, MailLogStatus
 from ..plans import PLAN_CHOICES
 from ..selectors import ADDRESS_ORDERINGS, mail_log_recipients
@@ -83,11 +85,9 @@ class MailLogFilterIn(serializers.Serializer):
     )
 
     def validate(self, attrs):
-        since, until = attrs.get("since"), attrs.get("until")
-        if since and until and since > until:
-            raise serializers.ValidationError(
-                {"until": [_("The end date is before the start date.")]}
-            )
+        errors = date_range_errors(attrs.get("since"), attrs.get("until"))
+        if errors:
+            raise serializers.ValidationError(errors)
         return attrs
 
 

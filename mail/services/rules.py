@@ -80,6 +80,13 @@ def taken_local_parts(service: MailService, among=None) -> set[str]:
     return set(queries[0].union(*queries[1:]))
 
 
+def percent_used(used: int, limit: int) -> int:
+    """How full a quota or a limit is, 0 to 100; a limit of 0 is full."""
+    if limit <= 0:
+        return 100
+    return min(100, round(100 * used / limit))
+
+
 def addresses_left(service: MailService) -> int:
     """How many more addresses the service's quota allows (0 when it is full)."""
     return max(service.address_quota - service.addresses.count(), 0)

@@ -26,6 +26,7 @@ from panel.models import Membership, Role
 from ..models import Address, MailLogEntry, MailLogStatus, MailService
 from ..plans import plan_of
 from ..sending import LOG_QUEUE_KEY, NOTICE_KEY, NOTICE_SECONDS, WINDOW_MINUTES
+from .rules import percent_used
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +36,12 @@ LOG_RECIPIENTS_KEPT = 100
 
 def outgoing_limit(address: Address) -> int:
     """Recipients the address may send to in any 24 hours."""
-    if address.outgoing_limit_override is not None:
-        return address.outgoing_limit_override
-    return plan_of(address.service.plan).outgoing_recipients_per_day
+    return _limit(address.outgoing_limit_override, address.service.plan)
+
+
+def _limit(override: int | None, plan: str) -> int:
+    """The override staff set, else the plan's figure (SQL: `addresses_near_limit`)."""
+    return override if override is not None else plan_of(plan).outgoing_recipients_per_day
 
 
 @dataclass(frozen=True)
@@ -63,18 +67,10 @@ def sending_account(username: str) -> SendingAccount | None:
     if row is None:
         return None
     address_id, service_id, organisation_id, override, plan = row
-    limit = override if override is not None else plan_of(plan).outgoing_recipients_per_day
-    return SendingAccount(address_id, service_id, organisation_id, limit)
+    return SendingAccount(address_id, service_id, organisation_id, _limit(override, plan))
 
 
 # -- what customers see ---------------------------------------------------------------------
-
-
-def meter_percent(used: int, limit: int) -> int:
-    """How full a limit is, 0 to 100; a limit of 0 (sending suspended) is full."""
-    if limit <= 0:
-        return 100
-    return min(100, round(100 * used / limit))
 
 
 def counting_since(now: datetime) -> datetime:
@@ -98,7 +94,7 @@ class SendingMeter:
 
     @property
     def percent(self) -> int:
-        return meter_percent(self.used_24h, self.limit)
+        return percent_used(self.used_24h, self.limit)
 
 
 def sending_meter(*, address: Address, now: datetime | None = None) -> SendingMeter:
@@ -177,7 +173,7 @@ def addresses_near_limit(*, service: MailService, count: int = 5, now: datetime 
         .order_by("left", "local_part")[:count]
     )
     for address in addresses:
-        address.percent = meter_percent(address.used_24h, address.limit)
+        address.percent = percent_used(address.used_24h, address.limit)
     return addresses
 
 
@@ -316,21 +312,8 @@ def sending_limit_notify(*, address_id: int, at: float) -> None:
             "address": address,
             "limit": meter.limit,
             "used": meter.used_24h,
-            "url": settings.PANEL_BASE_URL + address_url(address) + "#sending",
+            "url": settings.PANEL_BASE_URL + address.get_absolute_url() + "#sending",
         },
         None,
         recipients,
-    )
-
-
-def address_url(address: Address) -> str:
-    from django.urls import reverse
-
-    return reverse(
-        "mail:address-detail",
-        kwargs={
-            "org_id": address.organisation_id,
-            "service_id": address.service_id,
-            "local_part": address.local_part,
-        },
     )

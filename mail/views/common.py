@@ -65,9 +65,7 @@ def service_url(access, service) -> str:
 
 
 def address_url(access, address) -> str:
-    return reverse(
-        "mail:address-detail", args=[access.organisation.pk, address.service_id, address.local_part]
-    )
+    return address.get_absolute_url()
 
 
 def remember_password(request, address, password):

@@ -26,6 +26,7 @@ from ..forms import (
     plan_summary,
 )
 from ..plans import PLANS, plan_of
+from ..services.rules import percent_used
 from .common import need, service_or_404, service_url
 from .sending import near_limit_card
 
@@ -114,7 +115,7 @@ def _service_page(request, access, service, **forms):
         "plan": plan,
         "plan_summary": plan_summary(plan),
         "used": used,
-        "percent": min(100, round(used * 100 / quota)) if quota else 100,
+        "percent": percent_used(used, quota),
         "page": page,
         "search": search,
         "ordering": ordering,

@@ -14,7 +14,6 @@ import time
 import pytest
 import redis
 import redis.asyncio
-from django.conf import settings
 from django.core import mail as outbox
 from django.db import connections
 
@@ -29,6 +28,7 @@ from mail.services.sending import (
 )
 from panel.models import Role
 from tests import factories as f
+from tests.rig import redis_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,7 +38,7 @@ START = 1_790_000_000.0  # a fixed "now" (2026-09-21), so minutes are predictabl
 def own_redis_url() -> str:
     """A Redis database of these tests' own: the rig's policy service (started for the
     integration tests) counts and moves the log in database 0."""
-    return settings.REDIS_URL.rsplit("/", 1)[0] + "/6"
+    return redis_database_url(6)
 
 
 class Clock:

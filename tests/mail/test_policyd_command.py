@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -10,19 +9,18 @@ from pathlib import Path
 
 import pytest
 import redis
-from django.conf import settings
 from django.core.management.base import CommandError
-from django.db import connection
 
 from mail.management.commands import mail_policyd as command
+from tests.rig import database_url_for_tests, free_port, redis_database_url
 
 MANAGE = Path(__file__).resolve().parents[2] / "manage.py"
 
 
 def own_redis_url() -> str:
-    """A Redis database of these tests' own: the rig's policy service holds the lock in
-    database 0 (and stops if it sees another owner there)."""
-    return settings.REDIS_URL.rsplit("/", 1)[0] + "/7"
+    """The rig's policy service holds the lock in database 0 (and stops if it sees
+    another owner there)."""
+    return redis_database_url(7)
 
 
 def test_a_second_service_on_the_same_redis_is_refused(monkeypatch):
@@ -38,15 +36,11 @@ def test_a_second_service_on_the_same_redis_is_refused(monkeypatch):
 
 @pytest.mark.django_db
 def test_the_service_stops_with_an_error_when_its_log_mover_dies(tmp_path):
-    db = connection.settings_dict
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "panel.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@"
-        f"{db['HOST'] or '127.0.0.1'}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": database_url_for_tests(),
         "REDIS_URL": own_redis_url(),
     }
     log = tmp_path / "policyd.log"

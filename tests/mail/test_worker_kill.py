@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from mail import backups
 from mail.models import Address, CreationBudget, CsvImport, Snapshot
@@ -25,6 +24,7 @@ from mail.tasks import back_up_service_task
 from panel.access import access_for
 from panel.models import Job
 from tests import factories as f
+from tests.rig import database_url_for_tests
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,14 +66,10 @@ def worker_env(settings, tmp_path):
     settings.MAIL_STORE_ROOT = tmp_path / "mail"
     settings.MAIL_BACKUP_ROOT = tmp_path / "backups"
     settings.MAIL_STORE_ROOT.mkdir()
-    db = connection.settings_dict
     env = dict(os.environ)
     env.update(
         DJANGO_SETTINGS_MODULE="panel.settings.test",
-        DATABASE_URL=(
-            f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
-            f"{db['PORT']}/{db['NAME']}"
-        ),
+        DATABASE_URL=database_url_for_tests(),
         PANEL_MAIL_STORE_ROOT=str(settings.MAIL_STORE_ROOT),
         PANEL_MAIL_BACKUP_ROOT=str(settings.MAIL_BACKUP_ROOT),
         PANEL_CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_SECONDS),
