@@ -1,5 +1,5 @@
 # Panel: `make run` serves the panel locally, `make test` runs the whole suite against real
-# servers (see tests/rig.py). Everything runs from the project's virtualenv in .venv/.
+# servers (see tests/rig/). Everything runs from the project's virtualenv in .venv/.
 
 PYTHON ?= python3
 VENV   := .venv

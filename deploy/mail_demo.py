@@ -1,7 +1,7 @@
 """`make mail-demo`: the shipped mail configuration on this machine, to try outgoing limits
 with a real mail program or script.
 
-Starts, with the test rig (tests/rig.py) and the files of deploy/: PostgreSQL, Redis,
+Starts, with the test rig (tests/rig/) and the files of deploy/: PostgreSQL, Redis,
 Dovecot (logins), Postfix with its submission service, the policy service
 (`manage.py mail_policyd`) and an SMTP sink that keeps every relayed message instead of
 sending it out. It seeds the demo organisation (as `make run` does), lowers the limit of

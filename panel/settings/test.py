@@ -1,4 +1,4 @@
-"""Settings for `make test`: the rig (tests/rig.py) exports DATABASE_URL and REDIS_URL."""
+"""Settings for `make test`: the rig (tests/rig/) exports DATABASE_URL and REDIS_URL."""
 
 import tempfile
 from pathlib import Path
