@@ -64,6 +64,38 @@ class Servers:
         self._wait_until_removed(queue_id)
         return subject
 
+    def submit(
+        self,
+        login: str,
+        password: str,
+        *,
+        mail_from: str | None = None,
+        from_header: str | None = None,
+        to: str = "someone@outside.test",
+    ) -> tuple[int, str, str]:
+        """Log in to the submission service and send one message as a mail program would.
+
+        Returns (code, reply, subject): the first refusal (at MAIL, RCPT or DATA) or the
+        250 of DATA, after Postfix has finished with the message."""
+        subject = f"submit {uuid.uuid4().hex}"
+        message = EmailMessage()
+        message["From"] = from_header or mail_from or login
+        message["To"], message["Subject"] = to, subject
+        message["Message-ID"] = f"<{uuid.uuid4().hex}@rig.test>"
+        message.set_content("Hello from the submission tests.\n")
+        with smtplib.SMTP("127.0.0.1", self.postfix.submission_port, timeout=15) as smtp:
+            smtp.ehlo()
+            smtp.login(login, password)
+            for command, argument in (("mail", mail_from or login), ("rcpt", to)):
+                code, reply = getattr(smtp, command)(argument)
+                if code != 250:
+                    return code, reply.decode(), subject
+            code, reply = smtp.data(message.as_bytes())
+        if code == 250:
+            queue_id = re.search(rb"queued as ([0-9A-Za-z]+)", reply).group(1).decode()
+            self._wait_until_removed(queue_id)
+        return code, reply.decode(), subject
+
     def _wait_until_removed(self, queue_id: str) -> None:
         deadline = time.monotonic() + DELIVERY_TIMEOUT
         while f"{queue_id}: removed" not in self.postfix_log(queue_id):

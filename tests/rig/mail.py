@@ -46,7 +46,7 @@ class MailDatabase:
     role = "panel_mail"
     role_password = "rig-mail-password"
     views = ("mail_domains", "mail_mailboxes", "mail_users", "mail_virtual_aliases",
-             "mail_recipient_access", "mail_sieve_scripts")  # fmt: skip
+             "mail_recipient_access", "mail_sieve_scripts", "mail_sender_logins")  # fmt: skip
 
     @classmethod
     def placeholders(cls, rig: Rig) -> dict[str, object]:
