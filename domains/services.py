@@ -151,21 +151,23 @@ def domain_add(*, access: Access, name: str, kind: str = DomainKind.NORMAL) -> D
 @transaction.atomic
 def domain_delete(*, access: Access, domain: Domain, confirm_name: str) -> None:
     """Delete a domain after its name was typed: its zone leaves the DNS server. A main
-    domain keeps its synonyms alive, so it cannot go before them (`has_synonyms`)."""
+    domain keeps its synonyms alive, so it cannot go before them (`has_synonyms`, checked
+    before the typed name); a wrong name is `InvalidInput` on `confirm_name`."""
     access.require(Capability.MANAGE_PRODUCT, domain)
     access.require(Capability.CHANGE_ORGANISATION)
-    if (confirm_name or "").strip().lower().rstrip(".") != domain.name:
-        raise InvalidInput(
-            _("Type the domain to confirm."),
-            fields={"confirm_name": [_("Type %(name)s exactly.") % {"name": domain.name}]},
-        )
     lock(domain)
+    # The rule first: a script learns that the domain cannot go before it is asked the name.
     synonyms = sorted(domain.synonyms.values_list("name", flat=True))
     if synonyms:
         raise Conflict(
             _("%(name)s is the main domain of %(synonyms)s: dissociate or delete them first.")
             % {"name": domain.name, "synonyms": ", ".join(synonyms)},
             code="has_synonyms",
+        )
+    if (confirm_name or "").strip().lower().rstrip(".") != domain.name:
+        raise InvalidInput(
+            _("Type the domain to confirm."),
+            fields={"confirm_name": [_("Type %(name)s exactly.") % {"name": domain.name}]},
         )
     product_grants_delete(domain)
     record_by(access, "domains.domain.deleted", domain, {"name": domain.name})

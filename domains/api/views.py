@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from mail import selectors as mail_selectors
 from panel.access import Capability
-from panel.api.base import OrganisationScoped
+from panel.api.base import OrganisationScoped, confirm_name, confirm_name_parameter
 from panel.api.views import _valid
 from panel.errors import InvalidInput, NotFound
 
@@ -118,7 +118,7 @@ class DomainView(DomainScoped, APIView):
 
     @extend_schema(
         request=s.DomainDeleteIn,
-        parameters=[s.DomainDeleteIn],
+        parameters=[confirm_name_parameter(s.DomainDeleteIn)],
         responses={
             204: None,
             409: OpenApiResponse(
@@ -134,10 +134,7 @@ class DomainView(DomainScoped, APIView):
     def delete(self, request, org_id, name):
         domain = self.managed_domain()
         self.access.require(Capability.CHANGE_ORGANISATION)
-        data = request.data if hasattr(request.data, "get") else {}
-        if "confirm_name" not in data and "confirm_name" in request.query_params:
-            data = {"confirm_name": request.query_params["confirm_name"]}
-        confirm = _valid(s.DomainDeleteIn, data).get("confirm_name", "")
+        confirm = confirm_name(request, s.DomainDeleteIn)
         services.domain_delete(access=self.access, domain=domain, confirm_name=confirm)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

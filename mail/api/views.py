@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from panel.access import Capability
-from panel.api.base import OrganisationScoped
+from panel.api.base import OrganisationScoped, confirm_name, confirm_name_parameter
 from panel.api.serializers import JobAcceptedOut, JobOut
 from panel.api.views import _valid
 from panel.errors import InvalidInput, PermissionDenied
@@ -164,7 +164,7 @@ class ServiceView(MailScoped, APIView):
 
     @extend_schema(
         request=s.MailServiceDeleteIn,
-        parameters=[s.MailServiceDeleteIn],
+        parameters=[confirm_name_parameter(s.MailServiceDeleteIn)],
         responses={204: None},
         description=_lazy(
             "Deletes the service with all its addresses; an administrator act. "
@@ -174,10 +174,7 @@ class ServiceView(MailScoped, APIView):
     def delete(self, request, org_id, service_id):
         service = self.managed_service()
         self.access.require(Capability.CHANGE_ORGANISATION)
-        data = request.data if hasattr(request.data, "get") else {}
-        if "confirm_name" not in data and "confirm_name" in request.query_params:
-            data = {"confirm_name": request.query_params["confirm_name"]}
-        confirm = _valid(s.MailServiceDeleteIn, data).get("confirm_name", "")
+        confirm = confirm_name(request, s.MailServiceDeleteIn)
         services.service_delete(access=self.access, service=service, confirm_name=confirm)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -2,9 +2,12 @@
 
 `OrganisationScoped` resolves `<org_id>` from the URL, answers 404 to anyone without
 access, then checks the view's capability (403) and the token scope. Views then reach
-objects only through `self.organisation`.
+objects only through `self.organisation`. `confirm_name` reads the name typed to confirm
+a product delete, the same way for every product.
 """
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import permissions
 
 from panel.access import Capability, access_by_id
@@ -40,3 +43,25 @@ class OrganisationScoped(ApiEntry):
         context = super().get_serializer_context()
         context["organisation"] = getattr(self, "organisation", None)
         return context
+
+
+def confirm_name(request, serializer_class) -> str:
+    """The name typed to confirm a delete, shape-checked by `serializer_class`: from the
+    body, else from the `confirm_name` query parameter, since many HTTP clients cannot
+    send a body with DELETE. Blank when neither has it; the service compares it."""
+    data = request.data if hasattr(request.data, "get") else {}
+    if "confirm_name" not in data and "confirm_name" in request.query_params:
+        data = {"confirm_name": request.query_params["confirm_name"]}
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data.get("confirm_name", "")
+
+
+def confirm_name_parameter(serializer_class) -> OpenApiParameter:
+    """The `confirm_name` query parameter of a delete, described as its body field is."""
+    return OpenApiParameter(
+        "confirm_name",
+        OpenApiTypes.STR,
+        OpenApiParameter.QUERY,
+        description=serializer_class().fields["confirm_name"].help_text or "",
+    )

@@ -3,6 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from panel.forms import date_range_errors
 from panel.models import (
     ActivityEvent,
     ApiToken,
@@ -65,7 +66,9 @@ class OrganisationIn(serializers.Serializer):
 
 
 class OrganisationDeleteIn(serializers.Serializer):
-    confirm_name = serializers.CharField(required=False, allow_blank=True)
+    confirm_name = serializers.CharField(
+        required=False, allow_blank=True, help_text=_("Type the organisation's name to confirm")
+    )
 
 
 class OrganisationOut(serializers.Serializer):
@@ -191,6 +194,12 @@ class ActivityFilterIn(serializers.Serializer):
     kind = serializers.CharField(required=False, allow_blank=True, max_length=64)
     since = serializers.DateField(required=False)
     until = serializers.DateField(required=False)
+
+    def validate(self, attrs):
+        errors = date_range_errors(attrs.get("since"), attrs.get("until"))
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
 
 
 class JobOut(serializers.ModelSerializer):

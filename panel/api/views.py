@@ -25,7 +25,7 @@ from panel.models import (
 )
 
 from . import serializers as s
-from .base import ApiEntry, OrganisationScoped
+from .base import ApiEntry, OrganisationScoped, confirm_name, confirm_name_parameter
 
 
 def _valid(serializer_class, data):
@@ -143,16 +143,15 @@ class OrganisationView(OrganisationScoped, APIView):
         services.organisation_rename(access=self.access, name=data["name"])
         return Response(_organisation_out(self.organisation, self.access.role))
 
-    @extend_schema(request=s.OrganisationDeleteIn, responses={204: None})
+    @extend_schema(
+        request=s.OrganisationDeleteIn,
+        parameters=[confirm_name_parameter(s.OrganisationDeleteIn)],
+        responses={204: None},
+    )
     def delete(self, request, org_id):
         self.access.require(Capability.DELETE_ORGANISATION)
-        # The UI always asks for the name; an API client may send it as a safeguard.
-        data = request.data if hasattr(request.data, "get") else {}
-        if "confirm_name" not in data and "confirm_name" in request.query_params:
-            data = {"confirm_name": request.query_params["confirm_name"]}
-        confirm = _valid(s.OrganisationDeleteIn, data).get("confirm_name")
         services.organisation_delete(
-            access=self.access, confirm_name=self.organisation.name if confirm is None else confirm
+            access=self.access, confirm_name=confirm_name(request, s.OrganisationDeleteIn)
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 

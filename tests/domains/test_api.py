@@ -147,6 +147,7 @@ def test_deleting_a_domain_needs_its_name_typed(world, legal, zone_dir):
     target = url(world, "acme.test/")
     assert_error(legal.delete(target), 400, field="confirm_name")
     assert_error(legal.delete(target, {"confirm_name": "acme.tes"}, format="json"), 400)
+    assert_error(legal.delete(target + "?confirm_name=acme.tes"), 400, field="confirm_name")
     assert Domain.objects.filter(name="acme.test").exists()
     assert legal.delete(target + "?confirm_name=ACME.test").status_code == 204
     assert not Domain.objects.filter(name="acme.test").exists()
@@ -158,6 +159,9 @@ def test_a_main_domain_cannot_go_before_its_synonyms(world, legal):
     response = legal.delete(url(world, "acme.test/"), {"confirm_name": "acme.test"}, format="json")
     body = assert_error(response, 409, code="has_synonyms")
     assert "a.eu" in body["detail"]
+    # The rule comes before the typed name: a script is not asked a name it cannot use.
+    assert_error(legal.delete(url(world, "acme.test/")), 409, code="has_synonyms")
+    assert Domain.objects.filter(name="acme.test").exists()
 
 
 # -- records --------------------------------------------------------------------------------

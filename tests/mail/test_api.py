@@ -240,6 +240,7 @@ def test_deleting_a_service_needs_its_domain(world, legal):
     make(world)
     assert_error(legal.delete(url(world), {"confirm_name": "acme"}, format="json"), 400)
     assert_error(legal.delete(url(world)), 400, field="confirm_name")
+    assert_error(legal.delete(url(world) + "?confirm_name=acme"), 400, field="confirm_name")
     assert MailService.objects.filter(pk=world["mail"].pk).exists()
     assert legal.delete(url(world) + "?confirm_name=ACME.test").status_code == 204
     assert not MailService.objects.filter(pk=world["mail"].pk).exists()

@@ -243,6 +243,15 @@ def test_deleting_organisation_needs_its_exact_name(org_world, client_for):
     assert Organisation.objects.filter(pk=org_world["other_org"].pk).exists()
 
 
+def test_deleting_organisation_without_its_name_is_refused(org_world, client_for):
+    client = client_for(org_world["legal"])
+    assert_error(client.delete(org_url(org_world)), 400, field="confirm_name")
+    assert_error(client.delete(org_url(org_world, "?confirm_name=Acne")), 400, field="confirm_name")
+    assert Organisation.objects.filter(pk=org_world["org"].pk).exists()
+    assert client.delete(org_url(org_world, "?confirm_name=Acme")).status_code == 204
+    assert not Organisation.objects.filter(pk=org_world["org"].pk).exists()
+
+
 def test_unknown_organisation_looks_like_a_foreign_one(org_world, client_for):
     client = client_for(org_world["outsider"])
     foreign = client.get(org_url(org_world))
@@ -944,6 +953,7 @@ def test_activity_filters(org_world, client_for, history, query, expected):
         ({"since": "2026-13-45"}, "since"),
         ({"until": "yesterday"}, "until"),
         ({"actor": "bob"}, "actor"),
+        ({"since": "2026-02-10", "until": "2026-02-01"}, "until"),
     ],
 )
 def test_bad_activity_filter_answers_400(org_world, client_for, query, field):
@@ -997,12 +1007,16 @@ def test_export_answers_202_with_the_job(org_world, client_for):
     assert Job.objects.get(pk=job["id"]).params == {"kind": "panel.team"}
 
 
-def test_export_with_bad_filter_answers_400_and_queues_nothing(org_world, client_for):
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({"since": "2026-13-45"}, "since"), ({"since": "2026-02-10", "until": "2026-02-01"}, "until")],
+)
+def test_export_with_bad_filter_answers_400_and_queues_nothing(org_world, client_for, body, field):
     before = Job.objects.count()
     response = client_for(org_world["admin"]).post(
-        org_url(org_world, "activity/exports/"), {"since": "2026-13-45"}, format="json"
+        org_url(org_world, "activity/exports/"), body, format="json"
     )
-    assert_error(response, 400, field="since")
+    assert_error(response, 400, field=field)
     assert Job.objects.count() == before
 
 
@@ -1018,3 +1032,19 @@ def test_schema_and_docs(db):
     docs = APIClient().get(f"{API}/docs/")
     assert docs.status_code == 200
     assert b"swagger" in docs.content.lower()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/organisations/{org_id}/",
+        "/api/v1/organisations/{org_id}/mail/services/{service_id}/",
+        "/api/v1/organisations/{org_id}/domains/{name}/",
+    ],
+)
+def test_schema_offers_confirm_name_in_the_query_of_deletes(db, path):
+    schema = APIClient().get(f"{API}/schema/", {"format": "json"}).json()
+    parameters = schema["paths"][path]["delete"]["parameters"]
+    confirm = [p for p in parameters if p["name"] == "confirm_name"]
+    assert len(confirm) == 1 and confirm[0]["in"] == "query", parameters
+    assert confirm[0]["description"]
