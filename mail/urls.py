@@ -3,6 +3,7 @@
 from django.urls import path, register_converter
 
 from . import views as v
+from .views.autoconfig import address_profile
 
 app_name = "mail"
 
@@ -58,6 +59,7 @@ urlpatterns = [
         name="redirect-delete",
     ),
     path(address, v.address_detail, name="address-detail"),
+    path(address + "profile.mobileconfig", address_profile, name="address-profile"),
     path(address + "delete/", v.address_delete, name="address-delete"),
     path(address + "aliases/add/", v.alias_add, name="alias-add"),
     path(address + "aliases/<int:alias_id>/remove/", v.alias_remove, name="alias-remove"),

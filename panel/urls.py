@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("panel.ui_urls")),
     path("o/<int:org_id>/mail/", include("mail.urls")),
     path("o/<int:org_id>/domains/", include("domains.urls")),
+    path("", include("mail.autoconfig_urls")),  # mail programs: autoconfig, autodiscover
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include(("panel.api.urls", "api"), namespace="api")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -296,6 +296,15 @@ MAIL_DNS_DKIM_SELECTOR = os.environ.get("PANEL_MAIL_DNS_DKIM_SELECTOR", "panel")
 MAIL_DNS_RESOLVER = os.environ.get("PANEL_MAIL_DNS_RESOLVER", "127.0.0.1")
 MAIL_DNS_RESOLVER_PORT = int(os.environ.get("PANEL_MAIL_DNS_RESOLVER_PORT", "53"))
 MAIL_DNS_RESOLVER_TIMEOUT = float(os.environ.get("PANEL_MAIL_DNS_RESOLVER_TIMEOUT", "3"))
+# The servers mail programs are told to use (autoconfig, autodiscover, Apple profiles,
+# mail/autoconfig.py): IMAP and submission, each with its security, SSL (TLS from the
+# first byte), STARTTLS or plain. Both hosts default to the MX host.
+MAIL_IMAP_HOST = os.environ.get("PANEL_MAIL_IMAP_HOST", MAIL_DNS_MX_HOST)
+MAIL_IMAP_PORT = int(os.environ.get("PANEL_MAIL_IMAP_PORT", "993"))
+MAIL_IMAP_SECURITY = os.environ.get("PANEL_MAIL_IMAP_SECURITY", "SSL")
+MAIL_SUBMISSION_HOST = os.environ.get("PANEL_MAIL_SUBMISSION_HOST", MAIL_IMAP_HOST)
+MAIL_SUBMISSION_PORT = int(os.environ.get("PANEL_MAIL_SUBMISSION_PORT", "587"))
+MAIL_SUBMISSION_SECURITY = os.environ.get("PANEL_MAIL_SUBMISSION_SECURITY", "STARTTLS")
 
 # Importing another mailbox connects to the host a customer gives; private and loopback
 # addresses are refused unless this is on (tests and local development only).
