@@ -1,7 +1,7 @@
 #!/bin/sh
 # Entry point of the panel image. The first argument names the role:
-#   web | worker | beat | policyd | migrate   run that process
-#   healthcheck web|worker|beat|policyd      exit 0 if that process answers
+#   web | worker | beat | policyd | dkim | migrate   run that process
+#   healthcheck web|worker|beat|policyd|dkim        exit 0 if that process answers
 #   anything else                         run as a command (e.g. `python manage.py shell`)
 set -eu
 
@@ -31,6 +31,11 @@ policyd)
     shift
     # The outgoing-limit policy service Postfix asks (deploy/postfix/main.cf).
     exec python manage.py mail_policyd "$@"
+    ;;
+dkim)
+    shift
+    # The DKIM signer, the milter of Postfix's submission service (deploy/postfix/main.cf).
+    exec python manage.py mail_dkim_milter "$@"
     ;;
 migrate)
     shift
@@ -69,6 +74,19 @@ with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
     answer = sock.recv(256)
 print(f"policyd: {answer.decode().strip()}")
 sys.exit(0 if answer.startswith(b"action=") else 1)
+PY
+        ;;
+    dkim)
+        # A milter answers the protocol's first message (option negotiation) at once.
+        exec python - <<'PY'
+import os, socket, struct, sys
+port = int(os.environ.get("PANEL_MAIL_DKIM_MILTER_PORT", "8891"))
+negotiate = b"O" + struct.pack("!III", 6, 0x1FF, 0x1FFFFF)
+with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+    sock.sendall(struct.pack("!I", len(negotiate)) + negotiate)
+    answer = sock.recv(64)
+print(f"dkim: {answer[4:5]!r}")
+sys.exit(0 if answer[4:5] == b"O" else 1)
 PY
         ;;
     *)

@@ -101,7 +101,7 @@ Ctrl-C to stop.
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 child.kill()
-        for name in ("postfix", "dovecot", "mail_policyd"):
+        for name in ("postfix", "dovecot", "mail_policyd", "mail_dkim"):
             if name in rig.servers:
                 rig.servers[name].stop()
         rig.stop()

@@ -7,6 +7,7 @@ with the defaults below. Every write goes through `services.rrsets_apply`, in on
 """
 
 import base64
+import logging
 
 import dns.exception
 import dns.rdata
@@ -17,19 +18,22 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mail.models import MailService
 from mail.services.rules import service_domains
 from panel.access import Access, Capability
 from panel.activity import record_by
-from panel.errors import InvalidInput
+from panel.errors import Conflict, InvalidInput
 from panel.secrets import seal, unseal
 from panel.services.common import lock
 
 from .models import DkimKey, Domain
 from .records import clean_record
 from .services import rename_under, require_own_zone, rrsets_apply
+
+logger = logging.getLogger(__name__)
 
 MX_HOST = "mx.panel.localhost"
 SPF_INCLUDE = "spf.panel.localhost"
@@ -53,9 +57,35 @@ def _setting(name: str, default):
 
 
 def dkim_key_of(domain: Domain) -> DkimKey | None:
-    """The domain's current DKIM key (a synonym signs with its main domain's)."""
+    """The domain's newest DKIM key that is not retired: the one its zone must publish
+    (a synonym signs with its main domain's). It may still wait to be served."""
     owner = domain.synonym_of if domain.is_synonym else domain
-    return DkimKey.objects.filter(domain=owner).first()
+    return DkimKey.objects.filter(domain=owner, retired_at__isnull=True).first()
+
+
+def dkim_signing_key_of(domain: Domain) -> DkimKey | None:
+    """The key the mail server signs with: the newest one whose record was seen served.
+    None while the domain has no key, or its first key waits to be served."""
+    owner = domain.synonym_of if domain.is_synonym else domain
+    return (
+        DkimKey.objects.filter(domain=owner, signing_since__isnull=False, retired_at__isnull=True)
+        .order_by("-signing_since", "-id")
+        .first()
+    )
+
+
+def _next_selector(domain: Domain) -> str:
+    """A selector the domain has never used: the base selector, then base-YYYYMMDD,
+    with a letter added when a domain rotates twice a day."""
+    base = _setting("DKIM_SELECTOR", DKIM_SELECTOR)
+    used = set(DkimKey.objects.filter(domain=domain).values_list("selector", flat=True))
+    if base not in used:
+        return base
+    dated = f"{base}-{timezone.now():%Y%m%d}"
+    for suffix in ["", *"abcdefghijklmnopqrstuvwxyz"]:
+        if dated + suffix not in used:
+            return dated + suffix
+    raise Conflict(_("This domain's DKIM key was rotated too often today."), code="dkim_rotated")
 
 
 def _dkim_key_create(domain: Domain) -> DkimKey:
@@ -72,7 +102,7 @@ def _dkim_key_create(domain: Domain) -> DkimKey:
     return DkimKey.objects.create(
         organisation=domain.organisation,
         domain=domain,
-        selector=_setting("DKIM_SELECTOR", DKIM_SELECTOR),
+        selector=_next_selector(domain),
         public_key=base64.b64encode(public_der).decode(),
         sealed_private_key=seal(pem),
     )
@@ -82,6 +112,69 @@ def _dkim_key_ensure(domain: Domain) -> DkimKey:
     with transaction.atomic():
         lock(domain)
         return dkim_key_of(domain) or _dkim_key_create(domain)
+
+
+def _activation_enqueue(domain: Domain) -> None:
+    """After the zone change commits, look for the new key's record (by task name:
+    the task lives with the mail server's side)."""
+    transaction.on_commit(lambda: _activation_send(domain.pk))
+
+
+def _activation_send(domain_id: int) -> None:
+    from celery import current_app
+
+    try:
+        current_app.send_task("mail.tasks.activate_dkim_keys", args=[domain_id])
+    except Exception:  # broker down: the sweep on beat finds the key a little later
+        logger.exception("Could not queue the DKIM key activation of domain %s", domain_id)
+
+
+def dkim_keys_activate(*, domain: Domain, resolver=None) -> list[DkimKey]:
+    """Start signing with each waiting key of `domain` whose record the resolver serves,
+    and retire the keys it replaces. Safe to run at any time and twice: a key whose
+    record is not served yet keeps waiting. Returns the keys that started signing."""
+    resolver = resolver or default_resolver()
+    zone = domain.synonym_of if domain.is_synonym else domain
+    waiting = list(
+        DkimKey.objects.filter(domain=zone, signing_since__isnull=True, retired_at__isnull=True)
+    )
+    served = []
+    for key in waiting:
+        found, _why = _ask(resolver, f"{key.selector}._domainkey.{zone.name}", "TXT")
+        expected = f"v=DKIM1; k=rsa; p={key.public_key}"
+        if found and any(_txt_text(content) == expected for content in found):
+            served.append(key)
+    if not served:
+        return []
+    newest = max(served, key=lambda key: (key.created_at, key.pk))
+    now = timezone.now()
+    with transaction.atomic():
+        lock(zone)
+        DkimKey.objects.filter(pk=newest.pk, signing_since__isnull=True).update(signing_since=now)
+        # every other key, signing or still waiting for an older record, gives way
+        DkimKey.objects.filter(domain=zone, retired_at__isnull=True).exclude(pk=newest.pk).update(
+            retired_at=now
+        )
+    newest.refresh_from_db()
+    return [newest]
+
+
+@transaction.atomic
+def dkim_key_rotate(*, access: Access, domain: Domain) -> DkimKey:
+    """Give `domain` a new DKIM key under a new selector and publish it beside the
+    current one. The mail server keeps signing with the current key until the new
+    record is served (dkim_keys_activate), so no message is signed with a key that
+    receivers cannot find yet. Needs MANAGE_PRODUCT; a synonym shares its main domain's
+    key (Conflict `is_synonym`)."""
+    access.require(Capability.MANAGE_PRODUCT, domain)
+    require_own_zone(domain)
+    lock(domain)
+    key = _dkim_key_create(domain)
+    dkim = [r for r in expected_mail_records(domain) if r["check"] == "dkim"]
+    rrsets_apply(access=access, domain=domain, changes=_changes(domain, dkim))
+    record_by(access, "domains.dkim_key.rotated", domain, {"selector": key.selector})
+    _activation_enqueue(domain)
+    return key
 
 
 def dkim_private_key_pem(key: DkimKey) -> str:
@@ -212,6 +305,7 @@ def mail_records_add(*, access: Access, domain: Domain, service: MailService) ->
         domain,
         {"service": service.name, "rrsets": [f"{r['name']} {r['type']}" for r in records]},
     )
+    _activation_enqueue(domain)
     return records
 
 
@@ -229,6 +323,7 @@ def mail_fixes_apply(*, access: Access, domain: Domain, resolver=None) -> list[d
         with transaction.atomic():
             rrsets_apply(access=access, domain=domain, changes=_changes(domain, records))
             record_by(access, "domains.mail_records.fixed", domain, {"checks": sorted(codes)})
+            _activation_enqueue(domain)
     return mail_checks(access=access, domain=domain, resolver=resolver)
 
 
@@ -282,6 +377,7 @@ def mail_checks(*, access: Access, domain: Domain, resolver=None) -> list[dict]:
     by default MAIL_DNS_RESOLVER on MAIL_DNS_RESOLVER_PORT. Needs VIEW_PRODUCT."""
     access.require(Capability.VIEW_PRODUCT, domain)
     resolver = resolver or default_resolver()
+    signing = dkim_signing_key_of(domain)
     checks = []
     for record in expected_mail_records(domain):
         found, message = _ask(resolver, record["name"], record["type"])
@@ -290,11 +386,17 @@ def mail_checks(*, access: Access, domain: Domain, resolver=None) -> list[dict]:
         if not record["values"]:
             ok = False
             message = _(
-                "No DKIM key yet: use the domain with Service Mail, or apply the fixes, "
-                "to generate one."
+                "No DKIM key yet, so mail from this domain is sent unsigned: use the domain "
+                "with Service Mail, or apply the fixes, to generate one."
             )
         else:
             ok = found is not None and _same_set(record["type"], found, record["values"])
+            if record["check"] == "dkim" and message is None and signing is None:
+                message = (
+                    _("Mail is signed with this key as soon as this record is served.")
+                    if ok
+                    else _("Mail from this domain is sent unsigned until this record is served.")
+                )
         checks.append(
             {
                 "check": record["check"],

@@ -90,6 +90,11 @@ class DkimKey(models.Model):
     public_key = models.TextField()
     sealed_private_key = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
+    # When the mail server started signing with it: only once its record is served, so
+    # receivers never meet a signature whose key they cannot find. Empty while it waits.
+    signing_since = models.DateTimeField(null=True, blank=True)
+    # When a newer key took over; the signer no longer uses it.
+    retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -265,3 +265,17 @@ def notify_sending_limit_reached(address_id: int, at: float) -> None:
 @shared_task
 def purge_mail_log() -> int:
     return sending.mail_log_purge()
+
+
+@shared_task
+def activate_dkim_keys(domain_id: int | None = None) -> int:
+    """Start signing with the DKIM keys whose records are now served: one domain's after
+    a zone change, every waiting key's from beat. Returns how many started."""
+    from domains.maildns import dkim_keys_activate
+    from domains.models import DkimKey, Domain
+
+    waiting = DkimKey.objects.filter(signing_since__isnull=True, retired_at__isnull=True)
+    domains = Domain.objects.filter(pk__in=waiting.values("domain_id"))
+    if domain_id is not None:
+        domains = domains.filter(pk=domain_id)
+    return sum(len(dkim_keys_activate(domain=domain)) for domain in domains)

@@ -328,3 +328,15 @@ CELERY_BEAT_SCHEDULE["purge-mail-log"] = {
     "task": "mail.tasks.purge_mail_log",
     "schedule": crontab(hour=4, minute=30),
 }
+
+# DKIM: the signer Postfix's submission service hands each message to (manage.py
+# mail_dkim_milter, deploy/postfix/), on loopback by default. A new key signs once its
+# record is served; beat looks for waiting keys' records every few minutes.
+MAIL_DKIM_MILTER_HOST = os.environ.get("PANEL_MAIL_DKIM_MILTER_HOST", "127.0.0.1")
+MAIL_DKIM_MILTER_PORT = int(os.environ.get("PANEL_MAIL_DKIM_MILTER_PORT", "8891"))
+# A key or sender change applies to the signer within this many seconds.
+MAIL_DKIM_CACHE_SECONDS = int(os.environ.get("PANEL_MAIL_DKIM_CACHE", "60"))
+CELERY_BEAT_SCHEDULE["activate-dkim-keys"] = {
+    "task": "mail.tasks.activate_dkim_keys",
+    "schedule": 300.0,
+}

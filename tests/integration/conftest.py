@@ -26,12 +26,14 @@ def servers(rig, django_db_setup):
     postfix = rig.require("postfix")
     dovecot = rig.require("dovecot")
     policyd = rig.require("mail_policyd")
+    signer = rig.require("mail_dkim")
     yield Servers(postfix, dovecot, rig.require("smtp_sink"), policyd)
     # pytest-django drops the test database after this fixture; PostgreSQL refuses while
     # Postfix, Dovecot and the policy service are still connected to it, so stop them first.
     postfix.stop()
     dovecot.stop()
     policyd.stop()
+    signer.stop()
 
 
 class Servers:

@@ -19,7 +19,7 @@ Environment:
 
 Layout: `core.py` holds the `Server` interface, the registry and `Rig`; each server lives
 in a module of its kind (`databases.py`: PostgreSQL, Redis; `mail.py`: the SMTP sink,
-Dovecot, the policy service and Postfix; `dns.py`: PowerDNS), imported
+Dovecot, the policy service, the DKIM signer and Postfix; `dns.py`: PowerDNS), imported
 here so that they register.
 
 Adding a server (Dovecot, Postfix, PowerDNS, Keystone, SMTP sink ...): subclass `Server`,
@@ -54,7 +54,13 @@ from .core import (  # noqa: F401 (the rig's API for tests, benchmarks and deplo
 )
 from .databases import PostgresServer, RedisServer  # noqa: F401
 from .dns import PowerDnsServer  # noqa: F401
-from .mail import DovecotServer, PolicyServer, PostfixServer, SmtpSink  # noqa: F401
+from .mail import (  # noqa: F401
+    DkimSignerServer,
+    DovecotServer,
+    PolicyServer,
+    PostfixServer,
+    SmtpSink,
+)
 
 rig_key = pytest.StashKey[Rig]()
 

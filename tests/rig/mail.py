@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 from .core import (
     DEPLOY_DIR,
@@ -294,18 +294,18 @@ class DovecotServer(Server):
         _read_line(self.lmtp_port, b"220 ")
 
 
-@register
-class PolicyServer(Server):
-    """The panel's outgoing-limit policy service (`manage.py mail_policyd`), as a process
-    of its own on a free loopback port, with the test database and the rig's Redis.
+class PanelCommandServer(Server):
+    """A long-running command of the panel (`manage.py <command>`) as a process of its
+    own on a free loopback port, with the test database and the rig's Redis. Start it
+    after the test database exists (Postfix requires it); `restart()` starts it again on
+    the same port (after a test stopped it)."""
 
-    Start it after the test database exists (Postfix requires it); `reload()` sends it
-    SIGHUP and waits until it has dropped its cached limits and counters; `restart()`
-    starts it again on the same port (after a test stopped it).
-    """
-
-    name = "mail_policyd"
     lazy = True
+    #: the management command, and the variable that gives it its port
+    command: ClassVar[str] = ""
+    port_env: ClassVar[str] = ""
+    #: test-only settings of the command
+    extra_env: ClassVar[dict[str, str]] = {}
 
     def __init__(self, rig: Rig) -> None:
         super().__init__(rig)
@@ -318,17 +318,29 @@ class PolicyServer(Server):
         env.update(
             DJANGO_SETTINGS_MODULE="panel.settings.test",
             DATABASE_URL=database_url_for_tests(),
-            PANEL_MAIL_POLICY_PORT=str(self.port),
+            **{self.port_env: str(self.port)},
+            **self.extra_env,
         )
         manage = DEPLOY_DIR.parent / "manage.py"
-        self.spawn([sys.executable, manage, "mail_policyd"], env=env)
+        self.spawn([sys.executable, manage, self.command], env=env)
         self.version = "panel"
-        self.url = f"policy://127.0.0.1:{self.port}"
+        self.url = f"{self.command}://127.0.0.1:{self.port}"
         self.wait_until_ready(lambda: socket.create_connection(("127.0.0.1", self.port), 1).close())
 
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+@register
+class PolicyServer(PanelCommandServer):
+    """The panel's outgoing-limit policy service (`manage.py mail_policyd`).
+    `reload()` sends it SIGHUP and waits until it has dropped its cached limits and
+    counters."""
+
+    name = "mail_policyd"
+    command = "mail_policyd"
+    port_env = "PANEL_MAIL_POLICY_PORT"
 
     def reload(self) -> None:
         before = self.log.read_text().count("will be read again")
@@ -341,6 +353,18 @@ class PolicyServer(Server):
 
 
 @register
+class DkimSignerServer(PanelCommandServer):
+    """The panel's DKIM signer (`manage.py mail_dkim_milter`), the milter of Postfix's
+    submission service. It keeps no lookup for long here, so a key a test has just
+    activated signs the next message."""
+
+    name = "mail_dkim"
+    command = "mail_dkim_milter"
+    port_env = "PANEL_MAIL_DKIM_MILTER_PORT"
+    extra_env = {"PANEL_MAIL_DKIM_CACHE": "0"}
+
+
+@register
 class PostfixServer(Server):
     """Postfix 3.7 from deploy/postfix in its own config and queue directories.
 
@@ -350,7 +374,7 @@ class PostfixServer(Server):
 
     name = "postfix"
     lazy = True
-    requires = ("dovecot", "smtp_sink", "mail_policyd")
+    requires = ("dovecot", "smtp_sink", "mail_policyd", "mail_dkim")
 
     def __init__(self, rig: Rig) -> None:
         super().__init__(rig)
@@ -390,6 +414,7 @@ class PostfixServer(Server):
             "LMTP_PORT": dovecot.lmtp_port,
             "DOVECOT_AUTH_SOCKET": dovecot.auth_socket,
             "POLICY_ADDRESS": f"127.0.0.1:{self.rig.require('mail_policyd').port}",
+            "DKIM_MILTER_ADDRESS": f"127.0.0.1:{self.rig.require('mail_dkim').port}",
             "SUBMISSION_LISTEN": f"127.0.0.1:{self.submission_port}",
         }
         for source in sorted((DEPLOY_DIR / "postfix").glob("pgsql-*.cf")):
