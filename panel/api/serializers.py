@@ -153,7 +153,32 @@ class TeamDetailOut(TeamOut):
 
 
 class TeamMembersIn(serializers.Serializer):
-    users = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=False)
+    users = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**31 - 1),
+        required=False,
+        default=list,
+        max_length=500,
+        help_text="Ids of people the organisation already knows (its members and the people "
+        "of its teams); they join at once.",
+    )
+    emails = serializers.ListField(
+        child=serializers.CharField(max_length=254),
+        required=False,
+        default=list,
+        max_length=500,
+        help_text="Email addresses: people the organisation knows join at once, anyone else "
+        "gets an invitation to the team.",
+    )
+
+
+class TeamMembersAddedOut(TeamDetailOut):
+    invited = serializers.SerializerMethodField(help_text="The addresses invited to the team.")
+
+    class Meta(TeamDetailOut.Meta):
+        fields = [*TeamDetailOut.Meta.fields, "invited"]
+
+    def get_invited(self, team) -> list[str]:
+        return [invitation.email for invitation in self.context.get("invited", [])]
 
 
 class GrantIn(serializers.Serializer):

@@ -9,7 +9,6 @@ from rest_framework.views import APIView
 
 from panel import selectors, services
 from panel.access import Capability, organisations_of
-from panel.errors import InvalidInput
 from panel.jobs import result_response
 from panel.models import (
     ActivityEvent,
@@ -21,7 +20,6 @@ from panel.models import (
     Organisation,
     Team,
     TeamMember,
-    User,
 )
 
 from . import serializers as s
@@ -333,19 +331,14 @@ class TeamMembersView(TeamScoped, generics.ListAPIView):
     def get_queryset(self):
         return self.team().team_members.select_related("user").order_by("user__email")
 
-    @extend_schema(request=s.TeamMembersIn, responses={201: s.TeamDetailOut})
+    @extend_schema(request=s.TeamMembersIn, responses={201: s.TeamMembersAddedOut})
     def post(self, request, org_id, team_id):
         data = _valid(s.TeamMembersIn, request.data)
-        wanted = set(data["users"])
-        users = list(User.objects.filter(pk__in=wanted, is_active=True))
-        missing = wanted - {u.pk for u in users}
-        if missing:
-            raise InvalidInput(
-                fields={"users": [f"Unknown user id: {pk}" for pk in sorted(missing)]}
-            )
-        team = self.team()
-        services.team_members_add(access=self.access, team=team, users=users)
-        return Response(s.TeamDetailOut(self.team_detail()).data, status=status.HTTP_201_CREATED)
+        outcome = services.team_people_add(
+            access=self.access, team=self.team(), emails=data["emails"], users=data["users"]
+        )
+        answer = s.TeamMembersAddedOut(self.team_detail(), context={"invited": outcome["invited"]})
+        return Response(answer.data, status=status.HTTP_201_CREATED)
 
 
 class TeamMemberView(TeamScoped, APIView):

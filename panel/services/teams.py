@@ -125,17 +125,46 @@ def team_delete(*, access: Access, team: Team) -> None:
 
 
 @transaction.atomic
-def team_members_add(*, access: Access, team: Team, users: list[User]) -> list[TeamMember]:
-    """Add one or several people at once; people from outside the organisation are
-    welcome and get only what the team grants. Already present people are skipped."""
+def _known_people(access: Access, users) -> list[User]:
+    """The people (users or user ids) the organisation already knows: its members and
+    the people of its teams. Anyone else, whether the id exists on the platform or not,
+    gets the same error, so ids reveal nothing; they join through an invitation."""
+    wanted = {getattr(user, "pk", user) for user in users}
+    known = list(
+        selectors.organisation_people(organisation=access.organisation).filter(pk__in=wanted)
+    )
+    unknown = sorted(wanted - {user.pk for user in known}, key=str)
+    if unknown:
+        raise InvalidInput(
+            fields={
+                "users": [
+                    _(
+                        "%(id)s is not a person of this organisation or of its teams; "
+                        "invite them by email instead."
+                    )
+                    % {"id": pk}
+                    for pk in unknown
+                ]
+            }
+        )
+    return known
+
+
+def team_members_add(*, access: Access, team: Team, users) -> list[TeamMember]:
+    """Add one or several people (users or user ids) at once. Only people the
+    organisation already knows may be added directly (InvalidInput on `users`
+    otherwise, the same for every unknown id): outside people are invited
+    (team_people_add), so nobody joins without consenting. Already present people are
+    skipped."""
     access.require(Capability.MANAGE_TEAMS)
     same_organisation(access, team)
     if not users:
         raise InvalidInput(fields={"users": [_("Choose at least one person.")]})
+    people = _known_people(access, users)
     present = set(team.team_members.values_list("user_id", flat=True))
     added = [
         TeamMember(organisation=access.organisation, team=team, user=user)
-        for user in {u.pk: u for u in users}.values()
+        for user in people
         if user.pk not in present
     ]
     TeamMember.objects.bulk_create(added)

@@ -670,38 +670,63 @@ def test_team_name_is_unique_in_the_organisation(org_world, client_for):
     assert other.status_code == 201
 
 
-def test_add_several_people_at_once_including_from_outside(org_world, client_for):
+def test_add_several_people_at_once_and_invite_outside_people(org_world, client_for):
     org, team = org_world["org"], org_world["team"]
     stranger = f.UserFactory(email="stranger@example.test")
     response = client_for(org_world["admin"]).post(
         org_url(org_world, f"teams/{team.pk}/members/"),
-        {"users": [org_world["user"].pk, stranger.pk, org_world["teammate"].pk]},
+        {"users": [org_world["user"].pk, org_world["teammate"].pk],
+         "emails": ["stranger@example.test", "new@example.test"]},
         format="json",
-    )
+    )  # fmt: skip
     assert response.status_code == 201
-    assert sorted(m["email"] for m in response.json()["members"]) == [
-        "stranger@example.test",
+    body = response.json()
+    assert sorted(m["email"] for m in body["members"]) == [
         "teammate@example.test",
         "user@example.test",
     ]
-    # The outside person gets only what the team grants, and no membership.
-    assert not Membership.objects.filter(organisation=org, user=stranger).exists()
-    assert visible_mail(stranger, org) == {org_world["mail"]}
-    assert visible_mail(org_world["user"], org) == {org_world["mail"]}
-    orgs = client_for(stranger).get(f"{API}/organisations/").json()["results"]
-    assert [o["name"] for o in orgs] == ["Acme"]
-    assert_error(client_for(stranger).get(org_url(org_world, "members/")), 403)
+    # Outside people, with an account or not, are invited: nobody joins without consent.
+    assert sorted(body["invited"]) == ["new@example.test", "stranger@example.test"]
+    assert visible_mail(stranger, org) == set()
+    assert client_for(stranger).get(f"{API}/organisations/").json()["results"] == []
 
 
-@pytest.mark.parametrize("users", [[], [987654321], "not-a-list", ["abc"]])
-def test_bad_team_members_input_answers_400_and_writes_nothing(org_world, client_for, users):
+def test_ids_the_organisation_does_not_know_answer_like_unknown_ids(org_world, client_for):
+    """Another organisation's owner, a person in no organisation and an id that exists
+    nowhere: the same 400, nobody added, no email shown."""
+    team = org_world["team"]
+    client = client_for(org_world["admin"])
+    lonely = f.UserFactory(email="lonely@example.test")
+    before = set(TeamMember.objects.values_list("user_id", flat=True))
+    answers = []
+    for pk in (org_world["outsider"].pk, lonely.pk, 987654321):
+        response = client.post(
+            org_url(org_world, f"teams/{team.pk}/members/"), {"users": [pk]}, format="json"
+        )
+        assert_error(response, 400, field="users")
+        assert "@" not in response.content.decode()
+        answers.append(response.json()["fields"]["users"][0].replace(str(pk), "<id>"))
+    assert len(set(answers)) == 1, answers
+    assert set(TeamMember.objects.values_list("user_id", flat=True)) == before
+    for person in (org_world["outsider"], lonely):
+        names = [
+            o["name"] for o in client_for(person).get(f"{API}/organisations/").json()["results"]
+        ]
+        assert "Acme" not in names
+
+
+@pytest.mark.parametrize(
+    ("users", "field"),
+    [([], "emails"), ([987654321], "users"), ("not-a-list", "users"), (["abc"], "users")],
+)
+def test_bad_team_members_input_answers_400_and_writes_nothing(org_world, client_for, users, field):
     team = org_world["team"]
     ids = users if users != [987654321] else [org_world["user"].pk, 987654321]
     before = TeamMember.objects.count()
     response = client_for(org_world["admin"]).post(
         org_url(org_world, f"teams/{team.pk}/members/"), {"users": ids}, format="json"
     )
-    assert_error(response, 400, field="users")
+    assert_error(response, 400, field=field)
     assert TeamMember.objects.count() == before
 
 

@@ -253,19 +253,34 @@ def test_grants_of_another_organisation_give_nothing_here(org_world, foreign):
 
 def test_adding_people_to_a_team_and_removing_them(org_world, acc):
     admin, team, org = acc("admin"), org_world["team"], org_world["org"]
-    stranger = f.UserFactory()
-    added = services.team_members_add(
-        access=admin, team=team, users=[stranger, org_world["user"], org_world["teammate"]]
-    )
-    assert {m.user for m in added} == {stranger, org_world["user"]}  # teammate already in
-    assert access_for(stranger, org).membership is None
-    assert list(access_for(stranger, org).visible_products("mail_service")) == [org_world["mail"]]
-    services.team_member_remove(access=admin, team=team, user_id=stranger.pk)
-    assert access_for(stranger, org) is None
+    guest = org_world["teammate"]  # from outside the organisation, already in the team
+    added = services.team_members_add(access=admin, team=team, users=[org_world["user"], guest])
+    assert {m.user for m in added} == {org_world["user"]}  # the guest is already in
+    assert access_for(guest, org).membership is None
+    assert list(access_for(guest, org).visible_products("mail_service")) == [org_world["mail"]]
+    services.team_member_remove(access=admin, team=team, user_id=guest.pk)
+    assert access_for(guest, org) is None
     with pytest.raises(NotFound):
-        services.team_member_remove(access=admin, team=team, user_id=stranger.pk)
+        services.team_member_remove(access=admin, team=team, user_id=guest.pk)
     with pytest.raises(InvalidInput):
         services.team_members_add(access=admin, team=team, users=[])
+
+
+def test_people_the_organisation_does_not_know_are_never_added_directly(org_world, acc):
+    """Another organisation's owner and an id that exists nowhere get the same answer,
+    and nobody is added: outside people join through an invitation."""
+    admin, team = acc("admin"), org_world["team"]
+    stranger = org_world["outsider"]
+    before = set(team.team_members.values_list("user_id", flat=True))
+    answers = []
+    for user in (stranger, stranger.pk, 999_999):
+        with pytest.raises(InvalidInput) as error:
+            services.team_members_add(access=admin, team=team, users=[org_world["user"], user])
+        pk = getattr(user, "pk", user)
+        answers.append(error.value.fields["users"][0].replace(str(pk), "<id>"))
+    assert len(set(answers)) == 1, answers
+    assert set(team.team_members.values_list("user_id", flat=True)) == before
+    assert access_for(stranger, org_world["org"]) is None
 
 
 def test_adding_people_by_email_invites_those_without_account(
