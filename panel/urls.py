@@ -16,3 +16,8 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("healthz/", healthz, name="healthz"),
 ]
+
+handler400 = "panel.views.errors.bad_request"
+handler403 = "panel.views.errors.permission_denied"
+handler404 = "panel.views.errors.page_not_found"
+handler500 = "panel.views.errors.server_error"

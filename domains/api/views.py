@@ -8,13 +8,14 @@ from django.utils.translation import gettext_lazy as _lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.parsers import BaseParser, FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import BaseParser, FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mail import selectors as mail_selectors
 from panel.access import Capability
 from panel.api.base import OrganisationScoped, confirm_name, confirm_name_parameter
+from panel.api.parsers import SafeJSONParser
 from panel.api.views import _valid
 from panel.errors import InvalidInput, NotFound
 
@@ -277,7 +278,7 @@ class ZoneFileView(DomainScoped, APIView):
     """The zone as a BIND file: PUT takes it as the body (text/dns or text/plain), as a
     multipart `file`, or as JSON `{text}`."""
 
-    parser_classes = [ZoneTextParser, JSONParser, MultiPartParser, FormParser]
+    parser_classes = [ZoneTextParser, SafeJSONParser, MultiPartParser, FormParser]
 
     @extend_schema(
         responses={(200, "text/dns"): OpenApiTypes.STR},

@@ -3,7 +3,9 @@
 Retry-After header when it says how long to wait."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -17,6 +19,7 @@ CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    413: "request_too_large",
     415: "unsupported_media_type",
     429: "throttled",
 }
@@ -39,7 +42,33 @@ def _messages(value):
     return [str(value)]
 
 
+def safe_text(value):
+    """Messages may repeat what a client sent: keep them encodable whatever it was (a lone
+    surrogate becomes its escape), so writing the answer cannot fail."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {safe_text(key): safe_text(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [safe_text(item) for item in value]
+    return value
+
+
 def exception_handler(exc, context):
+    response = _handle(exc, context)
+    if response is not None:
+        response.data = safe_text(response.data)
+    return response
+
+
+def _handle(exc, context):
+    if isinstance(exc, RequestDataTooBig):
+        body = {
+            "code": CODES[413],
+            "detail": _("The request body is larger than this API accepts."),
+            "fields": {},
+        }
+        return Response(body, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, PanelError):
         body = {"code": exc.code, "detail": str(exc.detail), "fields": exc.fields}
         if getattr(exc, "errors", None) is not None:  # a file's problems, line by line

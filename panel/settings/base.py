@@ -211,6 +211,11 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "panel.api.permissions.TokenScope",
     ],
+    "DEFAULT_PARSER_CLASSES": [
+        "panel.api.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "panel.api.pagination.PagePagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
