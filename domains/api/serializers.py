@@ -6,6 +6,8 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from panel.api.base import DB_INT_MAX
+
 from ..models import DomainKind
 from ..records import TYPES
 from ..renewal import CHOICES as RENEWAL_CHOICES
@@ -43,7 +45,9 @@ class RRsetIn(serializers.Serializer):
     type = serializers.CharField(
         max_length=10, help_text=format_lazy("{} {}", _("One of:"), ", ".join(TYPES))
     )
-    ttl = serializers.IntegerField(required=False, help_text=_("In seconds; 3600 if left out."))
+    ttl = serializers.IntegerField(
+        max_value=DB_INT_MAX, required=False, help_text=_("In seconds; 3600 if left out.")
+    )
     records = serializers.ListField(
         child=serializers.CharField(allow_blank=True, trim_whitespace=False),
         help_text=_("Each record's content, such as 192.0.2.1 or 10 mail.example.com."),
@@ -134,7 +138,8 @@ class ZoneFileInvalidOut(serializers.Serializer):
 
 class MailRecordsIn(serializers.Serializer):
     service = serializers.IntegerField(
-        help_text=_("The id of the Service Mail that receives mail at this domain.")
+        max_value=DB_INT_MAX,
+        help_text=_("The id of the Service Mail that receives mail at this domain."),
     )
 
 

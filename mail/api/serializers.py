@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from panel.api.base import DB_INT_MAX
 from panel.forms import date_range_errors
 
 from ..models import AddressKind, MailLogStatus
@@ -32,14 +33,17 @@ class MailServiceIn(serializers.Serializer):
     domain = serializers.CharField(max_length=253)
     plan = serializers.ChoiceField(choices=PLAN_CHOICES)
     address_quota = serializers.IntegerField(
-        required=False, min_value=1, help_text=_("Defaults to the plan's quota.")
+        max_value=DB_INT_MAX,
+        required=False,
+        min_value=1,
+        help_text=_("Defaults to the plan's quota."),
     )
 
 
 class MailServicePatchIn(serializers.Serializer):
     plan = serializers.ChoiceField(choices=PLAN_CHOICES, required=False)
     address_quota = serializers.IntegerField(
-        required=False, min_value=1, help_text=_("The quota only goes up.")
+        max_value=DB_INT_MAX, required=False, min_value=1, help_text=_("The quota only goes up.")
     )
     default_permissions = MailPermissionsIn(
         required=False,
@@ -104,7 +108,7 @@ class MailAddressIn(serializers.Serializer):
         required=False, allow_blank=True, trim_whitespace=False, write_only=True
     )
     users = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(max_value=DB_INT_MAX, min_value=1),
         required=False,
         help_text=_("User ids of members to link (users mode)."),
     )
@@ -114,13 +118,19 @@ class MailAddressIn(serializers.Serializer):
         help_text=_("Outside emails to invite and link when they accept (users mode)."),
     )
     permissions = MailPermissionsIn(required=False)
-    signature = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    signature = serializers.IntegerField(
+        max_value=DB_INT_MAX, required=False, allow_null=True, min_value=1
+    )
 
 
 class MailAddressPatchIn(serializers.Serializer):
     password = serializers.CharField(required=False, trim_whitespace=False, write_only=True)
     signature = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, help_text=_("A signature id, or null.")
+        max_value=DB_INT_MAX,
+        required=False,
+        allow_null=True,
+        min_value=1,
+        help_text=_("A signature id, or null."),
     )
 
 

@@ -14,6 +14,10 @@ from panel.access import Capability, access_by_id
 from panel.activity import set_via
 from panel.models import Via
 
+#: the largest value an integer column holds (PostgreSQL `integer`): every integer the API
+#: takes is bounded by it or less, so no input reaches the database out of range
+DB_INT_MAX = 2**31 - 1
+
 
 class ApiEntry:
     """Marks actions arriving through the API in the activity log."""

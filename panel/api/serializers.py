@@ -3,6 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from panel.api.base import DB_INT_MAX
 from panel.forms import date_range_errors
 from panel.models import (
     ActivityEvent,
@@ -117,7 +118,11 @@ class TeamIn(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     leader = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, help_text="User id of a member"
+        max_value=DB_INT_MAX,
+        required=False,
+        allow_null=True,
+        min_value=1,
+        help_text="User id of a member",
     )
 
 
@@ -215,7 +220,7 @@ class ActivityOut(serializers.ModelSerializer):
 
 
 class ActivityFilterIn(serializers.Serializer):
-    actor = serializers.IntegerField(required=False, min_value=1)
+    actor = serializers.IntegerField(max_value=DB_INT_MAX, required=False, min_value=1)
     kind = serializers.CharField(required=False, allow_blank=True, max_length=64)
     since = serializers.DateField(required=False)
     until = serializers.DateField(required=False)
