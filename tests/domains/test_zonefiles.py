@@ -153,6 +153,7 @@ def test_a_syntax_error_names_its_line_and_changes_nothing(admin, domain, zone_d
         (["alias CNAME a.other.test.", "alias CNAME b.other.test."], 7, ["one CNAME"]),
         (["@ CNAME other.test."], 6, ["ex.test cannot have a CNAME"]),
         (["www CNAME other.test."], 6, ["www.ex.test", "CNAME"]),  # www has an A, line 5
+        (["c CNAME other.test.", "", "c TXT x"], 8, ["c.ex.test", "CNAME"]),
     ],
 )
 def test_a_record_the_panel_refuses_names_its_line(admin, domain, lines, line, words):
@@ -161,6 +162,21 @@ def test_a_record_the_panel_refuses_names_its_line(admin, domain, lines, line, w
         zone_import(access=admin, domain=domain, text=zone_file(*lines))
     assert error.value.code == "zone_file_invalid" and error.value.line == line
     assert all(word in str(error.value.detail) for word in words), error.value.detail
+    assert rrsets(domain) == before
+
+
+def test_a_file_over_the_record_cap_is_refused_at_the_line_that_passes_it(
+    admin, domain, monkeypatch
+):
+    from domains import zonefiles
+
+    monkeypatch.setattr(zonefiles, "MAX_FILE_RECORDS", 6)
+    before = rrsets(domain)
+    lines = [f"h{n} A 192.0.2.{n}" for n in range(1, 6)]
+    with pytest.raises(InvalidInput) as error:
+        zone_import(access=admin, domain=domain, text=zone_file(*lines))
+    assert "more than 6 records" in str(error.value.detail)
+    assert error.value.line > 0
     assert rrsets(domain) == before
 
 
