@@ -246,7 +246,7 @@ class InvitationsView(OrganisationScoped, generics.ListAPIView):
         return Response(s.InvitationOut(invitation).data, status=status.HTTP_201_CREATED)
 
 
-class InvitationView(OrganisationScoped, APIView):
+class InvitationScoped(OrganisationScoped, APIView):
     capability = Capability.MANAGE_MEMBERS
 
     def _invitation(self, invitation_id):
@@ -254,13 +254,15 @@ class InvitationView(OrganisationScoped, APIView):
             selectors.invitation_list(organisation=self.organisation), pk=invitation_id
         )
 
+
+class InvitationView(InvitationScoped):
     @extend_schema(responses={204: None})
     def delete(self, request, org_id, invitation_id):
         services.invitation_revoke(access=self.access, invitation=self._invitation(invitation_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class InvitationResendView(InvitationView):
+class InvitationResendView(InvitationScoped):
     @extend_schema(request=None, responses=s.InvitationOut)
     def post(self, request, org_id, invitation_id):
         invitation = services.invitation_resend(

@@ -1,6 +1,8 @@
 """Input no API endpoint may choke on: nesting, text the database cannot store, bodies
 too large, unknown paths. Each answers the error envelope and writes nothing."""
 
+import re
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.parsers import JSONParser
@@ -105,3 +107,43 @@ def test_the_manager_keeps_its_html_404(db, client_for):
     response = client_for(f.UserFactory()).get("/no-such-page/")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_every_route_allows_only_the_methods_its_schema_documents():
+    """A route inherits no method it should not have (a DELETE on resend/ once revoked
+    the invitation)."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    documented = {
+        path: {method.upper() for method in operations}
+        for path, operations in schema["paths"].items()
+    }
+    # `addresses/delete/` is also the address whose local part is "delete", served by the
+    # address route's methods, which its own schema entry documents.
+    same_as_address = "/api/v1/organisations/{org_id}/mail/services/{service_id}/addresses/delete/"
+    extra = []
+    for route, view in _api_views():
+        path = "/" + route
+        for name in re.findall(r"<(?:\w+:)?(\w+)>", path):
+            path = re.sub(rf"<(?:\w+:)?{name}>", "{" + name + "}", path)
+        allowed = {m for m in view().allowed_methods if m not in {"OPTIONS", "HEAD"}}
+        if path in documented and path != same_as_address:
+            extra += [f"{method} {path}" for method in allowed - documented[path]]
+    assert extra == []
+
+
+def test_delete_on_resend_does_not_revoke_the_invitation(org_world, client_for):
+    from panel.models import Invitation
+
+    client = client_for(org_world["admin"])
+    created = client.post(
+        org_url(org_world, "invitations/"),
+        {"email": "guest@example.test", "role": "user"},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    invitation = created.json()["id"]
+    response = client.delete(org_url(org_world, f"invitations/{invitation}/resend/"))
+    assert_error(response, 405)
+    assert Invitation.objects.get(pk=invitation).status == "pending"
