@@ -1,9 +1,10 @@
 """API views: look the object up from the organisation, call a service, answer."""
 
 from django.db.models import Prefetch
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics, status
+from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -26,8 +27,23 @@ from . import serializers as s
 from .base import ApiEntry, OrganisationScoped, confirm_name, confirm_name_parameter
 
 
+def _plain(serializer_class, data):
+    """A form or multipart body as a plain dict. DRF reads a form's missing boolean as
+    false (an unticked checkbox), so a PUT without `enabled` would turn a responder off;
+    a plain dict makes a missing field missing, and required fields then answer 400."""
+    if not isinstance(data, QueryDict):
+        return data
+    fields = serializer_class().fields
+    return {
+        key: data.getlist(key)
+        if isinstance(fields.get(key), serializers.ListField | serializers.MultipleChoiceField)
+        else data.get(key)
+        for key in data
+    }
+
+
 def _valid(serializer_class, data):
-    serializer = serializer_class(data=data)
+    serializer = serializer_class(data=_plain(serializer_class, data))
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 

@@ -646,6 +646,24 @@ def test_responder(world, legal):
     )
 
 
+def test_a_responder_put_without_its_fields_changes_nothing(world, legal):
+    """A garbage form body once turned the responder off: missing form booleans are
+    missing, not false."""
+    make(world)
+    responder = url(world, "addresses/alice/responder/")
+    body = {"enabled": True, "subject": "Away", "body": "Back on Monday."}
+    assert legal.put(responder, body, "json").status_code == 200
+    for garbage in (b"%%%=&&&\xff", b""):
+        response = legal.generic(
+            "PUT", responder, garbage, content_type="application/x-www-form-urlencoded"
+        )
+        assert_error(response, 400, field="enabled")
+    form = legal.put(responder, {"subject": "Away"})  # multipart, without enabled
+    assert_error(form, 400, field="enabled")
+    kept = legal.get(responder).json()
+    assert (kept["enabled"], kept["subject"], kept["body"]) == (True, "Away", "Back on Monday.")
+
+
 # -- redirect-only addresses and signatures -------------------------------------------------
 
 
