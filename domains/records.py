@@ -107,11 +107,20 @@ def _txt(value: str) -> str:
     )
 
 
+#: what DNS carries in one record (RFC 1035: RDLENGTH is 16 bits)
+MAX_RDATA_BYTES = 65_535
+#: presentation text longer than this cannot fit, even with every byte as one character
+#: plus quotes between 255-byte strings
+MAX_RECORD_CHARS = 4 * MAX_RDATA_BYTES
+
+
 def clean_record(rtype: str, value: str, zone: str, *, field: str) -> str:
     """One record's content, parsed by dnspython, in absolute presentation format."""
     text = (value or "").strip()
     if not text:
         raise invalid(field, _("Enter the record's content."))
+    if len(text) > MAX_RECORD_CHARS:  # before parsing it: a long text costs time there too
+        raise invalid(field, _("A record holds at most %(n)d bytes.") % {"n": MAX_RDATA_BYTES})
     if rtype == "TXT":
         text = _txt(text)
     try:
@@ -128,6 +137,8 @@ def clean_record(rtype: str, value: str, zone: str, *, field: str) -> str:
             _("This is not a valid %(type)s record: %(reason)s")
             % {"type": rtype, "reason": str(error) or error.__class__.__name__},
         ) from None
+    if len(rdata.to_wire()) > MAX_RDATA_BYTES:
+        raise invalid(field, _("A record holds at most %(n)d bytes.") % {"n": MAX_RDATA_BYTES})
     if rtype in ("MX", "SRV", "CNAME", "NS") and _looks_like_address(text.split()[-1]):
         raise invalid(
             field,

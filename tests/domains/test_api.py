@@ -481,3 +481,19 @@ def test_a_zone_file_can_be_put_as_the_body_itself(world, legal, zone_dir):
     assert response.status_code == 200, response.content
     exported = legal.get(url(world, "acme.test/zone-file/")).content.decode()
     assert "192.0.2.50" in exported
+
+
+@pytest.mark.parametrize("chars", [70_000, 1_000_000])
+def test_a_record_over_what_dns_carries_is_refused(world, legal, chars):
+    before = legal.get(url(world, "acme.test/records/")).json()
+    rrset = {"name": "big", "type": "TXT", "records": ["x" * chars]}
+    response = legal.post(url(world, "acme.test/records/"), rrset, format="json")
+    assert response.status_code == 400, response.content[:300]
+    assert "65535 bytes" in response.content.decode()
+    assert legal.get(url(world, "acme.test/records/")).json() == before
+
+
+def test_a_long_txt_record_that_fits_is_kept(world, legal):
+    rrset = {"name": "long", "type": "TXT", "records": ["x" * 3000]}
+    response = legal.post(url(world, "acme.test/records/"), rrset, format="json")
+    assert response.status_code == 201, response.content[:300]
