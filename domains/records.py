@@ -55,6 +55,7 @@ def clean_domain_name(value: str, *, field: str = "name") -> str:
             and not label.startswith("-") and not label.endswith("-")
             for label in labels
         )
+        or labels[-1].isdigit()  # "1.5" or an address: a top-level domain has letters
     ):  # fmt: skip
         raise InvalidInput(fields={field: [_("Enter a domain name such as example.com.")]})
     return text

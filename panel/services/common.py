@@ -18,12 +18,33 @@ def full_clean(instance, exclude=None) -> None:
         raise InvalidInput(fields=exc.message_dict) from None
 
 
+def _is_invisible(char: str) -> bool:
+    """Characters that change how a name looks without being seen: bidi overrides and
+    isolates (U+202A-202E, U+2066-2069), zero-width characters and the BOM, tag
+    characters (U+E0000-E007F): with them a name can pose as another."""
+    return unicodedata.category(char) == "Cf" or 0xE0000 <= ord(char) <= 0xE007F
+
+
 def clean_name(value: str, *, field: str = "name", max_length: int = 120) -> str:
-    """A one-line name: trimmed, not empty, no control characters (they would break
-    mail headers and CSV files), at most `max_length` characters."""
-    value = (value or "").strip()
+    """A one-line name: text (not a number), NFC-normalised and trimmed, not empty, no
+    control characters (they would break mail headers and CSV files) nor invisible
+    formatting characters, at most `max_length` characters."""
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput(fields={field: [_("Enter text.")]})
+    value = unicodedata.normalize("NFC", value or "").strip()
     if any(unicodedata.category(char) == "Cc" for char in value):
         raise InvalidInput(fields={field: [_("Use a single line without control characters.")]})
+    if any(_is_invisible(char) for char in value):
+        raise InvalidInput(
+            fields={
+                field: [
+                    _(
+                        "Remove the invisible characters (direction marks, zero-width "
+                        "characters) from this name."
+                    )
+                ]
+            }
+        )
     if not value:
         raise InvalidInput(fields={field: [_("This field is required.")]})
     if len(value) > max_length:

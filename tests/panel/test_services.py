@@ -542,3 +542,28 @@ def test_services_record_who_did_what(org_world, acc):
     assert event.actor == org_world["admin"]
     assert event.actor_email == "admin@example.test"
     assert (event.target_type, event.target_id, event.target_repr) == ("team", str(team.pk), "Ops")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Acme\u202egnp.exe", "Ac\u200bme", "\ufeffAcme", "Acme\U000e0041", "Acme\u2066x\u2069"],
+)
+def test_a_name_with_invisible_characters_is_refused(org_world, acc, name):
+    with pytest.raises(InvalidInput) as error:
+        services.team_create(access=acc("admin"), name=name)
+    assert "invisible" in error.value.fields["name"][0]
+
+
+def test_names_are_normalised_and_must_be_text(org_world, acc):
+    team = services.team_create(access=acc("admin"), name="Cafe\u0301 team")
+    assert team.name == "Café team"
+    with pytest.raises(InvalidInput):
+        services.team_create(access=acc("admin"), name=123)
+
+
+@pytest.mark.parametrize("name", ["1.5", "192.0.2.1", "10.20"])
+def test_a_number_is_not_a_domain_name(name):
+    from domains.records import clean_domain_name
+
+    with pytest.raises(InvalidInput):
+        clean_domain_name(name)
