@@ -9,4 +9,10 @@ class MailConfig(AppConfig):
     verbose_name = _("Service Mail")
 
     def ready(self):
+        from panel.products import dashboard_card_register
+
         from . import receivers  # noqa: F401  (connects the signal receivers)
+        from .dashboard import CARDS
+
+        for card in CARDS:
+            dashboard_card_register(card)

@@ -1,9 +1,11 @@
 """The kinds of product an organisation can hold, and the base of every product model.
 
-Each product app registers its kind here (key, labels, model). The dashboard, the grant
-validation and the access rules read this registry instead of naming apps.
+Each product app registers its kind here (key, labels, model) and, from its
+`AppConfig.ready()`, its dashboard cards. The dashboard, the grant validation and the
+access rules read this registry instead of naming apps.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.apps import apps
@@ -98,3 +100,36 @@ PRODUCT_TYPE_CHOICES = [(kind.key, kind.label) for kind in KINDS.values()]
 
 def kind_of(product_type: str) -> ProductKind | None:
     return KINDS.get(product_type)
+
+
+# -- dashboard cards --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DashboardCard:
+    """A card a product adds to the organisation dashboard: `template` is included with
+    `card` set to what `context(access)` returns; the card is left out when that is
+    empty (None, {})."""
+
+    key: str
+    template: str
+    context: Callable[..., dict | None]
+
+
+_DASHBOARD_CARDS: dict[str, DashboardCard] = {}
+
+
+def dashboard_card_register(card: DashboardCard) -> None:
+    """Add `card` to the dashboard, after those registered before it (again under the
+    same key: replaced in place)."""
+    _DASHBOARD_CARDS[card.key] = card
+
+
+def dashboard_cards(*, access) -> list[dict]:
+    """The cards to show to `access`, each `{key, template, card}` (`card`: its context)."""
+    shown = []
+    for card in _DASHBOARD_CARDS.values():
+        context = card.context(access)
+        if context:
+            shown.append({"key": card.key, "template": card.template, "card": context})
+    return shown

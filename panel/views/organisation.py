@@ -5,8 +5,6 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from mail.selectors import my_addresses
-
 from .. import selectors, services
 from ..access import Capability
 from ..forms import (
@@ -15,6 +13,7 @@ from ..forms import (
     TransferForm,
 )
 from ..mixins import LAST_ORGANISATION_KEY, organisation_view, run_service
+from ..products import dashboard_cards
 
 
 @organisation_view()
@@ -25,7 +24,7 @@ def organisation_dashboard(request, access):
         {
             "sections": selectors.organisation_products(access=access),
             "may_order": access.can(Capability.CHANGE_ORGANISATION),
-            "my_addresses": list(my_addresses(access=access)[:50]),
+            "cards": dashboard_cards(access=access),
         },
     )
 
