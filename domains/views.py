@@ -1,8 +1,9 @@
 """Domains pages: the list with the add form, one domain with its records, zone file,
 synonyms and mail card, and the deletion after typing the name.
 
-Every write calls domains.services / zonefiles / maildns; their errors come back under
-the field at fault (a record's `records.<n>` under the content box, with its line)."""
+Every write calls domains.services / zonefiles, or the mail records' hook (domains.hooks);
+their errors come back under the field at fault (a record's `records.<n>` under the content
+box, with its line)."""
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse
@@ -11,13 +12,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from mail import selectors as mail_selectors
 from panel.access import Capability
 from panel.errors import Conflict, NotFound, PanelError
 from panel.mixins import organisation_view, report_error, require, run_service
 from panel.views.common import confirm_then_run
 
-from . import maildns, selectors, services, zonefiles
+from . import selectors, services, zonefiles
 from .forms import (
     KIND_HELP,
     DeleteDomainForm,
@@ -28,6 +28,7 @@ from .forms import (
     SynonymForm,
     ZoneImportForm,
 )
+from .hooks import mail_records
 from .models import Domain
 
 
@@ -127,7 +128,8 @@ def _domain_page(request, access, domain, *, status=200, **forms):
     }
     if can_manage and not domain.is_synonym:
         candidates = [d for d in visible if d.pk != domain.pk and d.synonym_of_id != domain.pk]
-        mail_services = list(mail_selectors.service_list(access=access).order_by("domain"))
+        mail = mail_records()
+        mail_services = list(mail.services(access=access)) if mail else []
         edit_form = forms.get("edit_form")
         context.update(
             record_form=forms.get("record_form") or RecordForm(),
@@ -155,8 +157,9 @@ def _domain_page(request, access, domain, *, status=200, **forms):
 def domain_detail(request, access, name):
     domain = domain_or_404(access, name)
     checks = None
-    if request.GET.get("check") == "mail" and not domain.is_synonym:
-        ok, checks = run_service(request, maildns.mail_checks, access=access, domain=domain)
+    mail = mail_records()
+    if mail and request.GET.get("check") == "mail" and not domain.is_synonym:
+        ok, checks = run_service(request, mail.checks, access=access, domain=domain)
     return _domain_page(request, access, domain, checks=checks)
 
 
@@ -379,17 +382,25 @@ def synonym_dissociate(request, access, name):
 # -- mail ------------------------------------------------------------------------------------
 
 
+def _mail_or_404():
+    mail = mail_records()
+    if mail is None:
+        raise Http404()
+    return mail
+
+
 @organisation_view()
 @require_POST
 def mail_use(request, access, name):
     domain = _manage(access, name)
-    mail_services = list(mail_selectors.service_list(access=access))
+    mail = _mail_or_404()
+    mail_services = list(mail.services(access=access))
     form = MailUseForm(request.POST, services=mail_services)
     if form.is_valid():
         service = next(s for s in mail_services if str(s.pk) == form.cleaned_data["service"])
         ok, _records = run_service(
             request,
-            maildns.mail_records_add,
+            mail.records_add,
             form=form,
             access=access,
             domain=domain,
@@ -408,7 +419,7 @@ def mail_fixes(request, access, name):
     domain = _manage(access, name)
     ok, _checks = run_service(
         request,
-        maildns.mail_fixes_apply,
+        _mail_or_404().fixes_apply,
         access=access,
         domain=domain,
         success=_("The expected mail records are in the zone; the checks below ran again."),

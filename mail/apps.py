@@ -9,10 +9,24 @@ class MailConfig(AppConfig):
     verbose_name = _("Service Mail")
 
     def ready(self):
+        from domains.hooks import MailRecords, mail_records_register
         from panel.products import dashboard_card_register
 
-        from . import receivers  # noqa: F401  (connects the signal receivers)
+        from . import (
+            dns_records,
+            receivers,  # noqa: F401  (connects the signal receivers)
+            selectors,
+        )
         from .dashboard import CARDS
 
         for card in CARDS:
             dashboard_card_register(card)
+        mail_records_register(
+            MailRecords(
+                services=dns_records.record_services,
+                service_for=selectors.service_for,
+                records_add=dns_records.mail_records_add,
+                checks=dns_records.mail_checks,
+                fixes_apply=dns_records.mail_fixes_apply,
+            )
+        )

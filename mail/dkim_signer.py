@@ -90,9 +90,9 @@ class Lookups:
         """The served key of `domain_name` in the login's organisation, unsealed."""
 
         def compute():
-            from domains.maildns import dkim_private_key_pem, dkim_signing_key_of
             from domains.models import Domain
 
+            from .dns_records import dkim_private_key_pem, dkim_signing_key_of
             from .models import Address
 
             local_part, _at, login_domain = login.lower().rpartition("@")

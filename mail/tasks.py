@@ -271,8 +271,9 @@ def purge_mail_log() -> int:
 def activate_dkim_keys(domain_id: int | None = None) -> int:
     """Start signing with the DKIM keys whose records are now served: one domain's after
     a zone change, every waiting key's from beat. Returns how many started."""
-    from domains.maildns import dkim_keys_activate
     from domains.models import DkimKey, Domain
+
+    from .dns_records import dkim_keys_activate
 
     waiting = DkimKey.objects.filter(signing_since__isnull=True, retired_at__isnull=True)
     domains = Domain.objects.filter(pk__in=waiting.values("domain_id"))

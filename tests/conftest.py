@@ -29,6 +29,14 @@ def _default_language():
 
 
 @pytest.fixture
+def zone_dir(settings, tmp_path):
+    """Zones published as files in a private directory."""
+    settings.DNS_PUBLISHER = "zonefile"
+    settings.DNS_ZONE_DIR = tmp_path
+    return tmp_path
+
+
+@pytest.fixture
 def org_world(db):
     """One organisation with each kind of person, a team with a mail grant, and another
     organisation that nobody here belongs to."""

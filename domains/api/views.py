@@ -12,14 +12,14 @@ from rest_framework.parsers import BaseParser, FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mail import selectors as mail_selectors
 from panel.access import Capability
 from panel.api.base import OrganisationScoped, confirm_name, confirm_name_parameter
 from panel.api.parsers import SafeJSONParser
 from panel.api.views import _valid
 from panel.errors import InvalidInput, NotFound
 
-from .. import maildns, selectors, services, zonefiles
+from .. import selectors, services, zonefiles
+from ..hooks import mail_records_or_404
 from ..models import Domain
 from ..renewal import domain_set_renewal
 from . import serializers as s
@@ -338,14 +338,15 @@ class MailRecordsView(DomainScoped, APIView):
     )
     def post(self, request, org_id, name):
         domain = self.managed_domain()
+        mail = mail_records_or_404()
         service_id = _valid(s.MailRecordsIn, request.data)["service"]
         try:
-            service = mail_selectors.service_for(access=self.access, service_id=service_id)
+            service = mail.service_for(access=self.access, service_id=service_id)
         except NotFound:
             service = None
         if service is None or not self.access.can(Capability.VIEW_PRODUCT, service):
             raise InvalidInput(fields={"service": [_("No Service Mail of yours has this id.")]})
-        records = maildns.mail_records_add(access=self.access, domain=domain, service=service)
+        records = mail.records_add(access=self.access, domain=domain, service=service)
         return Response(s.MailRecordOut(records, many=True).data)
 
 
@@ -360,7 +361,7 @@ class MailChecksView(DomainScoped, APIView):
         ),
     )
     def get(self, request, org_id, name):
-        checks = maildns.mail_checks(access=self.access, domain=self.domain())
+        checks = mail_records_or_404().checks(access=self.access, domain=self.domain())
         return Response(s.MailCheckOut(checks, many=True).data)
 
 
@@ -377,5 +378,5 @@ class MailFixesView(DomainScoped, APIView):
     )
     def post(self, request, org_id, name):
         domain = self.managed_domain()
-        checks = maildns.mail_fixes_apply(access=self.access, domain=domain)
+        checks = mail_records_or_404().fixes_apply(access=self.access, domain=domain)
         return Response(s.MailCheckOut(checks, many=True).data)

@@ -8,13 +8,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from domains import maildns
 from domains.models import Domain
 from panel.access import Capability
 from panel.mixins import organisation_view, run_service
 from panel.views.common import PAGE_SIZE, confirm_then_run, first_or_404
 
-from .. import selectors, services
+from .. import dns_records, selectors, services
 from ..forms import (
     DefaultsForm,
     DeleteServiceForm,
@@ -150,7 +149,7 @@ def _dns_context(request, access, service) -> dict:
         return {"dns_domain": None}
     checks = None
     if request.GET.get("check") == "dns":
-        _ok, checks = run_service(request, maildns.mail_checks, access=access, domain=domain)
+        _ok, checks = run_service(request, dns_records.mail_checks, access=access, domain=domain)
     return {
         "dns_domain": domain,
         "dns_checks": checks,

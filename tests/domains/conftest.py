@@ -1,16 +1,9 @@
-"""Fixtures of the domain tests: zones published as files in a private directory, and the
-administrator of the org_world organisation."""
+"""Fixtures of the domain tests: the administrator of the org_world organisation, with
+zones published as files (zone_dir, in tests/conftest.py)."""
 
 import pytest
 
 from panel.access import access_for
-
-
-@pytest.fixture
-def zone_dir(settings, tmp_path):
-    settings.DNS_PUBLISHER = "zonefile"
-    settings.DNS_ZONE_DIR = tmp_path
-    return tmp_path
 
 
 @pytest.fixture

@@ -6,9 +6,10 @@ import dns.resolver
 import dns.zone
 import pytest
 
-from domains import maildns, services
+from domains import services
 from domains.models import Domain, Renewal, RRset
 from domains.publishers import DnsServerError, ZoneFilePublisher
+from mail import dns_records
 from panel.access import access_for
 from panel.models import ActivityEvent
 from tests import factories as f
@@ -443,7 +444,7 @@ class ZoneResolver:
 
 @pytest.fixture
 def resolver(zone_dir, monkeypatch):
-    monkeypatch.setattr(maildns, "default_resolver", lambda: ZoneResolver(zone_dir))
+    monkeypatch.setattr(dns_records, "default_resolver", lambda: ZoneResolver(zone_dir))
 
 
 def test_mail_records_are_set_for_a_service_of_the_domain(world, legal, resolver):

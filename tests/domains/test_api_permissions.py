@@ -19,7 +19,8 @@ import pytest
 from django.urls import URLPattern
 from rest_framework.test import APIClient
 
-from domains import maildns, services
+from domains import services
+from mail import dns_records
 from panel.access import access_for
 from panel.models import Role
 from tests import factories as f
@@ -124,7 +125,7 @@ def world(org_world, settings, tmp_path, monkeypatch):
     grant on the three."""
     settings.DNS_PUBLISHER = "zonefile"
     settings.DNS_ZONE_DIR = tmp_path
-    monkeypatch.setattr(maildns, "default_resolver", SilentResolver)
+    monkeypatch.setattr(dns_records, "default_resolver", SilentResolver)
     w = dict(org_world)
     org = w["org"]
     manager = access_for(w["legal"], org)

@@ -8,7 +8,8 @@ import dns.message
 import dns.query
 import dns.rcode
 
-from domains import maildns, services
+from domains import services
+from mail import dns_records
 from tests import factories as f
 
 _zones = itertools.count(1)
@@ -31,11 +32,11 @@ def test_a_fresh_domain_fails_every_check_until_the_fixes_are_applied(powerdns, 
     zone = unique()
     domain = services.domain_add(access=admin, name=zone)
 
-    before = maildns.mail_checks(access=admin, domain=domain)
+    before = dns_records.mail_checks(access=admin, domain=domain)
     assert [c["ok"] for c in before] == [False] * 7
     assert all(c["found"] == [] for c in before)  # the server answered: nothing there
 
-    after = maildns.mail_fixes_apply(access=admin, domain=domain)
+    after = dns_records.mail_fixes_apply(access=admin, domain=domain)
 
     assert [(c["check"], c["ok"], c["fix"]) for c in after if not c["ok"]] == []
     for check in after:
@@ -53,11 +54,11 @@ def test_use_with_service_mail_is_served_and_keeps_other_txt(powerdns, admin, or
         domain=domain,
         changes=[{"name": "@", "type": "TXT", "records": ["site-verification=1", "v=spf1 -all"]}],
     )
-    maildns.mail_records_add(access=admin, domain=domain, service=service)
+    dns_records.mail_records_add(access=admin, domain=domain, service=service)
 
     assert ask(powerdns, zone, "TXT") == (
         "NOERROR",
         ['"site-verification=1"', '"v=spf1 include:spf.panel.localhost -all"'],
     )
-    checks = maildns.mail_checks(access=admin, domain=domain)
+    checks = dns_records.mail_checks(access=admin, domain=domain)
     assert all(c["ok"] for c in checks)

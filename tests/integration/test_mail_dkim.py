@@ -12,8 +12,9 @@ import dns.query
 import dns.rdatatype
 import pytest
 
-from domains import maildns, services
+from domains import services
 from domains.models import DkimKey
+from mail import dns_records
 from mail.models import Address, MailService
 from mail.passwords import hash_password
 from panel.access import access_for
@@ -72,16 +73,16 @@ def signature_tags(data: bytes) -> dict[str, str]:
 
 
 def the_dkim_check(world):
-    checks = maildns.mail_checks(access=world["access"], domain=world["domain"])
+    checks = dns_records.mail_checks(access=world["access"], domain=world["domain"])
     (check,) = [c for c in checks if c["check"] == "dkim"]
     return check
 
 
 def use_with_mail(world):
-    maildns.mail_records_add(
+    dns_records.mail_records_add(
         access=world["access"], domain=world["domain"], service=world["service"]
     )
-    return maildns.dkim_keys_activate(domain=world["domain"])
+    return dns_records.dkim_keys_activate(domain=world["domain"])
 
 
 def test_submitted_mail_is_signed_with_the_served_key_and_verifies(servers, powerdns, world):
@@ -109,7 +110,7 @@ def test_a_domain_without_a_key_is_sent_unsigned_and_the_diagnostic_says_so(
 
 
 def test_a_key_signs_only_once_its_record_is_served(servers, powerdns, world):
-    maildns.mail_records_add(
+    dns_records.mail_records_add(
         access=world["access"], domain=world["domain"], service=world["service"]
     )
     # published in the zone, but the signer has not seen it served yet
@@ -119,14 +120,14 @@ def test_a_key_signs_only_once_its_record_is_served(servers, powerdns, world):
     dkim_check = the_dkim_check(world)
     assert dkim_check["ok"] and "as soon as" in dkim_check["message"]
 
-    assert maildns.dkim_keys_activate(domain=world["domain"])
+    assert dns_records.dkim_keys_activate(domain=world["domain"])
     code, reply, subject = servers.submit(world["alice"], PASSWORD)
     assert dkim.verify(received(servers, subject), dnsfunc=served_txt(powerdns))
 
 
 def test_rotation_publishes_the_new_selector_first_and_then_signs_with_it(servers, powerdns, world):
     (old,) = use_with_mail(world)
-    new = maildns.dkim_key_rotate(access=world["access"], domain=world["domain"])
+    new = dns_records.dkim_key_rotate(access=world["access"], domain=world["domain"])
     assert new.selector != old.selector
     lookup = served_txt(powerdns)
     # both selectors are served during the change
@@ -137,7 +138,7 @@ def test_rotation_publishes_the_new_selector_first_and_then_signs_with_it(server
     code, reply, subject = servers.submit(world["alice"], PASSWORD)
     assert signature_tags(received(servers, subject))["s"] == old.selector
 
-    assert maildns.dkim_keys_activate(domain=world["domain"]) == [new]
+    assert dns_records.dkim_keys_activate(domain=world["domain"]) == [new]
     code, reply, subject = servers.submit(world["alice"], PASSWORD)
     data = received(servers, subject)
     assert signature_tags(data)["s"] == new.selector

@@ -74,3 +74,15 @@ def test_the_walk_sees_the_imports_it_must_refuse():
     )
     assert {"mail", "mail.services", "domains.services", "mail.services.sending"} <= names
     assert "panel.models" in imported("panel/jobs.py", "panel.jobs", top_level_only=True)
+
+
+def test_domains_knows_nothing_of_mail():
+    """Mail depends on Domains (it publishes its records in the customer's zone); Domains
+    reaches mail's records only through the hook that mail fills (domains.hooks)."""
+    found = [
+        f"{path} imports {name}"
+        for path, module in modules("domains")
+        for name in sorted(imported(path, module))
+        if _app(name) == "mail"
+    ]
+    assert not found, "domains must not import mail:\n" + "\n".join(found)

@@ -2,8 +2,11 @@
 autoconfig/autodiscover), the DKIM keys the panel generates for it, and a diagnostic that
 compares each expected record with what a real resolver answers, with the exact fix.
 
-The mail hostnames, the DKIM selector and the resolver come from settings (MAIL_DNS_*),
-with the defaults below. Every write goes through `services.rrsets_apply`, in one change.
+Mail publishes into the customer's zone through Domains' services; Domains offers these
+records on its pages and API through `domains.hooks.MailRecords`, filled in
+MailConfig.ready(), and never imports mail. The mail hostnames, the DKIM selector and the
+resolver come from settings (MAIL_DNS_*), with the defaults below. Every write goes
+through `domains.services.rrsets_apply`, in one change.
 """
 
 import base64
@@ -21,17 +24,18 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mail.models import MailService
-from mail.services.rules import service_domains
+from domains.models import DkimKey, Domain
+from domains.records import clean_record
+from domains.services import rename_under, require_own_zone, rrsets_apply
 from panel.access import Access, Capability
 from panel.activity import record_by
 from panel.errors import Conflict, InvalidInput
 from panel.secrets import seal, unseal
 from panel.services.common import lock
 
-from .models import DkimKey, Domain
-from .records import clean_record
-from .services import rename_under, require_own_zone, rrsets_apply
+from . import selectors
+from .models import MailService
+from .services.rules import service_domains
 
 logger = logging.getLogger(__name__)
 
@@ -325,6 +329,11 @@ def mail_fixes_apply(*, access: Access, domain: Domain, resolver=None) -> list[d
             record_by(access, "domains.mail_records.fixed", domain, {"checks": sorted(codes)})
             _activation_enqueue(domain)
     return mail_checks(access=access, domain=domain, resolver=resolver)
+
+
+def record_services(*, access: Access):
+    """The Service Mails the person sees, by domain: those a domain's records may serve."""
+    return selectors.service_list(access=access).order_by("domain")
 
 
 # -- diagnostic ---------------------------------------------------------------------------------

@@ -15,9 +15,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from django.core.management import call_command
 
-from domains import maildns, services
+from domains import services
 from domains.models import DkimKey
 from domains.publishers import ZoneFilePublisher
+from mail import dns_records
 from mail.models import ExtraDomain
 from panel.access import access_for
 from panel.errors import Conflict, InvalidInput, NotFound
@@ -25,6 +26,12 @@ from panel.models import ActivityEvent
 from tests import factories as f
 
 ZONE = "acme.test"  # the domain of org_world's Service Mail
+
+
+@pytest.fixture
+def admin(org_world, zone_dir):
+    """The administrator, with zones published as files."""
+    return access_for(org_world["admin"], org_world["org"])
 
 
 @pytest.fixture
@@ -97,7 +104,7 @@ def test_use_with_service_mail_sets_every_record_in_one_change(
         "update",
         lambda self, zone, changed: published.append(changed) or original(self, zone, changed),
     )
-    maildns.mail_records_add(access=admin, domain=domain, service=org_world["mail"])
+    dns_records.mail_records_add(access=admin, domain=domain, service=org_world["mail"])
 
     assert len(published) == 1
     key = DkimKey.objects.get(domain=domain)
@@ -114,19 +121,19 @@ def test_use_with_service_mail_sets_every_record_in_one_change(
     assert codes.count(("domains.rrsets.changed",)) == 1
     assert codes.count(("domains.mail_records.added",)) == 1
 
-    checks = maildns.mail_checks(access=admin, domain=domain, resolver=ZoneResolver(zone_dir))
+    checks = dns_records.mail_checks(access=admin, domain=domain, resolver=ZoneResolver(zone_dir))
     assert [c["check"] for c in checks if not c["ok"]] == []
     assert all(c["fix"] is None for c in checks)
 
     # Doing it again keeps the key and changes nothing the server answers.
-    maildns.mail_records_add(access=admin, domain=domain, service=org_world["mail"])
+    dns_records.mail_records_add(access=admin, domain=domain, service=org_world["mail"])
     assert list(DkimKey.objects.filter(domain=domain)) == [key]
 
 
 def test_the_private_key_is_stored_only_sealed(admin, domain, org_world):
-    maildns.mail_records_add(access=admin, domain=domain, service=org_world["mail"])
+    dns_records.mail_records_add(access=admin, domain=domain, service=org_world["mail"])
     key = DkimKey.objects.get(domain=domain)
-    pem = maildns.dkim_private_key_pem(key)
+    pem = dns_records.dkim_private_key_pem(key)
     private = serialization.load_pem_private_key(pem.encode(), password=None)
     assert private.key_size == 2048
     public = private.public_key().public_bytes(
@@ -145,7 +152,7 @@ def test_the_private_key_is_stored_only_sealed(admin, domain, org_world):
 def test_a_domain_the_service_does_not_use_is_refused(admin, org_world, zone_dir):
     other = services.domain_add(access=admin, name="other.test")
     with pytest.raises(InvalidInput) as error:
-        maildns.mail_records_add(access=admin, domain=other, service=org_world["mail"])
+        dns_records.mail_records_add(access=admin, domain=other, service=org_world["mail"])
     assert "service" in error.value.fields
     assert not DkimKey.objects.exists()
     assert other.rrsets.count() == 1  # the NS rrset
@@ -154,16 +161,16 @@ def test_a_domain_the_service_does_not_use_is_refused(admin, org_world, zone_dir
     ExtraDomain.objects.create(
         organisation=org_world["org"], service=org_world["mail"], domain="other.test"
     )
-    maildns.mail_records_add(access=admin, domain=other, service=org_world["mail"])
+    dns_records.mail_records_add(access=admin, domain=other, service=org_world["mail"])
     assert other.rrsets.filter(type="MX").exists()
 
     # Another organisation's service is not found; a member without grants finds nothing.
     foreign = f.MailServiceFactory(organisation=org_world["other_org"], name="other.test2")
     with pytest.raises(NotFound):
-        maildns.mail_records_add(access=admin, domain=other, service=foreign)
+        dns_records.mail_records_add(access=admin, domain=other, service=foreign)
     user = access_for(org_world["user"], org_world["org"])
     with pytest.raises(NotFound):
-        maildns.mail_records_add(access=user, domain=other, service=org_world["mail"])
+        dns_records.mail_records_add(access=user, domain=other, service=org_world["mail"])
 
 
 def test_spf_and_dmarc_replace_only_their_own_txt_record(admin, domain, org_world, zone_dir):
@@ -175,7 +182,7 @@ def test_spf_and_dmarc_replace_only_their_own_txt_record(admin, domain, org_worl
             {"name": "_dmarc", "type": "TXT", "records": ["v=DMARC1; p=none", "other"]},
         ],
     )
-    maildns.mail_records_add(access=admin, domain=domain, service=org_world["mail"])
+    dns_records.mail_records_add(access=admin, domain=domain, service=org_world["mail"])
     assert txt(zone_dir, ZONE) == [
         "site-verification=abc",
         "v=spf1 include:spf.panel.localhost -all",
@@ -199,7 +206,7 @@ def test_checks_mark_missing_wrong_and_ok_records_with_exact_fixes(admin, domain
             ),
         }
     )
-    checks = by_check(maildns.mail_checks(access=admin, domain=domain, resolver=resolver))
+    checks = by_check(dns_records.mail_checks(access=admin, domain=domain, resolver=resolver))
 
     assert checks["mx"]["ok"] and checks["mx"]["fix"] is None
     assert checks["mx"]["found"] == checks["mx"]["expected"] == ["10 mx.mail.example.net."]
@@ -238,10 +245,10 @@ def test_one_click_applies_every_fix_in_one_change(admin, domain, zone_dir):
         ],
     )
     resolver = ZoneResolver(zone_dir)
-    before = maildns.mail_checks(access=admin, domain=domain, resolver=resolver)
+    before = dns_records.mail_checks(access=admin, domain=domain, resolver=resolver)
     assert not any(check["ok"] for check in before)
 
-    after = maildns.mail_fixes_apply(access=admin, domain=domain, resolver=resolver)
+    after = dns_records.mail_fixes_apply(access=admin, domain=domain, resolver=resolver)
 
     assert [c["check"] for c in after if not c["ok"]] == []
     assert txt(zone_dir, ZONE) == [
@@ -254,7 +261,7 @@ def test_one_click_applies_every_fix_in_one_change(admin, domain, zone_dir):
 
     # Nothing wrong: nothing changes.
     serial = type(domain).objects.get(pk=domain.pk).serial
-    maildns.mail_fixes_apply(access=admin, domain=domain, resolver=resolver)
+    dns_records.mail_fixes_apply(access=admin, domain=domain, resolver=resolver)
     assert type(domain).objects.get(pk=domain.pk).serial == serial
 
 
@@ -262,12 +269,12 @@ def test_a_synonym_has_no_zone_to_fix(admin, domain, zone_dir):
     synonym = services.domain_add(access=admin, name="acme-synonym.test")
     services.synonym_make(access=admin, main=domain, synonym=synonym)
     with pytest.raises(Conflict) as error:
-        maildns.mail_fixes_apply(access=admin, domain=synonym, resolver=ZoneResolver(zone_dir))
+        dns_records.mail_fixes_apply(access=admin, domain=synonym, resolver=ZoneResolver(zone_dir))
     assert error.value.code == "is_synonym"
 
     # It serves its main domain's records under its own name, DKIM key included.
-    maildns.mail_fixes_apply(access=admin, domain=domain, resolver=ZoneResolver(zone_dir))
-    checks = maildns.mail_checks(access=admin, domain=synonym, resolver=ZoneResolver(zone_dir))
+    dns_records.mail_fixes_apply(access=admin, domain=domain, resolver=ZoneResolver(zone_dir))
+    checks = dns_records.mail_checks(access=admin, domain=synonym, resolver=ZoneResolver(zone_dir))
     assert by_check(checks)["mx"]["name"] == "acme-synonym.test"
     assert all(c["ok"] for c in checks)
     assert by_check(checks)["dmarc"]["expected"] == [
@@ -283,7 +290,7 @@ def test_a_conflicting_record_refuses_the_whole_change(admin, domain, org_world,
     )
     before = (zone_dir / f"{ZONE}.zone").read_text()
     with pytest.raises(Conflict) as error:
-        maildns.mail_records_add(access=admin, domain=domain, service=org_world["mail"])
+        dns_records.mail_records_add(access=admin, domain=domain, service=org_world["mail"])
     assert error.value.code == "cname_conflict"
     assert (zone_dir / f"{ZONE}.zone").read_text() == before
     assert not DkimKey.objects.exists()
