@@ -11,6 +11,7 @@ through `domains.services.rrsets_apply`, in one change.
 
 import base64
 import logging
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import dns.exception
 import dns.rdata
@@ -47,6 +48,8 @@ DKIM_KEY_BITS = 2048
 RESOLVER = "127.0.0.1"
 RESOLVER_PORT = 53
 RESOLVER_TIMEOUT = 3.0  # seconds for each question
+#: seconds for all the questions of one check together, asked at once
+CHECK_DEADLINE = 4.0
 
 #: Checks whose records share their name and type with records of other uses: only the
 #: record starting with this tag is the mail service's, the others are kept.
@@ -119,8 +122,9 @@ def _dkim_key_ensure(domain: Domain) -> DkimKey:
 
 
 def _activation_enqueue(domain: Domain) -> None:
-    """After the zone change commits, look for the new key's record (by task name:
-    the task lives with the mail server's side)."""
+    """After the zone change commits, look for the new key's record (by task name: the
+    task calls this module; sent, not run in place, even in eager mode, since it asks a
+    resolver)."""
     transaction.on_commit(lambda: _activation_send(domain.pk))
 
 
@@ -377,6 +381,19 @@ def _fix(record: dict) -> str:
     )
 
 
+def _ask_all(resolver, records: list[dict]) -> list[tuple[list[str] | None, str | None]]:
+    """Every record's question at once, with one deadline for them all (a resolver that
+    does not answer costs one timeout, not one per record); a question still open at the
+    deadline could not be checked."""
+    deadline = float(_setting("CHECK_DEADLINE", CHECK_DEADLINE))
+    pool = ThreadPoolExecutor(max_workers=len(records), thread_name_prefix="mail-dns-check")
+    futures = [pool.submit(_ask, resolver, r["name"], r["type"]) for r in records]
+    wait(futures, timeout=deadline)
+    pool.shutdown(wait=False, cancel_futures=True)
+    late = _("The resolver did not answer in time; this record could not be checked.")
+    return [f.result() if f.done() and not f.exception() else (None, late) for f in futures]
+
+
 def mail_checks(*, access: Access, domain: Domain, resolver=None) -> list[dict]:
     """Each expected record beside what a resolver answers:
     `[{check, name, type, expected, found, ok, fix, message}]`. `found` is the list of
@@ -387,9 +404,10 @@ def mail_checks(*, access: Access, domain: Domain, resolver=None) -> list[dict]:
     access.require(Capability.VIEW_PRODUCT, domain)
     resolver = resolver or default_resolver()
     signing = dkim_signing_key_of(domain)
+    records = expected_mail_records(domain)
+    answers = _ask_all(resolver, records)
     checks = []
-    for record in expected_mail_records(domain):
-        found, message = _ask(resolver, record["name"], record["type"])
+    for record, (found, message) in zip(records, answers, strict=True):
         if found is not None and record["check"] in TAGGED:
             found = [content for content in found if _is_tagged(record["check"], content)]
         if not record["values"]:

@@ -301,6 +301,8 @@ MAIL_DNS_DKIM_SELECTOR = os.environ.get("PANEL_MAIL_DNS_DKIM_SELECTOR", "panel")
 MAIL_DNS_RESOLVER = os.environ.get("PANEL_MAIL_DNS_RESOLVER", "127.0.0.1")
 MAIL_DNS_RESOLVER_PORT = int(os.environ.get("PANEL_MAIL_DNS_RESOLVER_PORT", "53"))
 MAIL_DNS_RESOLVER_TIMEOUT = float(os.environ.get("PANEL_MAIL_DNS_RESOLVER_TIMEOUT", "3"))
+# The records of one mail DNS check are asked at once, within this many seconds in all.
+MAIL_DNS_CHECK_DEADLINE = float(os.environ.get("PANEL_MAIL_DNS_CHECK_DEADLINE", "4"))
 # The servers mail programs are told to use (autoconfig, autodiscover, Apple profiles,
 # mail/autoconfig.py): IMAP and submission, each with its security, SSL (TLS from the
 # first byte), STARTTLS or plain. Both hosts default to the MX host.

@@ -295,3 +295,30 @@ def test_a_conflicting_record_refuses_the_whole_change(admin, domain, org_world,
     assert (zone_dir / f"{ZONE}.zone").read_text() == before
     assert not DkimKey.objects.exists()
     assert not domain.rrsets.filter(type="MX").exists()
+
+
+def test_a_resolver_that_never_answers_costs_one_deadline_and_says_so(admin, domain, settings):
+    """A real UDP socket on loopback that swallows every question: the seven records are
+    asked at once, so the check takes one deadline, and each says it could not be
+    checked instead of calling the record wrong."""
+    import socket
+    import time
+
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    try:
+        settings.MAIL_DNS_RESOLVER = "127.0.0.1"
+        settings.MAIL_DNS_RESOLVER_PORT = silent.getsockname()[1]
+        settings.MAIL_DNS_RESOLVER_TIMEOUT = 1.0
+        settings.MAIL_DNS_CHECK_DEADLINE = 1.5
+        began = time.monotonic()
+        checks = dns_records.mail_checks(access=admin, domain=domain)
+        took = time.monotonic() - began
+    finally:
+        silent.close()
+    assert len(checks) == 7
+    assert took < 2.5, took  # one deadline, not seven timeouts
+    assert all(check["found"] is None and not check["ok"] for check in checks)
+    assert all(
+        "could not be checked" in check["message"] for check in checks if check["check"] != "dkim"
+    )
