@@ -27,6 +27,9 @@ class MailRecords:
     checks: Callable[..., list[dict]]
     #: fixes_apply(access=, domain=) -> the checks again, once every fix is set
     fixes_apply: Callable[..., list[dict]]
+    #: dkim_rotate(access=, domain=) -> the new DKIM key (`selector`, `created_at`),
+    #: published beside the current one and signing once it is served
+    dkim_rotate: Callable[..., object]
 
 
 _mail_records: MailRecords | None = None

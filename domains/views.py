@@ -428,6 +428,23 @@ def mail_fixes(request, access, name):
     return redirect(f"{url}?check=mail#mail")
 
 
+@organisation_view()
+@require_POST
+def mail_dkim_rotate(request, access, name):
+    domain = _manage(access, name)
+    ok, key = run_service(
+        request,
+        _mail_or_404().dkim_rotate,
+        access=access,
+        domain=domain,
+        success=_(
+            "A new DKIM key is published; mail is signed with it as soon as its record is served."
+        ),
+    )
+    url = reverse("domains:domain-detail", args=[access.organisation.pk, domain.name])
+    return redirect(f"{url}?check=mail#mail")
+
+
 # -- deletion --------------------------------------------------------------------------------
 
 

@@ -28,5 +28,6 @@ class MailConfig(AppConfig):
                 records_add=dns_records.mail_records_add,
                 checks=dns_records.mail_checks,
                 fixes_apply=dns_records.mail_fixes_apply,
+                dkim_rotate=dns_records.dkim_key_rotate,
             )
         )

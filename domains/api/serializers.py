@@ -167,3 +167,18 @@ class MailCheckOut(serializers.Serializer):
         allow_null=True, help_text=_("The record to set, in zone-file form, when not OK.")
     )
     message = serializers.CharField(allow_null=True)
+
+
+class DkimKeyOut(serializers.Serializer):
+    selector = serializers.CharField()
+    record = serializers.SerializerMethodField(help_text=_("Where its public key is published."))
+    created_at = serializers.DateTimeField()
+    signing = serializers.SerializerMethodField(
+        help_text=_("Whether mail is signed with it yet: only once its record is served.")
+    )
+
+    def get_record(self, key) -> str:
+        return f"{key.selector}._domainkey.{key.domain.name}"
+
+    def get_signing(self, key) -> bool:
+        return key.signing_since is not None and key.retired_at is None

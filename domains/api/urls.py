@@ -36,6 +36,11 @@ urlpatterns = [
     ),
     path(domain + "zone-file/", v.ZoneFileView.as_view(), name="domain-zone-file"),
     path(domain + "mail-records/", v.MailRecordsView.as_view(), name="domain-mail-records"),
+    path(
+        domain + "mail-records/dkim/rotate/",
+        v.DkimRotateView.as_view(),
+        name="domain-dkim-rotate",
+    ),
     path(domain + "checks/", v.MailChecksView.as_view(), name="domain-check-list"),
     path(domain + "checks/fix/", v.MailFixesView.as_view(), name="domain-check-fix"),
 ]

@@ -380,3 +380,21 @@ class MailFixesView(DomainScoped, APIView):
         domain = self.managed_domain()
         checks = mail_records_or_404().fixes_apply(access=self.access, domain=domain)
         return Response(s.MailCheckOut(checks, many=True).data)
+
+
+class DkimRotateView(DomainScoped, APIView):
+    """A new DKIM key for the domain's mail."""
+
+    @extend_schema(
+        request=None,
+        responses={201: s.DkimKeyOut, **RECORD_ERRORS},
+        description=_lazy(
+            "Publishes a new DKIM key under a new selector beside the current one. Mail is "
+            "signed with the current key until the new record is served, then with the new "
+            "one."
+        ),
+    )
+    def post(self, request, org_id, name):
+        domain = self.managed_domain()
+        key = mail_records_or_404().dkim_rotate(access=self.access, domain=domain)
+        return Response(s.DkimKeyOut(key).data, status=status.HTTP_201_CREATED)

@@ -7,7 +7,7 @@ import dns.zone
 import pytest
 
 from domains import services
-from domains.models import Domain, Renewal, RRset
+from domains.models import DkimKey, Domain, Renewal, RRset
 from domains.publishers import DnsServerError, ZoneFilePublisher
 from mail import dns_records
 from panel.access import access_for
@@ -498,3 +498,24 @@ def test_a_long_txt_record_that_fits_is_kept(world, legal):
     rrset = {"name": "long", "type": "TXT", "records": ["x" * 3000]}
     response = legal.post(url(world, "acme.test/records/"), rrset, format="json")
     assert response.status_code == 201, response.content[:300]
+
+
+def test_rotating_the_dkim_key_publishes_a_new_selector_beside_the_current_one(
+    world, legal, org_world
+):
+    service = org_world["mail"]  # the Service Mail of acme.test
+    assert (
+        legal.post(
+            url(world, "acme.test/mail-records/"), {"service": service.pk}, format="json"
+        ).status_code
+        == 200
+    )
+    first = DkimKey.objects.get(domain=world["acme"])
+    response = legal.post(url(world, "acme.test/mail-records/dkim/rotate/"))
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["selector"] != first.selector and body["signing"] is False
+    assert body["record"] == f"{body['selector']}._domainkey.acme.test"
+    names = {r["name"] for r in legal.get(url(world, "acme.test/records/")).json()}
+    assert {first.selector, body["selector"]} <= {n.split(".")[0] for n in names}
+    assert {f"{s}._domainkey.acme.test" for s in (first.selector, body["selector"])} <= names

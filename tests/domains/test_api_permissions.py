@@ -82,6 +82,7 @@ TABLE = [
     ("post", DOMAIN + "mail-records/", {"service": "{mail}"}, manage(200)),
     ("get", DOMAIN + "checks/", None, domain_read()),
     ("post", DOMAIN + "checks/fix/", None, manage(200)),
+    ("post", DOMAIN + "mail-records/dkim/rotate/", None, manage(201)),
 ]
 
 CASES = [

@@ -97,6 +97,7 @@ def test_a_viewer_writing_gets_403_and_nothing_changes(world, login):
         "records/delete/": {"name": "www.acme.test", "type": "A"},
         "zone/import/": {"text": "@ 3600 IN NS ns1.example.org."},
         "mail/fixes/": {},
+        "mail/dkim/rotate/": {},
         "delete/": {"confirm_name": "acme.test"},
     }
     for rest, data in posts.items():
@@ -252,6 +253,21 @@ def test_using_the_domain_with_service_mail_and_the_diagnostic(world, login):
     assert 'data-testid="mail-checks"' in html and "Wrong" in html and "Fix:" in html
     fixed = client.post(page(world, rest="mail/fixes/"))
     assert fixed.status_code == 302 and fixed["Location"].endswith("?check=mail#mail")
+
+
+def test_rotating_the_dkim_key_from_the_domain_page(world, login):
+    from domains.models import DkimKey
+
+    client = login(world["legal"])
+    page_html = client.get(page(world)).content.decode()
+    assert "Rotate the DKIM key" in page_html
+    for _ in range(2):
+        rotated = client.post(page(world, rest="mail/dkim/rotate/"))
+        assert rotated.status_code == 302 and rotated["Location"].endswith("?check=mail#mail")
+    selectors = set(DkimKey.objects.filter(domain=world["acme"]).values_list("selector", flat=True))
+    assert len(selectors) == 2
+    published = {r.name.split(".")[0] for r in world["acme"].rrsets.filter(type="TXT")}
+    assert selectors <= published
 
 
 def test_deleting_a_domain_after_typing_its_name(world, login, zone_dir):
