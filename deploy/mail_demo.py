@@ -2,8 +2,9 @@
 with a real mail program or script.
 
 Starts, with the test rig (tests/rig/) and the files of deploy/: PostgreSQL, Redis,
-Dovecot (logins), Postfix with its submission service, the policy service
-(`manage.py mail_policyd`) and an SMTP sink that keeps every relayed message instead of
+PowerDNS (the demo's zones), Dovecot (logins), Postfix with its submission service, the
+policy service (`manage.py mail_policyd`), the DKIM signer (`manage.py mail_dkim_milter`)
+and an SMTP sink that keeps every relayed message instead of
 sending it out. It seeds the demo organisation (as `make run` does), lowers the limit of
 contact@demo.example to DEMO_LIMIT recipients per 24 hours, and serves the panel with a
 Celery worker so the sending meter, the mail log and the limit notice can be watched.
@@ -36,6 +37,12 @@ def main() -> None:
     try:
         rig.start()  # PostgreSQL and Redis; DATABASE_URL and REDIS_URL are now exported
         os.environ["PANEL_MAIL_STORE_ROOT"] = str(rig.dir / "var" / "mailstore")
+        # The demo's zones are served by a real PowerDNS, which is also the resolver the
+        # panel asks before a DKIM key signs.
+        powerdns = rig.require("powerdns")
+        os.environ["PANEL_DNS_PUBLISHER"] = "powerdns"
+        os.environ["PANEL_MAIL_DNS_RESOLVER"] = "127.0.0.1"
+        os.environ["PANEL_MAIL_DNS_RESOLVER_PORT"] = str(powerdns.dns_port)
         import django
 
         django.setup()
@@ -50,7 +57,8 @@ def main() -> None:
         Address.objects.filter(local_part="contact", service__domain="demo.example").update(
             outgoing_limit_override=DEMO_LIMIT
         )
-        postfix = rig.require("postfix")  # with Dovecot, the sink and the policy service
+        dkim_key = _demo_dkim_key()
+        postfix = rig.require("postfix")  # with Dovecot, the sink, policy service and signer
         sink = rig.require("smtp_sink")
 
         web_port = 8000 if port_is_free(8000) else free_port()
@@ -72,6 +80,9 @@ Mail demo ready.
   Relayed mail is kept by the sink on 127.0.0.1:{sink.port} and listed below.
   Postfix log: {postfix.log}
   Policy service log: {rig.servers["mail_policyd"].log}
+  DKIM: mail from @demo.example is signed with {dkim_key.selector}._domainkey.demo.example,
+        served by PowerDNS at 127.0.0.1:{powerdns.dns_port} (dig @127.0.0.1 -p {powerdns.dns_port}
+        {dkim_key.selector}._domainkey.demo.example TXT); signer log: {rig.servers["mail_dkim"].log}
   Limit notices (email files): {settings.EMAIL_FILE_PATH}
 
 Try: python3 -c "import smtplib; s = smtplib.SMTP('127.0.0.1', {postfix.submission_port}); \\
@@ -86,7 +97,8 @@ Ctrl-C to stop.
         while all(child.poll() is None for child in children):
             for message in sink.messages[seen:]:
                 print(f"sink: from {message.mail_from} to {len(message.rcpt_tos)} recipient(s): "
-                      f"{', '.join(message.rcpt_tos)}", flush=True)  # fmt: skip
+                      f"{', '.join(message.rcpt_tos)}; DKIM: "
+                      f"{_dkim_verdict(message.data, powerdns.dns_port)}", flush=True)  # fmt: skip
             seen = len(sink.messages)
             time.sleep(0.5)
         raise SystemExit("mail demo: the panel or its worker stopped")
@@ -105,6 +117,40 @@ Ctrl-C to stop.
             if name in rig.servers:
                 rig.servers[name].stop()
         rig.stop()
+
+
+def _dkim_verdict(data: bytes, dns_port: int) -> str:
+    """What a receiver would say of the message's signature, asking the demo's PowerDNS."""
+    import dkim
+    import dns.message
+    import dns.query
+
+    if b"DKIM-Signature:" not in data:
+        return "unsigned"
+
+    def lookup(name, timeout=5):
+        query = dns.message.make_query(name.decode().rstrip(".") + ".", "TXT")
+        answer = dns.query.udp(query, "127.0.0.1", port=dns_port, timeout=timeout).answer
+        return b"".join(b"".join(item.strings) for rrset in answer for item in rrset) or None
+
+    return "verified" if dkim.verify(data, dnsfunc=lookup) else "FAILED verification"
+
+
+def _demo_dkim_key():
+    """Use demo.example with its Service Mail (records and DKIM key in the zone), then
+    let the key sign, now that PowerDNS serves it."""
+    from domains.models import Domain
+    from mail import dns_records
+    from mail.models import MailService
+    from panel.access import access_for
+
+    domain = Domain.objects.get(name="demo.example")
+    service = MailService.objects.get(domain="demo.example")
+    legal = domain.organisation.memberships.get(role="legal_representative").user
+    access = access_for(legal, domain.organisation)
+    dns_records.mail_records_add(access=access, domain=domain, service=service)
+    activated = dns_records.dkim_keys_activate(domain=domain)
+    return activated[0] if activated else dns_records.dkim_signing_key_of(domain)
 
 
 if __name__ == "__main__":
