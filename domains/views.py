@@ -413,36 +413,32 @@ def mail_use(request, access, name):
     return _domain_page(request, access, domain, mail_form=form, status=400)
 
 
-@organisation_view()
-@require_POST
-def mail_fixes(request, access, name):
+def _mail_action(request, access, name, action: str, success: str):
+    """Run one of the mail side's zone actions, then show the checks again."""
     domain = _manage(access, name)
-    ok, _checks = run_service(
-        request,
-        _mail_or_404().fixes_apply,
-        access=access,
-        domain=domain,
-        success=_("The expected mail records are in the zone; the checks below ran again."),
+    run_service(
+        request, getattr(_mail_or_404(), action), access=access, domain=domain, success=success
     )
     url = reverse("domains:domain-detail", args=[access.organisation.pk, domain.name])
     return redirect(f"{url}?check=mail#mail")
+
+
+@organisation_view()
+@require_POST
+def mail_fixes(request, access, name):
+    return _mail_action(
+        request, access, name, "fixes_apply",
+        _("The expected mail records are in the zone; the checks below ran again."),
+    )  # fmt: skip
 
 
 @organisation_view()
 @require_POST
 def mail_dkim_rotate(request, access, name):
-    domain = _manage(access, name)
-    ok, key = run_service(
-        request,
-        _mail_or_404().dkim_rotate,
-        access=access,
-        domain=domain,
-        success=_(
-            "A new DKIM key is published; mail is signed with it as soon as its record is served."
-        ),
-    )
-    url = reverse("domains:domain-detail", args=[access.organisation.pk, domain.name])
-    return redirect(f"{url}?check=mail#mail")
+    return _mail_action(
+        request, access, name, "dkim_rotate",
+        _("A new DKIM key is published; mail is signed with it as soon as its record is served."),
+    )  # fmt: skip
 
 
 # -- deletion --------------------------------------------------------------------------------
