@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from panel.access import Capability
 from panel.api.base import OrganisationScoped, confirm_name, confirm_name_parameter
+from panel.api.errors import messages_of
 from panel.api.parsers import SafeJSONParser
 from panel.api.views import _valid
 from panel.errors import InvalidInput, NotFound
@@ -144,21 +145,32 @@ class DomainView(DomainScoped, APIView):
 
 
 def _changes(data) -> list:
-    """The rrsets of a PATCH: a list, or {"rrsets": [...]}. Each must say its records, so
-    that a change forgetting them does not delete the rrset; the services check the rest."""
+    """The rrsets of a PATCH: a list, or {"rrsets": [...]}, each checked by RRsetIn before
+    a service sees it, every problem at once (`rrsets.<n>.<field>` when there are several).
+    Each must say its records, so that a change forgetting them does not delete the rrset."""
     if isinstance(data, dict) and "rrsets" in data:
         data = data["rrsets"]
     if not isinstance(data, list):
         raise InvalidInput(fields={"rrsets": [_("Send a list of rrsets.")]})
+    problems, changes = {}, []
     for index, change in enumerate(data):
-        if isinstance(change, dict) and "records" not in change:
-            prefix = f"rrsets.{index}." if len(data) > 1 else ""
-            raise InvalidInput(
-                fields={
-                    prefix + "records": [_("Send the records; an empty list deletes the rrset.")]
-                }
+        prefix = f"rrsets.{index}." if len(data) > 1 else ""
+        if not isinstance(change, dict):
+            problems[prefix + "rrset"] = [_("Each rrset is an object with name, type and records.")]
+            continue
+        if "records" not in change:
+            problems[prefix + "records"] = [_("Send the records; an empty list deletes the rrset.")]
+            continue
+        serializer = s.RRsetIn(data=change)
+        if serializer.is_valid():
+            changes.append(dict(serializer.validated_data))
+        else:
+            problems.update(
+                {prefix + field: messages_of(errors) for field, errors in serializer.errors.items()}
             )
-    return data
+    if problems:
+        raise InvalidInput(fields=problems)
+    return changes
 
 
 class RRsetsView(DomainScoped, APIView):

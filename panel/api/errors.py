@@ -31,6 +31,12 @@ def _flatten(detail):
     return {}
 
 
+def messages_of(value) -> list[str]:
+    """A serializer's errors for one field, as the flat list of sentences the envelope
+    shows."""
+    return _messages(value)
+
+
 def _messages(value):
     if isinstance(value, list):
         out = []

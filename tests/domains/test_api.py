@@ -519,3 +519,34 @@ def test_rotating_the_dkim_key_publishes_a_new_selector_beside_the_current_one(
     names = {r["name"] for r in legal.get(url(world, "acme.test/records/")).json()}
     assert {first.selector, body["selector"]} <= {n.split(".")[0] for n in names}
     assert {f"{s}._domainkey.acme.test" for s in (first.selector, body["selector"])} <= names
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"name": "www", "type": ["A"], "records": ["192.0.2.1"]},
+        {"name": "www", "type": {"A": 1}, "records": ["192.0.2.1"]},
+        {"name": ["www"], "type": "A", "records": ["192.0.2.1"]},
+        {"name": "www", "type": "A", "records": 5},
+        {"name": "www", "type": "A", "records": [{"x": 1}]},
+        {"name": "www", "type": "A", "ttl": "soon", "records": ["192.0.2.1"]},
+        "www A 192.0.2.1",
+    ],
+)
+def test_a_patch_of_any_wrong_shape_is_a_400_and_changes_nothing(world, legal, change):
+    before = rrsets(world["acme"])
+    response = legal.patch(url(world, "acme.test/records/"), [change], format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["fields"]
+    assert rrsets(world["acme"]) == before
+
+
+def test_a_patch_reports_every_wrong_rrset_at_once(world, legal):
+    changes = [
+        {"name": "www", "type": ["A"], "records": []},
+        {"name": "ok", "type": "A", "records": ["192.0.2.9"]},
+        {"name": "x", "type": "A", "records": 5},
+    ]
+    response = legal.patch(url(world, "acme.test/records/"), changes, format="json")
+    assert response.status_code == 400
+    assert {"rrsets.0.type", "rrsets.2.records"} <= set(response.json()["fields"])
