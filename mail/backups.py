@@ -30,6 +30,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from .storage import mailbox_directory
+
 #: Maildir system flags (letters after ":2,") that a restore puts back.
 SYSTEM_FLAGS = "DFPRST"
 _INFO = ":2,"
@@ -96,8 +98,6 @@ class BlobStore:
 
 
 def maildir_of(domain: str, local_part: str) -> Path:
-    from .tasks import mailbox_directory
-
     return mailbox_directory(domain, local_part) / "Maildir"
 
 

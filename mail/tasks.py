@@ -1,13 +1,15 @@
-"""Celery tasks of Service Mail. Each takes a Job id and reports progress on it."""
+"""Celery tasks of Service Mail. Each takes a Job id and reports progress on it.
+
+Tasks call services; services never import this module, they enqueue a task by its
+name (`panel.jobs.job_enqueue(task="mail.tasks.<name>")`), after the commit."""
 
 import shutil
-from pathlib import Path
 
 from celery import shared_task
-from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from domains.models import DkimKey, Domain
 from panel import activity, jobs
 from panel.activity import acting_via
 from panel.errors import Conflict
@@ -15,28 +17,24 @@ from panel.models import Via
 from panel.secrets import unseal
 from panel.services.common import lock
 
+from . import backups, importer
+from .dns_records import dkim_keys_activate
 from .models import (
     Address,
     CsvImport,
     CsvImportStatus,
     ForwardTarget,
+    MailboxImport,
     MailService,
+    Snapshot,
 )
 from .passwords import hash_many
 from .services import sending
+from .services.backups import back_up_service, restore_apply, restore_notify, snapshots_purge
 from .services.rules import addresses_left, taken_local_parts
+from .storage import mailbox_directory
 
 INSERT_BATCH = 1000
-
-
-def mailbox_directory(domain: str, local_part: str) -> Path:
-    """Where Dovecot keeps a mailbox: `<root>/<domain>/<local>` (its Maildir inside).
-    Refuses names that would leave the mail-store root."""
-    root = Path(settings.MAIL_STORE_ROOT).resolve()
-    path = (root / domain / local_part).resolve()
-    if path.parent.parent != root or not domain or not local_part:
-        raise ValueError(f"{domain}/{local_part} is not a mailbox directory")
-    return path
 
 
 @shared_task(acks_late=True)
@@ -161,8 +159,6 @@ def back_up_every_mailbox() -> int:
     """The nightly run (Celery beat, at MAIL_BACKUP_HOUR): one task per service, then
     the purge of expired snapshots. Each mailbox's snapshot of the day is taken once
     however often this runs."""
-    from .models import MailService
-
     service_ids = list(MailService.objects.values_list("pk", flat=True))
     for service_id in service_ids:
         back_up_service_task.delay(service_id)
@@ -172,15 +168,11 @@ def back_up_every_mailbox() -> int:
 
 @shared_task(acks_late=True)
 def back_up_service_task(service_id: int) -> tuple[int, int]:
-    from .services.backups import back_up_service
-
     return back_up_service(service_id)
 
 
 @shared_task
 def purge_snapshots() -> tuple[int, int]:
-    from .services.backups import snapshots_purge
-
     return snapshots_purge()
 
 
@@ -188,8 +180,6 @@ def purge_snapshots() -> tuple[int, int]:
 def restore_mailbox(job_id: int) -> None:
     """Restore a mailbox from a snapshot, then tell the address and the requester. A
     redelivered message redoes nothing: restoring is idempotent."""
-    from .models import Snapshot
-    from .services.backups import restore_apply, restore_notify
 
     def body(job):
         snapshot = Snapshot.objects.select_related("address__service").get(
@@ -219,8 +209,6 @@ def import_mailbox(job_id: int) -> None:
     """Copy another mailbox into an address over IMAP. The encrypted password is erased
     when the Job ends, whatever the outcome; a redelivered message copies only what is
     still missing."""
-    from . import backups, importer
-    from .models import MailboxImport
 
     def body(job):
         task = MailboxImport.objects.select_related("address__service").get(job=job)
@@ -271,10 +259,6 @@ def purge_mail_log() -> int:
 def activate_dkim_keys(domain_id: int | None = None) -> int:
     """Start signing with the DKIM keys whose records are now served: one domain's after
     a zone change, every waiting key's from beat. Returns how many started."""
-    from domains.models import DkimKey, Domain
-
-    from .dns_records import dkim_keys_activate
-
     waiting = DkimKey.objects.filter(signing_since__isnull=True, retired_at__isnull=True)
     domains = Domain.objects.filter(pk__in=waiting.values("domain_id"))
     if domain_id is not None:

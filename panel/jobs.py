@@ -7,6 +7,7 @@ it took the message) does not run finished work again.
 import logging
 from collections.abc import Callable
 
+from celery import current_app
 from django.db import transaction
 from django.db.models import F
 from django.http import FileResponse
@@ -24,17 +25,28 @@ JOB_KIND_CAPABILITIES = {"activity_export": Capability.EXPORT_ACTIVITY}
 
 
 def job_enqueue(*, organisation, actor, kind: str, task, params: dict | None = None) -> Job:
-    """Create a queued Job and send `task(job_id)` once the transaction commits."""
+    """Create a queued Job and send `task(job_id)` once the transaction commits. `task` is
+    a Celery task or its name ("mail.tasks.import_mailbox"), so that services enqueue the
+    tasks that call them without importing them."""
     job = Job.objects.create(organisation=organisation, actor=actor, kind=kind, params=params or {})
     transaction.on_commit(lambda: _send(task, job.pk))
     return job
+
+
+def task_named(name: str):
+    """The registered Celery task `name`. Unlike `send_task`, its `delay()` keeps eager
+    mode (CELERY_TASK_ALWAYS_EAGER). Outside a worker the apps' tasks modules may not be
+    loaded yet: the lookup loads them, as a worker does when it starts."""
+    if name not in current_app.tasks:
+        current_app.loader.import_default_modules()
+    return current_app.tasks[name]
 
 
 def _send(task, job_id: int) -> None:
     """Queue the task; if the broker cannot be reached, the Job says so instead of
     waiting for ever."""
     try:
-        task.delay(job_id)
+        (task_named(task) if isinstance(task, str) else task).delay(job_id)
     except Exception:  # broker down or misconfigured: report it on the Job
         logger.exception("Could not queue job %s", job_id)
         job_fail(job_id, str(_("The job could not be queued. Try again in a moment.")))

@@ -365,13 +365,11 @@ def address_set_password(*, access: Access, address: Address, password: str) -> 
 
 def schedule_storage_removal(access: Access, mailboxes: list[tuple[str, str]]):
     """Queue a Job that removes the Maildirs of deleted addresses after the commit."""
-    from ..tasks import remove_mail_storage
-
     return job_enqueue(
         organisation=access.organisation,
         actor=access.user,
         kind=STORAGE_REMOVAL_JOB,
-        task=remove_mail_storage,
+        task="mail.tasks.remove_mail_storage",
         params={"mailboxes": [list(pair) for pair in mailboxes]},
     )
 

@@ -228,13 +228,11 @@ def restore_start(*, access: Access, address: Address, taken_on) -> object:
             else _("The %(plan)s plan does not include restores; upgrade to Premium.")
             % {"plan": plan.label}
         )
-    from ..tasks import restore_mailbox
-
     job = job_enqueue(
         organisation=access.organisation,
         actor=access.user,
         kind=RESTORE_JOB,
-        task=restore_mailbox,
+        task="mail.tasks.restore_mailbox",
         params={"snapshot": snapshot.pk, "address": str(address), "date": str(snapshot.taken_on)},
     )
     record_by(

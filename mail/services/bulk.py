@@ -129,13 +129,11 @@ def csv_import_start(
     left, freed_at = budget_left(access.organisation, wanted=len(rows))
     if left is not None and len(rows) > left:
         raise _budget_exceeded(access.organisation, left, len(rows), freed_at)
-    from ..tasks import create_addresses_from_csv
-
     job = job_enqueue(
         organisation=access.organisation,
         actor=access.user,
         kind=CSV_IMPORT_JOB,
-        task=create_addresses_from_csv,
+        task="mail.tasks.create_addresses_from_csv",
         params={"service": service.pk, "file_name": file_name[:255], "addresses": len(rows)},
     )
     csv_import = CsvImport.objects.create(

@@ -56,13 +56,11 @@ def import_start(
     username = clean_name(username, field="username", max_length=255)
     if not password:
         raise InvalidInput(fields={"password": [_("This field is required.")]})
-    from ..tasks import import_mailbox
-
     job = job_enqueue(
         organisation=access.organisation,
         actor=access.user,
         kind=IMPORT_JOB,
-        task=import_mailbox,
+        task="mail.tasks.import_mailbox",
         params={"address": str(address), "source": f"{username}@{host}:{port}"},
     )
     mailbox_import = MailboxImport.objects.create(

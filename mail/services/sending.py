@@ -21,6 +21,7 @@ from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from panel.jobs import task_named
 from panel.models import Membership, Role
 
 from ..models import Address, MailLogEntry, MailLogStatus, MailService
@@ -215,9 +216,7 @@ def mail_log_drain(*, client, batch: int = 500, notify=None) -> int:
     ids make harmless. Limit notices go to `notify(address_id, at)` (by default the
     email task) at most once per address per 24 hours."""
     if notify is None:
-        from ..tasks import notify_sending_limit_reached
-
-        notify = notify_sending_limit_reached.delay
+        notify = task_named("mail.tasks.notify_sending_limit_reached").delay
     moved, waiting = 0, client.llen(LOG_QUEUE_KEY)
     while moved < waiting:  # not what is pushed meanwhile (a notice put back, say)
         raw = client.lrange(LOG_QUEUE_KEY, 0, min(batch, waiting - moved) - 1)

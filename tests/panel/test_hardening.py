@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from panel import jobs, services
 from panel.access import access_for
+from panel.celery import app as celery_app
 from panel.models import ApiToken, Invitation, Job, JobStatus, Organisation, Role
 
 pytestmark = pytest.mark.django_db
@@ -144,3 +145,33 @@ def test_a_job_that_cannot_be_queued_fails_with_a_reason(
     assert job.status == JobStatus.FAILED
     assert "could not be queued" in job.errors[0]["detail"]
     assert access_for(org_world["legal"], org_world["org"]) is not None
+
+
+def test_a_job_queued_by_task_name_runs_that_task_and_keeps_eager_mode(
+    org_world, django_capture_on_commit_callbacks, monkeypatch, settings, tmp_path
+):
+    """Services enqueue by name, without importing the tasks module; in eager mode (the
+    benchmarks, `make run` without a worker) the job still runs at the commit."""
+    settings.MEDIA_ROOT = tmp_path
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = jobs.job_enqueue(
+            organisation=org_world["org"],
+            actor=org_world["legal"],
+            kind="activity_export",
+            task="panel.tasks.export_activity",
+        )
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, job.errors
+
+
+def test_a_job_queued_under_an_unknown_task_name_fails_with_a_reason(
+    org_world, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = jobs.job_enqueue(
+            organisation=org_world["org"], actor=org_world["legal"], kind="report", task="no.such"
+        )
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert "could not be queued" in job.errors[0]["detail"]

@@ -86,3 +86,60 @@ def test_domains_knows_nothing_of_mail():
         if _app(name) == "mail"
     ]
     assert not found, "domains must not import mail:\n" + "\n".join(found)
+
+
+def import_graph(package: str) -> dict[str, set[str]]:
+    """Module -> the modules of `package` it imports when loaded. Importing a.b.c loads
+    the packages a and a.b first, so they count too, except the importer's own packages
+    (already loading when it runs)."""
+    found = {module: path for path, module in modules(package)}
+    graph = {}
+    for module, path in found.items():
+        own = _packages(module)
+        edges = set()
+        for name in imported(path, module, top_level_only=True):
+            if name in found:
+                edges.add(name)
+            edges.update(p for p in _packages(name) if p in found and p not in own)
+        graph[module] = edges - {module}
+    return graph
+
+
+def _packages(name: str) -> set[str]:
+    """The packages that hold `name`: a and a.b for a.b.c."""
+    parts = name.split(".")
+    return {".".join(parts[:n]) for n in range(1, len(parts))}
+
+
+def a_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle of `graph` (its modules in order, the first again at the end)."""
+    state = {}  # module -> "open" while on the path, "done" once explored
+
+    def visit(module, path):
+        state[module] = "open"
+        for target in sorted(graph[module]):
+            if state.get(target) == "open":
+                return [*path[path.index(target) :], target]
+            if target not in state and (cycle := visit(target, [*path, target])):
+                return cycle
+        state[module] = "done"
+        return None
+
+    for module in sorted(graph):
+        if module not in state and (cycle := visit(module, [module])):
+            return cycle
+    return None
+
+
+def test_mail_has_no_import_cycle():
+    """Tasks call services; services enqueue tasks by name (panel.jobs.job_enqueue,
+    task_named) instead of importing them, so neither needs the other half-loaded."""
+    cycle = a_cycle(import_graph("mail"))
+    assert cycle is None, "import cycle in mail: " + " -> ".join(cycle)
+
+
+def test_the_cycle_check_finds_a_cycle():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert a_cycle(graph) == ["a", "b", "c", "a"]
+    assert a_cycle({"a": {"b"}, "b": set()}) is None
+    assert "mail.services" in import_graph("mail")["mail.tasks"]  # the package of a submodule
