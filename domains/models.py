@@ -96,6 +96,10 @@ class DkimKey(models.Model):
     # When a newer key took over; the signer no longer uses it.
     retired_at = models.DateTimeField(null=True, blank=True)
 
+    #: the keys the mail server signs with, and those waiting for their record to be served
+    SIGNING = Q(signing_since__isnull=False, retired_at__isnull=True)
+    WAITING = Q(signing_since__isnull=True, retired_at__isnull=True)
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
@@ -104,3 +108,7 @@ class DkimKey(models.Model):
 
     def __str__(self):
         return f"{self.selector}._domainkey.{self.domain.name}"
+
+    @property
+    def is_signing(self) -> bool:
+        return self.signing_since is not None and self.retired_at is None

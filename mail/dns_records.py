@@ -75,7 +75,7 @@ def dkim_signing_key_of(domain: Domain) -> DkimKey | None:
     None while the domain has no key, or its first key waits to be served."""
     owner = domain.synonym_of if domain.is_synonym else domain
     return (
-        DkimKey.objects.filter(domain=owner, signing_since__isnull=False, retired_at__isnull=True)
+        DkimKey.objects.filter(DkimKey.SIGNING, domain=owner)
         .order_by("-signing_since", "-id")
         .first()
     )
@@ -143,9 +143,7 @@ def dkim_keys_activate(*, domain: Domain, resolver=None) -> list[DkimKey]:
     record is not served yet keeps waiting. Returns the keys that started signing."""
     resolver = resolver or default_resolver()
     zone = domain.synonym_of if domain.is_synonym else domain
-    waiting = list(
-        DkimKey.objects.filter(domain=zone, signing_since__isnull=True, retired_at__isnull=True)
-    )
+    waiting = list(DkimKey.objects.filter(DkimKey.WAITING, domain=zone))
     served = []
     for key in waiting:
         found, _why = _ask(resolver, f"{key.selector}._domainkey.{zone.name}", "TXT")
@@ -165,6 +163,17 @@ def dkim_keys_activate(*, domain: Domain, resolver=None) -> list[DkimKey]:
         )
     newest.refresh_from_db()
     return [newest]
+
+
+def dkim_waiting_keys_activate(*, domain_id: int | None = None) -> int:
+    """dkim_keys_activate for every domain with a waiting key (or only `domain_id`):
+    what beat runs, and the task a zone change queues. Returns how many keys started."""
+    domains = Domain.objects.filter(
+        pk__in=DkimKey.objects.filter(DkimKey.WAITING).values("domain_id")
+    )
+    if domain_id is not None:
+        domains = domains.filter(pk=domain_id)
+    return sum(len(dkim_keys_activate(domain=domain)) for domain in domains)
 
 
 @transaction.atomic

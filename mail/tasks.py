@@ -9,7 +9,6 @@ from celery import shared_task
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from domains.models import DkimKey, Domain
 from panel import activity, jobs
 from panel.activity import acting_via
 from panel.errors import Conflict
@@ -18,7 +17,7 @@ from panel.secrets import unseal
 from panel.services.common import lock
 
 from . import backups, importer
-from .dns_records import dkim_keys_activate
+from .dns_records import dkim_waiting_keys_activate
 from .models import (
     Address,
     CsvImport,
@@ -259,8 +258,4 @@ def purge_mail_log() -> int:
 def activate_dkim_keys(domain_id: int | None = None) -> int:
     """Start signing with the DKIM keys whose records are now served: one domain's after
     a zone change, every waiting key's from beat. Returns how many started."""
-    waiting = DkimKey.objects.filter(signing_since__isnull=True, retired_at__isnull=True)
-    domains = Domain.objects.filter(pk__in=waiting.values("domain_id"))
-    if domain_id is not None:
-        domains = domains.filter(pk=domain_id)
-    return sum(len(dkim_keys_activate(domain=domain)) for domain in domains)
+    return dkim_waiting_keys_activate(domain_id=domain_id)

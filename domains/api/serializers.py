@@ -181,4 +181,4 @@ class DkimKeyOut(serializers.Serializer):
         return f"{key.selector}._domainkey.{key.domain.name}"
 
     def get_signing(self, key) -> bool:
-        return key.signing_since is not None and key.retired_at is None
+        return key.is_signing

@@ -161,3 +161,15 @@ def test_a_from_header_the_login_does_not_own_is_refused(servers, powerdns, worl
         world["alice"], PASSWORD, from_header=f"Alice <ALICE@{world['zone']}>"
     )
     assert code == 250, reply
+
+
+def test_the_beat_sweep_starts_every_key_whose_record_is_served(servers, powerdns, world):
+    from mail.tasks import activate_dkim_keys
+
+    dns_records.mail_records_add(
+        access=world["access"], domain=world["domain"], service=world["service"]
+    )
+    assert activate_dkim_keys() >= 1
+    assert activate_dkim_keys(world["domain"].pk) == 0  # nothing waits any more
+    code, reply, subject = servers.submit(world["alice"], PASSWORD)
+    assert dkim.verify(received(servers, subject), dnsfunc=served_txt(powerdns))
