@@ -7,3 +7,10 @@ from django.utils.translation import gettext_lazy as _
 class DomainsConfig(AppConfig):
     name = "domains"
     verbose_name = _("Domains")
+
+    def ready(self):
+        from panel.products import domain_holder_register
+
+        from .selectors import organisation_holds_domain
+
+        domain_holder_register("domain", organisation_holds_domain)

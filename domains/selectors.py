@@ -47,3 +47,8 @@ def rrset_list(*, domain: Domain) -> list[RRset | PublishedRRset]:
         served = zone_data(domain).rrsets
         return sorted((r for r in served if r.type != "SOA"), key=lambda r: (r.name, r.type))
     return list(RRset.objects.filter(domain=domain).order_by("name", "type"))
+
+
+def organisation_holds_domain(organisation_id: int, name: str) -> bool:
+    """Whether the organisation still has `name` in Domains (panel.products holders)."""
+    return Domain.objects.filter(organisation_id=organisation_id, name=name).exists()

@@ -17,6 +17,7 @@ from panel.activity import record_by
 from panel.errors import Conflict, InvalidInput
 from panel.services import product_grants_delete
 from panel.services.common import lock
+from panel.services.domain_claims import domain_claim, domain_release
 
 from .models import Domain, DomainKind, RRset
 from .publishers import PublishedRRset, ZoneData, get_publisher
@@ -117,12 +118,14 @@ def domain_add(*, access: Access, name: str, kind: str = DomainKind.NORMAL) -> D
     name = clean_domain_name(name)
     if kind not in DomainKind.values:
         raise InvalidInput(fields={"kind": [_("Choose normal or alias.")]})
-    if Domain.objects.filter(name=name).exists():
+    if Domain.objects.filter(organisation=access.organisation, name=name).exists():
         raise Conflict(
-            _("%(name)s is already in the panel.") % {"name": name},
+            _("%(name)s is already among your domains.") % {"name": name},
             code="already_exists",
             fields={"name": [_("This domain is already used.")]},
         )
+    # Registered and served by the panel for this organisation: hosted, no proof needed.
+    domain_claim(organisation=access.organisation, name=name, hosted=True, field="name")
     domain = Domain(
         organisation=access.organisation,
         name=name,
@@ -173,6 +176,7 @@ def domain_delete(*, access: Access, domain: Domain, confirm_name: str) -> None:
     record_by(access, "domains.domain.deleted", domain, {"name": domain.name})
     name = domain.name
     domain.delete()
+    domain_release(organisation=access.organisation, name=name)
     get_publisher().delete(name)
 
 

@@ -10,7 +10,7 @@ class MailConfig(AppConfig):
 
     def ready(self):
         from domains.hooks import MailRecords, mail_records_register
-        from panel.products import dashboard_card_register
+        from panel.products import dashboard_card_register, domain_holder_register
 
         from . import (
             dns_records,
@@ -21,6 +21,7 @@ class MailConfig(AppConfig):
 
         for card in CARDS:
             dashboard_card_register(card)
+        domain_holder_register("mail_service", selectors.organisation_holds_domain)
         mail_records_register(
             MailRecords(
                 services=dns_records.record_services,

@@ -13,7 +13,15 @@ from django.utils import timezone
 from panel.access import Access, Capability
 from panel.errors import NotFound
 
-from .models import Address, AddressUser, Alias, MailLogEntry, MailService, RedirectAddress
+from .models import (
+    Address,
+    AddressUser,
+    Alias,
+    ExtraDomain,
+    MailLogEntry,
+    MailService,
+    RedirectAddress,
+)
 
 #: Orderings the address table offers, by public name.
 ADDRESS_ORDERINGS = {
@@ -154,3 +162,36 @@ def mail_log_list(
 def mail_log_recipients(entry: MailLogEntry) -> list[str]:
     """The recipients a log entry lists (the first 100 of a message; the count is exact)."""
     return [email for email in entry.recipients.split(", ") if email]
+
+
+def organisation_holds_domain(organisation_id: int, name: str) -> bool:
+    """Whether a Service Mail of the organisation still uses `name`, as its domain or
+    an extra domain (panel.products holders)."""
+    return (
+        MailService.objects.filter(organisation_id=organisation_id, domain=name).exists()
+        or ExtraDomain.objects.filter(organisation_id=organisation_id, domain=name).exists()
+    )
+
+
+def domain_verifications(services) -> dict[int, list[dict]]:
+    """Each service's domains, primary first, with their proof (panel's
+    verification_of), by service id: one query for all of them. Prefetch
+    `extra_domains` on a list."""
+    from panel.services.domain_claims import claims_by_name, verification_of
+
+    names_of = {
+        service.pk: [service.domain, *(extra.domain for extra in service.extra_domains.all())]
+        for service in services
+    }
+    claims = claims_by_name(name for names in names_of.values() for name in names)
+    verifications = {}
+    for service in services:
+        own = {
+            name: claim
+            for name in names_of[service.pk]
+            if (claim := claims.get(name)) and claim.organisation_id == service.organisation_id
+        }
+        verifications[service.pk] = [
+            verification_of(name, own.get(name)) for name in names_of[service.pk]
+        ]
+    return verifications

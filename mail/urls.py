@@ -31,6 +31,7 @@ urlpatterns = [
     path(service + "quota/", v.service_quota, name="service-quota"),
     path(service + "defaults/", v.service_defaults, name="service-defaults"),
     path(service + "domains/add/", v.extra_domain_add, name="extra-domain-add"),
+    path(service + "verify/", v.service_verify, name="service-verify"),
     path(
         service + "domains/<int:extra_id>/remove/",
         v.extra_domain_remove,

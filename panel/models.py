@@ -358,3 +358,45 @@ class ActivityEvent(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_email} {self.code}"
+
+
+class DomainClaim(models.Model):
+    """A domain name an organisation uses in one of its products (a zone, a Service Mail,
+    an extra domain ...). A name and every name under it belong to one organisation
+    only (panel/services/domain_claims.py). A name the panel hosts for the organisation
+    is verified from the start; any other waits until the organisation publishes
+    `_panel-verification.<name> TXT "panel-verification=<token>"`, and until then the
+    products do not serve it (no mail is delivered for it)."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="domain_claims"
+    )
+    name = models.CharField(max_length=253, unique=True)
+    # Public by design: it is published in DNS to prove control.
+    token = models.CharField(max_length=64)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # When the last automatic or asked-for check ran, and what it found.
+    checked_at = models.DateTimeField(null=True, blank=True)
+    check_result = models.CharField(max_length=200, blank=True)
+
+    VERIFICATION_LABEL = "_panel-verification"
+    VERIFICATION_PREFIX = "panel-verification="
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
+
+    @property
+    def record_name(self) -> str:
+        return f"{self.VERIFICATION_LABEL}.{self.name}"
+
+    @property
+    def record_value(self) -> str:
+        return f"{self.VERIFICATION_PREFIX}{self.token}"

@@ -133,3 +133,21 @@ def dashboard_cards(*, access) -> list[dict]:
         if context:
             shown.append({"key": card.key, "template": card.template, "card": context})
     return shown
+
+
+# -- domain names -----------------------------------------------------------------------------
+
+#: holds(organisation_id, name) -> whether a product of the organisation still uses `name`
+DomainHolder = Callable[[int, str], bool]
+
+_DOMAIN_HOLDERS: dict[str, DomainHolder] = {}
+
+
+def domain_holder_register(key: str, holds: DomainHolder) -> None:
+    """Tell the core that product `key` uses domain names (panel.services.domain_claims):
+    a claim is released only once no registered product of its organisation holds it."""
+    _DOMAIN_HOLDERS[key] = holds
+
+
+def domain_still_held(organisation_id: int, name: str) -> bool:
+    return any(holds(organisation_id, name) for holds in _DOMAIN_HOLDERS.values())

@@ -93,3 +93,11 @@ def purge_expired_job_files() -> int:
         Job.objects.filter(pk=job.pk).update(result_file="", result={**job.result, "expired": True})
         purged += 1
     return purged
+
+
+@shared_task
+def verify_domain_claims() -> int:
+    """Beat: look again for the TXT record of every domain waiting for verification."""
+    from .services.domain_claims import pending_claims_verify
+
+    return pending_claims_verify()

@@ -2,12 +2,22 @@
 members with a role, teams, products and grants."""
 
 import factory
+from django.utils import timezone
 
 from cloud.models import CloudProject
 from domains.models import Domain
 from mail.models import MailService
 from newsletter.models import Newsletter
-from panel.models import Grant, Membership, Organisation, Role, Team, TeamMember, User
+from panel.models import (
+    DomainClaim,
+    Grant,
+    Membership,
+    Organisation,
+    Role,
+    Team,
+    TeamMember,
+    User,
+)
 from ticketing.models import TicketOffice
 
 PASSWORD = "correct-horse-battery-staple"
@@ -75,6 +85,24 @@ class TeamMemberFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
 
 
+def claim_verified(organisation, name: str) -> DomainClaim:
+    """The verified claim that a product of `organisation` on `name` has once its owner
+    proved control (panel.services.domain_claims): for factories, which skip the
+    services, and for tests about something else than the proof."""
+    claim, _created = DomainClaim.objects.get_or_create(
+        name=name,
+        defaults={
+            "organisation": organisation,
+            "token": "factory-token",
+            "verified_at": timezone.now(),
+        },
+    )
+    if claim.verified_at is None:  # ordered through a service, waiting for its proof
+        claim.verified_at = timezone.now()
+        claim.save(update_fields=["verified_at"])
+    return claim
+
+
 class ProductFactory(factory.django.DjangoModelFactory):
     class Meta:
         abstract = True
@@ -85,16 +113,28 @@ class ProductFactory(factory.django.DjangoModelFactory):
 class MailServiceFactory(ProductFactory):
     class Meta:
         model = MailService
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"mail{n}.example.test")
     domain = factory.SelfAttribute("name")
+
+    @factory.post_generation
+    def claimed(service, create, extracted, **kwargs):
+        if create:
+            claim_verified(service.organisation, service.domain)
 
 
 class DomainFactory(ProductFactory):
     class Meta:
         model = Domain
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"domain{n}.example.test")
+
+    @factory.post_generation
+    def claimed(domain, create, extracted, **kwargs):
+        if create:
+            claim_verified(domain.organisation, domain.name)
 
 
 class TicketOfficeFactory(ProductFactory):

@@ -6,7 +6,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from panel.api.base import DB_INT_MAX
+from panel.api.base import DB_INT_MAX, StrictCharField
 
 from ..models import DomainKind
 from ..records import TYPES
@@ -16,7 +16,7 @@ from ..renewal import CHOICES as RENEWAL_CHOICES
 
 
 class DomainIn(serializers.Serializer):
-    name = serializers.CharField(max_length=260, help_text=_("The domain, such as example.com."))
+    name = StrictCharField(max_length=260, help_text=_("The domain, such as example.com."))
     kind = serializers.ChoiceField(
         choices=DomainKind.choices,
         default=DomainKind.NORMAL,
@@ -29,34 +29,34 @@ class DomainPatchIn(serializers.Serializer):
 
 
 class DomainDeleteIn(serializers.Serializer):
-    confirm_name = serializers.CharField(
+    confirm_name = StrictCharField(
         required=False, allow_blank=True, help_text=_("The domain's name, typed to confirm.")
     )
 
 
 class RRsetIn(serializers.Serializer):
-    name = serializers.CharField(
+    name = StrictCharField(
         allow_blank=True,
         max_length=260,
         help_text=_(
             'Relative to the zone ("www", "@" for the zone itself) or absolute with a final dot.'
         ),
     )
-    type = serializers.CharField(
+    type = StrictCharField(
         max_length=10, help_text=format_lazy("{} {}", _("One of:"), ", ".join(TYPES))
     )
     ttl = serializers.IntegerField(
         max_value=DB_INT_MAX, required=False, help_text=_("In seconds; 3600 if left out.")
     )
     records = serializers.ListField(
-        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        child=StrictCharField(allow_blank=True, trim_whitespace=False),
         help_text=_("Each record's content, such as 192.0.2.1 or 10 mail.example.com."),
     )
 
 
 class RRsetCreateIn(RRsetIn):
     records = serializers.ListField(
-        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        child=StrictCharField(allow_blank=True, trim_whitespace=False),
         min_length=1,
         help_text=_("Each record's content, such as 192.0.2.1 or 10 mail.example.com."),
     )
@@ -70,7 +70,7 @@ class RRsetChangesIn(serializers.Serializer):
 
 
 class SynonymIn(serializers.Serializer):
-    name = serializers.CharField(
+    name = StrictCharField(
         max_length=260,
         help_text=_("The domain that becomes a synonym of the domain in the URL."),
     )
@@ -111,7 +111,7 @@ class RRsetOut(serializers.Serializer):
 
 
 class ZoneFileIn(serializers.Serializer):
-    text = serializers.CharField(
+    text = StrictCharField(
         allow_blank=True,
         trim_whitespace=False,
         help_text=_(
@@ -133,7 +133,11 @@ class ZoneFileInvalidOut(serializers.Serializer):
     code = serializers.CharField(help_text="zone_file_invalid")
     detail = serializers.CharField()
     fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
-    errors = ZoneFileProblemOut(many=True)
+    errors = ZoneFileProblemOut(
+        many=True,
+        required=False,
+        help_text=_("With the code of a file that cannot be read: every problem in it."),
+    )
 
 
 class MailRecordsIn(serializers.Serializer):

@@ -5,7 +5,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from panel.api.base import DB_INT_MAX
+from panel.api.base import DB_INT_MAX, StrictCharField
+from panel.api.serializers import DomainVerificationOut
 from panel.forms import date_range_errors
 
 from ..models import AddressKind, MailLogStatus
@@ -30,7 +31,7 @@ class MailPermissionsIn(serializers.Serializer):
 
 
 class MailServiceIn(serializers.Serializer):
-    domain = serializers.CharField(max_length=253)
+    domain = StrictCharField(max_length=253)
     plan = serializers.ChoiceField(choices=PLAN_CHOICES)
     address_quota = serializers.IntegerField(
         max_value=DB_INT_MAX,
@@ -52,17 +53,17 @@ class MailServicePatchIn(serializers.Serializer):
 
 
 class MailServiceDeleteIn(serializers.Serializer):
-    confirm_name = serializers.CharField(
+    confirm_name = StrictCharField(
         required=False, allow_blank=True, help_text=_("The domain of the service, typed again.")
     )
 
 
 class MailExtraDomainIn(serializers.Serializer):
-    domain = serializers.CharField(max_length=253)
+    domain = StrictCharField(max_length=253)
 
 
 class MailAddressFilterIn(serializers.Serializer):
-    search = serializers.CharField(
+    search = StrictCharField(
         required=False,
         allow_blank=True,
         help_text=_("Part of the local part of an address or of one of its aliases."),
@@ -73,7 +74,7 @@ class MailAddressFilterIn(serializers.Serializer):
 
 
 class MailLogFilterIn(serializers.Serializer):
-    search = serializers.CharField(
+    search = StrictCharField(
         required=False,
         allow_blank=True,
         help_text=_("Part of the sender, of a recipient or of the queue id."),
@@ -96,7 +97,7 @@ class MailLogFilterIn(serializers.Serializer):
 
 
 class MailAddressIn(serializers.Serializer):
-    local_part = serializers.CharField(max_length=200)
+    local_part = StrictCharField(max_length=200)
     mode = serializers.ChoiceField(
         choices=MODES,
         help_text=_(
@@ -104,7 +105,7 @@ class MailAddressIn(serializers.Serializer):
             "password); unassigned: nobody linked, with my password."
         ),
     )
-    password = serializers.CharField(
+    password = StrictCharField(
         required=False, allow_blank=True, trim_whitespace=False, write_only=True
     )
     users = serializers.ListField(
@@ -113,7 +114,7 @@ class MailAddressIn(serializers.Serializer):
         help_text=_("User ids of members to link (users mode)."),
     )
     invite_emails = serializers.ListField(
-        child=serializers.CharField(max_length=254),
+        child=StrictCharField(max_length=254),
         required=False,
         help_text=_("Outside emails to invite and link when they accept (users mode)."),
     )
@@ -124,7 +125,7 @@ class MailAddressIn(serializers.Serializer):
 
 
 class MailAddressPatchIn(serializers.Serializer):
-    password = serializers.CharField(required=False, trim_whitespace=False, write_only=True)
+    password = StrictCharField(required=False, trim_whitespace=False, write_only=True)
     signature = serializers.IntegerField(
         max_value=DB_INT_MAX,
         required=False,
@@ -136,8 +137,8 @@ class MailAddressPatchIn(serializers.Serializer):
 
 class MailGenericAddressIn(serializers.Serializer):
     kind = serializers.ChoiceField(choices=[AddressKind.NO_REPLY, AddressKind.CATCH_ALL])
-    local_part = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    password = serializers.CharField(
+    local_part = StrictCharField(required=False, allow_blank=True, max_length=200)
+    password = StrictCharField(
         required=False,
         allow_blank=True,
         trim_whitespace=False,
@@ -147,16 +148,16 @@ class MailGenericAddressIn(serializers.Serializer):
 
 
 class MailBulkDeleteIn(serializers.Serializer):
-    local_parts = serializers.ListField(child=serializers.CharField(max_length=200))
+    local_parts = serializers.ListField(child=StrictCharField(max_length=200))
 
 
 class MailAliasIn(serializers.Serializer):
-    local_part = serializers.CharField(max_length=200)
+    local_part = StrictCharField(max_length=200)
 
 
 class MailRedirectionIn(serializers.Serializer):
     targets = serializers.ListField(
-        child=serializers.CharField(allow_blank=True, max_length=254),
+        child=StrictCharField(allow_blank=True, max_length=254),
         help_text=_("Outside addresses; an empty list turns the redirection off."),
     )
     keep_copy = serializers.BooleanField(default=True)
@@ -164,20 +165,20 @@ class MailRedirectionIn(serializers.Serializer):
 
 class MailResponderIn(serializers.Serializer):
     enabled = serializers.BooleanField()
-    subject = serializers.CharField(required=False, allow_blank=True, default="")
-    body = serializers.CharField(required=False, allow_blank=True, default="")
+    subject = StrictCharField(required=False, allow_blank=True, default="")
+    body = StrictCharField(required=False, allow_blank=True, default="")
     starts_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     ends_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
 class MailRedirectAddressIn(serializers.Serializer):
-    local_part = serializers.CharField(max_length=200)
-    targets = serializers.ListField(child=serializers.CharField(allow_blank=True, max_length=254))
+    local_part = StrictCharField(max_length=200)
+    targets = serializers.ListField(child=StrictCharField(allow_blank=True, max_length=254))
 
 
 class MailSignatureIn(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    body = serializers.CharField()
+    name = StrictCharField(max_length=200)
+    body = StrictCharField()
 
 
 class MailCsvImportIn(serializers.Serializer):
@@ -195,11 +196,11 @@ class MailRestoreIn(serializers.Serializer):
 
 
 class MailImportIn(serializers.Serializer):
-    host = serializers.CharField(max_length=253, help_text=_("The IMAP server to copy from."))
+    host = StrictCharField(max_length=253, help_text=_("The IMAP server to copy from."))
     port = serializers.IntegerField(min_value=1, max_value=65535, default=993)
     tls = serializers.BooleanField(default=True)
-    username = serializers.CharField(max_length=255)
-    password = serializers.CharField(
+    username = StrictCharField(max_length=255)
+    password = StrictCharField(
         max_length=1024,
         trim_whitespace=False,
         write_only=True,
@@ -218,10 +219,19 @@ class MailPermissionsOut(serializers.Serializer):
 
 
 class MailServiceOut(serializers.Serializer):
-    """`counts` in the context: addresses used per service id (selectors.address_counts)."""
+    """`counts` in the context: addresses used per service id (selectors.address_counts);
+    `verifications`: each service's domains with their proof
+    (selectors.domain_verifications)."""
 
     id = serializers.IntegerField()
     domain = serializers.CharField()
+    status = serializers.SerializerMethodField(
+        help_text=_(
+            "`active`, or `waiting_for_verification` until the TXT record of `domains` "
+            "proves the organisation controls the domain: no mail is delivered before."
+        )
+    )
+    domains = serializers.SerializerMethodField()
     plan = serializers.CharField()
     address_quota = serializers.IntegerField()
     addresses_used = serializers.SerializerMethodField()
@@ -235,14 +245,30 @@ class MailServiceOut(serializers.Serializer):
     def get_extra_domains(self, service) -> list[str]:
         return [extra.domain for extra in service.extra_domains.all()]
 
+    @extend_schema_field(serializers.ChoiceField(choices=["active", "waiting_for_verification"]))
+    def get_status(self, service):
+        primary = self.context["verifications"][service.pk][0]
+        return "active" if primary["status"] == "verified" else primary["status"]
+
+    @extend_schema_field(DomainVerificationOut(many=True))
+    def get_domains(self, service):
+        return DomainVerificationOut(self.context["verifications"][service.pk], many=True).data
+
     @extend_schema_field(MailPermissionsOut)
     def get_default_permissions(self, service):
         return permissions_of(service, "default_may_")
 
 
 class MailExtraDomainOut(serializers.Serializer):
+    """`verification` in the context: the domain's proof (DomainVerificationOut)."""
+
     domain = serializers.CharField()
     created_at = serializers.DateTimeField()
+    verification = serializers.SerializerMethodField()
+
+    @extend_schema_field(DomainVerificationOut)
+    def get_verification(self, extra):
+        return DomainVerificationOut(self.context["verification"]).data
 
 
 class MailRedirectionOut(serializers.Serializer):
@@ -415,4 +441,8 @@ class MailCsvInvalidOut(serializers.Serializer):
     code = serializers.CharField(help_text="csv_invalid")
     detail = serializers.CharField()
     fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
-    errors = MailCsvProblemOut(many=True)
+    errors = MailCsvProblemOut(
+        many=True,
+        required=False,
+        help_text=_("With the code of a file that cannot be read: every problem in it."),
+    )

@@ -12,6 +12,7 @@ urlpatterns = [
     path("services/", v.ServicesView.as_view(), name="mail-service-list"),
     path(service, v.ServiceView.as_view(), name="mail-service-detail"),
     path(service + "extra-domains/", v.ExtraDomainsView.as_view(), name="mail-extra-domain-list"),
+    path(service + "verification/", v.VerificationView.as_view(), name="mail-verification"),
     path(
         service + "extra-domains/<str:domain>/",
         v.ExtraDomainView.as_view(),

@@ -38,8 +38,15 @@ from ..services.sending import sending_meter
 from . import serializers as s
 
 
+def _services_context(services) -> dict:
+    return {
+        "counts": selectors.address_counts(services),
+        "verifications": selectors.domain_verifications(services),
+    }
+
+
 def _service_out(service: MailService) -> dict:
-    return s.MailServiceOut(service, context={"counts": selectors.address_counts([service])}).data
+    return s.MailServiceOut(service, context=_services_context([service])).data
 
 
 def _created(address: Address, generated: str | None) -> Response:
@@ -123,9 +130,8 @@ class ServicesView(OrganisationScoped, generics.ListAPIView):
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
-        counts = selectors.address_counts(page)
         return self.get_paginated_response(
-            s.MailServiceOut(page, many=True, context={"counts": counts}).data
+            s.MailServiceOut(page, many=True, context=_services_context(page)).data
         )
 
     @extend_schema(request=s.MailServiceIn, responses={201: s.MailServiceOut})
@@ -185,7 +191,27 @@ class ExtraDomainsView(MailScoped, APIView):
         service = self.managed_service()
         data = _valid(s.MailExtraDomainIn, request.data)
         extra = services.extra_domain_add(access=self.access, service=service, **data)
-        return Response(s.MailExtraDomainOut(extra).data, status=status.HTTP_201_CREATED)
+        verification = selectors.domain_verifications([service])[service.pk]
+        context = {"verification": next(v for v in verification if v["domain"] == extra.domain)}
+        return Response(
+            s.MailExtraDomainOut(extra, context=context).data, status=status.HTTP_201_CREATED
+        )
+
+
+class VerificationView(MailScoped, APIView):
+    @extend_schema(
+        request=None,
+        responses=s.MailServiceOut,
+        description=_lazy(
+            "Looks now for the TXT record of each domain of the service that waits for "
+            "verification, and answers the service with what was found (`domains`). "
+            "The panel also looks every few minutes by itself."
+        ),
+    )
+    def post(self, request, org_id, service_id):
+        service = self.managed_service()
+        services.service_domains_verify(access=self.access, service=service)
+        return Response(_service_out(service))
 
 
 class ExtraDomainView(MailScoped, APIView):

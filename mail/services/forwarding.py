@@ -168,14 +168,31 @@ def write_responder(address: Address, **values) -> Responder:
     return responder
 
 
-def _moment(value, field: str):
+#: A responder's period lies within these years: before, time zones had no fixed offsets
+#: (1850 in Zurich is 34 min 8 s ahead of UTC) and Sieve dates have four digits.
+RESPONDER_YEARS = (2000, 2999)
+
+
+def _moment(value, field: str, problems: dict):
+    """The aware moment in `value`, or None; a problem for `field` when it is no date
+    or lies outside RESPONDER_YEARS."""
     if value in (None, ""):
         return None
-    moment = parse_datetime(value) if isinstance(value, str) else value
+    try:
+        moment = parse_datetime(value) if isinstance(value, str) else value
+    except ValueError:
+        moment = None
     if moment is None:
-        raise InvalidInput(fields={field: [_("Enter a date and time.")]})
+        problems[field] = [_("Enter a date and time.")]
+        return None
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
+    if not RESPONDER_YEARS[0] <= moment.year <= RESPONDER_YEARS[1]:
+        problems[field] = [
+            _("Choose a date between the years %(first)d and %(last)d.")
+            % {"first": RESPONDER_YEARS[0], "last": RESPONDER_YEARS[1]}
+        ]
+        return None
     return moment
 
 
@@ -195,10 +212,11 @@ def responder_set(
     MANAGE_PRODUCT or a link with manage_redirection. Dovecot runs the Sieve script
     stored here from the next delivery on (mail/sieve.py)."""
     address_require_right(access, address, "manage_redirection")
-    starts_at, ends_at = _moment(starts_at, "starts_at"), _moment(ends_at, "ends_at")
+    problems = {}
+    starts_at = _moment(starts_at, "starts_at", problems)
+    ends_at = _moment(ends_at, "ends_at", problems)
     subject = (subject or "").strip()
     body = (body or "").strip()
-    problems = {}
     if enabled:
         if not subject:
             problems["subject"] = [_("A responder needs a subject.")]

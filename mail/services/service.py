@@ -9,6 +9,12 @@ from panel.activity import record_by
 from panel.errors import Conflict, InvalidInput, NotFound
 from panel.services import product_grants_delete
 from panel.services.common import lock
+from panel.services.domain_claims import (
+    claims_of,
+    domain_claim,
+    domain_claim_verify,
+    domain_release,
+)
 
 from ..models import Alias, ExtraDomain, MailService
 from .rules import (
@@ -35,6 +41,7 @@ def service_order(
     domain = clean_domain(domain)
     chosen = plan_named(plan)
     quota = check_quota(chosen, chosen.default_quota() if address_quota is None else address_quota)
+    domain_claim(organisation=access.organisation, name=domain)  # another's: domain_taken
     ensure_domain_free(domain)
     service = MailService(
         organisation=access.organisation,
@@ -58,6 +65,7 @@ def extra_domain_add(*, access: Access, service: MailService, domain: str) -> Ex
     MANAGE_PRODUCT; the domain is validated and free like an ordered one (`already_exists`)."""
     access.require(Capability.MANAGE_PRODUCT, service)
     domain = clean_domain(domain)
+    domain_claim(organisation=access.organisation, name=domain)  # another's: domain_taken
     ensure_domain_free(domain)
     extra = ExtraDomain(organisation=access.organisation, service=service, domain=domain)
     try:
@@ -69,6 +77,24 @@ def extra_domain_add(*, access: Access, service: MailService, domain: str) -> Ex
     return extra
 
 
+def service_domains_verify(*, access: Access, service: MailService, resolver=None) -> list[str]:
+    """Look now for the TXT record of each of the service's domains still waiting for
+    verification (the beat looks every few minutes anyway); the names now verified.
+    Needs MANAGE_PRODUCT; what each check found stays on its claim
+    (mail.selectors.domain_verifications)."""
+    access.require(Capability.MANAGE_PRODUCT, service)
+    names = [service.domain, *service.extra_domains.values_list("domain", flat=True)]
+    verified = []
+    for claim in claims_of(access.organisation, names).values():
+        if claim.is_verified:
+            continue
+        if domain_claim_verify(claim=claim, resolver=resolver).is_verified:
+            verified.append(claim.name)
+    if verified:
+        record_by(access, "mail.service.domains_verified", service, {"domains": verified})
+    return verified
+
+
 @transaction.atomic
 def extra_domain_remove(*, access: Access, service: MailService, domain: str) -> None:
     """Remove an extra domain; mail to it is refused at once. NotFound if the service has
@@ -78,6 +104,7 @@ def extra_domain_remove(*, access: Access, service: MailService, domain: str) ->
     if extra is None:
         raise NotFound()
     extra.delete()
+    domain_release(organisation=access.organisation, name=extra.domain)
     record_by(access, "mail.extra_domain.removed", service, {"domain": extra.domain})
 
 
@@ -199,5 +226,8 @@ def service_delete(*, access: Access, service: MailService, confirm_name: str):
         service,
         {"domain": service.domain, "addresses": len(mailboxes)},
     )
+    names = [service.domain, *service.extra_domains.values_list("domain", flat=True)]
     service.delete()
+    for name in names:
+        domain_release(organisation=access.organisation, name=name)
     return schedule_storage_removal(access, mailboxes) if mailboxes else None

@@ -35,6 +35,7 @@ from .service import (  # noqa: F401
     service_list,
     service_plan,
     service_quota,
+    service_verify,
     signature_create,
     signature_delete,
 )

@@ -52,13 +52,15 @@ def service_list(request, access):
             )
             if ok:
                 return redirect(service_url(access, service))
-    service_rows = list(selectors.service_list(access=access))
+    service_rows = list(selectors.service_list(access=access).prefetch_related("extra_domains"))
+    verifications = selectors.domain_verifications(service_rows)
     for service in service_rows:  # seen only through an address linked to the person
         service.via_link = not access.can(Capability.VIEW_PRODUCT, service)
     used = selectors.address_counts(service_rows)
     for service in service_rows:
         service.used = used.get(service.pk, 0)
         service.plan_label = plan_of(service.plan).label
+        service.waiting = verifications[service.pk][0]["status"] != "verified"
     return render(
         request,
         "mail/service_list.html",
@@ -123,6 +125,11 @@ def _service_page(request, access, service, **forms):
         "can_manage": can_manage,
         "can_delete": can_manage and access.can(Capability.CHANGE_ORGANISATION),
         "extra_domains": list(service.extra_domains.all()),
+        "waiting_domains": [
+            v
+            for v in selectors.domain_verifications([service])[service.pk]
+            if v["status"] != "verified"
+        ],
         "redirects": list(selectors.redirect_address_list(service=service)) if sees_all else [],
         "signatures": list(service.signatures.all()) if sees_all else [],
         "quota_open": plan.max_addresses is None,
@@ -200,6 +207,26 @@ def extra_domain_add(request, access, service_id):
             success=_("Extra domain added: addresses also receive mail there now."),
         ),
     )
+
+
+@organisation_view()
+@require_POST
+def service_verify(request, access, service_id):
+    """ "Check now" on the verification card: look for the TXT records at once."""
+    service = _manage(request, access, service_id)
+    ok, verified = run_service(
+        request, services.service_domains_verify, access=access, service=service
+    )
+    if ok and verified:
+        messages.success(
+            request,
+            _("Verified: %(domains)s now receives mail.") % {"domains": ", ".join(verified)},
+        )
+    elif ok:
+        messages.warning(
+            request, _("The record is not visible yet; see what the check found below.")
+        )
+    return redirect(service_url(access, service) + "#verification")
 
 
 @organisation_view()

@@ -8,7 +8,7 @@ a product delete, the same way for every product.
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
-from rest_framework import permissions
+from rest_framework import permissions, serializers
 
 from panel.access import Capability, access_by_id
 from panel.activity import set_via
@@ -17,6 +17,16 @@ from panel.models import Via
 #: the largest value an integer column holds (PostgreSQL `integer`): every integer the API
 #: takes is bounded by it or less, so no input reaches the database out of range
 DB_INT_MAX = 2**31 - 1
+
+
+class StrictCharField(serializers.CharField):
+    """Text, and only text: DRF's CharField turns a JSON number or boolean into its
+    digits, so `{"name": 123}` would pass as "123". Input serializers use this one."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class ApiEntry:

@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from panel.api.base import DB_INT_MAX
+from panel.api.base import DB_INT_MAX, StrictCharField
 from panel.forms import date_range_errors
 from panel.models import (
     ActivityEvent,
@@ -42,7 +42,7 @@ class MeOut(serializers.ModelSerializer):
 
 
 class TokenIn(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
+    name = StrictCharField(max_length=100)
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=TokenScope.choices), allow_empty=False
     )
@@ -63,11 +63,11 @@ class TokenCreatedOut(TokenOut):
 
 
 class OrganisationIn(serializers.Serializer):
-    name = serializers.CharField(max_length=120)
+    name = StrictCharField(max_length=120)
 
 
 class OrganisationDeleteIn(serializers.Serializer):
-    confirm_name = serializers.CharField(
+    confirm_name = StrictCharField(
         required=False, allow_blank=True, help_text=_("Type the organisation's name to confirm")
     )
 
@@ -115,8 +115,8 @@ class MyInvitationOut(InvitationOut):
 
 
 class TeamIn(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    name = StrictCharField(max_length=100)
+    description = StrictCharField(required=False, allow_blank=True, max_length=2000)
     leader = serializers.IntegerField(
         max_value=DB_INT_MAX,
         required=False,
@@ -167,7 +167,7 @@ class TeamMembersIn(serializers.Serializer):
         "of its teams); they join at once.",
     )
     emails = serializers.ListField(
-        child=serializers.CharField(max_length=254),
+        child=StrictCharField(max_length=254),
         required=False,
         default=list,
         max_length=500,
@@ -221,7 +221,7 @@ class ActivityOut(serializers.ModelSerializer):
 
 class ActivityFilterIn(serializers.Serializer):
     actor = serializers.IntegerField(max_value=DB_INT_MAX, required=False, min_value=1)
-    kind = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    kind = StrictCharField(required=False, allow_blank=True, max_length=64)
     since = serializers.DateField(required=False)
     until = serializers.DateField(required=False)
 
@@ -261,3 +261,20 @@ class JobOut(serializers.ModelSerializer):
 
 class JobAcceptedOut(serializers.Serializer):
     job = JobOut()
+
+
+class DomainVerificationRecordOut(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.CharField()
+    value = serializers.CharField()
+
+
+class DomainVerificationOut(serializers.Serializer):
+    """How far a domain a product uses is proven: `verified`, or
+    `waiting_for_verification` until `record` is served (panel.services.domain_claims)."""
+
+    domain = serializers.CharField()
+    status = serializers.ChoiceField(choices=["verified", "waiting_for_verification"])
+    record = DomainVerificationRecordOut(allow_null=True)
+    checked_at = serializers.DateTimeField(allow_null=True)
+    check_result = serializers.CharField(allow_blank=True)

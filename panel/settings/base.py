@@ -291,6 +291,15 @@ DNS_NAMESERVERS = [
 ]
 DNS_HOSTMASTER = os.environ.get("PANEL_DNS_HOSTMASTER", "hostmaster.panel.localhost")
 DNS_DEFAULT_TTL = 3600
+# The resolver that looks for the TXT record proving control of a domain the panel does
+# not host (panel/services/domain_claims.py); pending names are checked every few minutes.
+DNS_RESOLVER = os.environ.get("PANEL_DNS_RESOLVER", "127.0.0.1")
+DNS_RESOLVER_PORT = int(os.environ.get("PANEL_DNS_RESOLVER_PORT", "53"))
+DNS_RESOLVER_TIMEOUT = float(os.environ.get("PANEL_DNS_RESOLVER_TIMEOUT", "3"))
+CELERY_BEAT_SCHEDULE["verify-domain-claims"] = {
+    "task": "panel.tasks.verify_domain_claims",
+    "schedule": 300.0,
+}
 # The records "Use with Service Mail" sets, and the resolver the mail DNS diagnostic asks.
 MAIL_DNS_MX_HOST = os.environ.get("PANEL_MAIL_DNS_MX_HOST", "mx.panel.localhost")
 MAIL_DNS_SPF_INCLUDE = os.environ.get("PANEL_MAIL_DNS_SPF_INCLUDE", "spf.panel.localhost")
@@ -298,8 +307,8 @@ MAIL_DNS_AUTOCONFIG_HOST = os.environ.get(
     "PANEL_MAIL_DNS_AUTOCONFIG_HOST", "autoconfig.panel.localhost"
 )
 MAIL_DNS_DKIM_SELECTOR = os.environ.get("PANEL_MAIL_DNS_DKIM_SELECTOR", "panel")
-MAIL_DNS_RESOLVER = os.environ.get("PANEL_MAIL_DNS_RESOLVER", "127.0.0.1")
-MAIL_DNS_RESOLVER_PORT = int(os.environ.get("PANEL_MAIL_DNS_RESOLVER_PORT", "53"))
+MAIL_DNS_RESOLVER = os.environ.get("PANEL_MAIL_DNS_RESOLVER", DNS_RESOLVER)
+MAIL_DNS_RESOLVER_PORT = int(os.environ.get("PANEL_MAIL_DNS_RESOLVER_PORT", DNS_RESOLVER_PORT))
 MAIL_DNS_RESOLVER_TIMEOUT = float(os.environ.get("PANEL_MAIL_DNS_RESOLVER_TIMEOUT", "3"))
 # The records of one mail DNS check are asked at once, within this many seconds in all.
 MAIL_DNS_CHECK_DEADLINE = float(os.environ.get("PANEL_MAIL_DNS_CHECK_DEADLINE", "4"))

@@ -51,6 +51,7 @@ ACTIVITY_LABELS = {
         "Changed the default permissions of a Service Mail"
     ),
     "mail.service.deleted": gettext_lazy("Deleted a Service Mail"),
+    "mail.service.domains_verified": gettext_lazy("Proved control of a Service Mail domain"),
     "mail.extra_domain.added": gettext_lazy("Added an extra domain to a Service Mail"),
     "mail.extra_domain.removed": gettext_lazy("Removed an extra domain from a Service Mail"),
     "mail.address.created": gettext_lazy("Created a mail address"),

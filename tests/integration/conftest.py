@@ -164,6 +164,8 @@ def powerdns(rig, settings):
     settings.POWERDNS_SERVER_ID = "localhost"
     settings.MAIL_DNS_RESOLVER = "127.0.0.1"
     settings.MAIL_DNS_RESOLVER_PORT = server.dns_port
+    settings.DNS_RESOLVER = "127.0.0.1"
+    settings.DNS_RESOLVER_PORT = server.dns_port
     return server
 
 

@@ -18,7 +18,7 @@ from mail.models import Responder
 from mail.services import address_create, responder_set, service_order
 from mail.services.backups import restore_apply, snapshot_take, snapshots_purge
 from panel.access import access_for
-from tests.factories import OrganisationFactory, UserFactory
+from tests.factories import OrganisationFactory, UserFactory, claim_verified
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,6 +35,7 @@ def mailbox(servers, settings, tmp_path):
     access = access_for(legal, org)
     domain = f"backup{next(_domains)}.mail.test"
     service = service_order(access=access, domain=domain, plan="premium")
+    claim_verified(org, domain)  # as once its TXT record is served (test_domain_claims.py)
     address, _ = address_create(
         access=access, service=service, local_part="keeper", mode="self", password=PASSWORD
     )

@@ -15,7 +15,7 @@ from mail.services.imports import import_start
 from mail.tasks import import_mailbox
 from panel.access import access_for
 from panel.models import ActivityEvent, Job
-from tests.factories import OrganisationFactory, UserFactory
+from tests.factories import OrganisationFactory, UserFactory, claim_verified
 from tests.rig import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,6 +33,7 @@ def accounts(servers, settings):
     access = access_for(legal, org)
     domain = f"import{next(_domains)}.mail.test"
     service = service_order(access=access, domain=domain, plan="premium")
+    claim_verified(org, domain)  # as once its TXT record is served (test_domain_claims.py)
     target, _ = address_create(
         access=access, service=service, local_part="new", mode="self", password=PASSWORD
     )

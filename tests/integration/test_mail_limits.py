@@ -20,7 +20,7 @@ from mail.models import Address, AddressKind, MailLogEntry, MailService
 from mail.passwords import hash_password
 from mail.sending import BUCKETS_KEY
 from mail.services.sending import sending_meter
-from tests.factories import OrganisationFactory
+from tests.factories import OrganisationFactory, claim_verified
 
 from .conftest import DELIVERY_TIMEOUT
 
@@ -78,6 +78,7 @@ def world(servers):
     service = MailService.objects.create(
         organisation=org, name=domain, domain=domain, plan="premium", address_quota=10
     )
+    claim_verified(org, domain)
 
     def address(local_part, **fields):
         return Address.objects.create(

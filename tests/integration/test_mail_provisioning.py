@@ -25,7 +25,7 @@ from mail.services import (
 from mail.tasks import remove_mail_storage
 from panel.access import access_for
 from panel.models import Role
-from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
+from tests.factories import MembershipFactory, OrganisationFactory, UserFactory, claim_verified
 
 from .conftest import SENDER
 
@@ -43,6 +43,7 @@ def ordered(servers):
     access = access_for(legal, org)
     domain = f"prov{next(_domains)}.mail.test"
     service = service_order(access=access, domain=domain, plan="premium")
+    claim_verified(org, domain)  # as once its TXT record is served (test_domain_claims.py)
     return {"access": access, "service": service, "org": org, "domain": domain}
 
 

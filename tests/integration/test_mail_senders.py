@@ -5,7 +5,7 @@ import pytest
 
 from mail.models import Address, AddressUser, Alias, ExtraDomain, MailService
 from mail.passwords import hash_password
-from tests.factories import OrganisationFactory, UserFactory
+from tests.factories import OrganisationFactory, UserFactory, claim_verified
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -14,6 +14,7 @@ _worlds = iter(range(1, 10_000))
 
 
 def _service(org, domain):
+    claim_verified(org, domain)
     return MailService.objects.create(
         organisation=org, name=domain, domain=domain, plan="premium", address_quota=10
     )
@@ -34,6 +35,7 @@ def world(servers):
     org = OrganisationFactory()
     main = _service(org, f"senders{n}.mail.test")
     ExtraDomain.objects.create(organisation=org, service=main, domain=f"senders{n}.extra.test")
+    claim_verified(org, f"senders{n}.extra.test")
     alice = _address(main, "alice")
     Alias.objects.create(organisation=org, service=main, address=alice, local_part="sales")
     _address(main, "bob")

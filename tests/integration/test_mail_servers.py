@@ -22,7 +22,7 @@ from mail.models import (
     RedirectAddress,
 )
 from mail.passwords import hash_password
-from tests.factories import OrganisationFactory
+from tests.factories import OrganisationFactory, claim_verified
 
 from .conftest import SENDER
 
@@ -44,6 +44,8 @@ def world(servers):
         organisation=org, name=domain, domain=domain, plan="premium", address_quota=20
     )
     ExtraDomain.objects.create(organisation=org, service=service, domain=extra)
+    claim_verified(org, domain)
+    claim_verified(org, extra)
 
     def address(local_part, kind=AddressKind.MAILBOX, keep_copy=True, targets=()):
         row = Address.objects.create(

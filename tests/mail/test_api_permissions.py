@@ -122,6 +122,7 @@ TABLE = [
     ),
     ("post", SERVICE + "extra-domains/", {"domain": "new.example.org"}, manage(201)),
     ("delete", SERVICE + "extra-domains/{extra}/", None, manage(204)),
+    ("post", SERVICE + "verification/", None, manage(200)),
     ("get", SERVICE + "addresses/", None, service_read()),
     (
         "post",
