@@ -7,6 +7,7 @@ Errors are InvalidInput/Conflict with the code the API promises (`invalid_record
 """
 
 import ipaddress
+import re
 from dataclasses import dataclass
 
 import dns.exception
@@ -115,6 +116,23 @@ MAX_RDATA_BYTES = 65_535
 MAX_RECORD_CHARS = 4 * MAX_RDATA_BYTES
 
 
+#: What a valid content looks like, by type: the panel's own words rather than the
+#: parser's ("expecting an integer"), so they are translated and say what to type.
+def _content_hint(rtype: str) -> str:
+    return {
+        "A": _("Enter an IPv4 address, such as 192.0.2.10."),
+        "AAAA": _("Enter an IPv6 address, such as 2001:db8::10."),
+        "CNAME": _("Enter the name this one is an alias of, such as shop.example.com."),
+        "MX": _("Enter a priority and a mail server, such as: 10 mx.example.com."),
+        "TXT": _("Enter the text; put each string in double quotes if there are several."),
+        "SRV": _(
+            "Enter a priority, a weight, a port and a target, such as: 10 5 5060 sip.example.com."
+        ),
+        "CAA": _('Enter a flag, a tag and a value, such as: 0 issue "letsencrypt.org".'),
+        "NS": _("Enter a name server, such as ns1.example.com."),
+    }[rtype]
+
+
 def clean_record(rtype: str, value: str, zone: str, *, field: str) -> str:
     """One record's content, parsed by dnspython, in absolute presentation format."""
     text = (value or "").strip()
@@ -132,11 +150,11 @@ def clean_record(rtype: str, value: str, zone: str, *, field: str) -> str:
             origin=dns.name.from_text(zone),
             relativize=False,
         )
-    except (dns.exception.DNSException, ValueError, UnicodeError) as error:
+    except (dns.exception.DNSException, ValueError, UnicodeError):
         raise invalid(
             field,
-            _("This is not a valid %(type)s record: %(reason)s")
-            % {"type": rtype, "reason": str(error) or error.__class__.__name__},
+            _("This is not a valid %(type)s record. %(hint)s")
+            % {"type": rtype, "hint": _content_hint(rtype)},
         ) from None
     if len(rdata.to_wire()) > MAX_RDATA_BYTES:
         raise invalid(field, _("A record holds at most %(n)d bytes.") % {"n": MAX_RDATA_BYTES})
@@ -148,41 +166,106 @@ def clean_record(rtype: str, value: str, zone: str, *, field: str) -> str:
     return rdata.to_text()
 
 
+#: Types whose names are service labels as well as host names: `_dmarc`, `_sip._tcp`,
+#: `selector._domainkey` (TXT), a DKIM key delegated by CNAME, SRV services.
+UNDERSCORE_TYPES = ("TXT", "CNAME", "SRV")
+_HOST_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+
+
+def _name_problem(absolute: str, zone: str, rtype: str) -> str | None:
+    """Why the labels a person typed before the zone are not a name for `rtype`: host
+    names of letters, digits and hyphens, `*` only as the first label, and `_` only at
+    the start of a label of a TXT, CNAME or SRV record (SRV: `_service._protocol`)."""
+    if absolute == zone:
+        return None
+    labels = absolute[: -len(zone) - 1].split(".")
+    for position, label in enumerate(labels):
+        if label == "*" and position == 0:
+            continue
+        if label.startswith("_") and rtype in UNDERSCORE_TYPES:
+            label = label[1:]
+        if not _HOST_LABEL.match(label):
+            if "_" in label and rtype not in UNDERSCORE_TYPES:
+                return _(
+                    "A %(type)s record's name is a host name: letters, digits and hyphens "
+                    "only, such as www or mail-2. Names starting with _ are for TXT, CNAME "
+                    "and SRV records."
+                ) % {"type": rtype}
+            return _(
+                "Use letters, digits and hyphens, such as www or mail-2 (a label may start "
+                "with _ for TXT, CNAME and SRV records, such as _dmarc); not %(label)s."
+            ) % {"label": labels[position]}
+    if rtype == "SRV" and not (
+        len(labels) >= 2 and labels[0].startswith("_") and labels[1].startswith("_")
+    ):
+        return _(
+            "An SRV record's name starts with the service and the protocol, such as _sip._tcp."
+        )
+    return None
+
+
 def clean_rrset(zone: str, name: str, rtype: str, ttl, records) -> CleanRRset:
-    """Check one rrset; `records` empty means "delete this rrset"."""
+    """Check one rrset; `records` empty means "delete this rrset". Every problem of the
+    rrset is reported at once, each under its field."""
+    problems: dict[str, list[str]] = {}
     rtype = (rtype or "").strip().upper()
     if rtype not in TYPES:
-        raise invalid("type", _("Choose one of %(types)s.") % {"types": ", ".join(TYPES)})
-    absolute = absolute_name(name, zone)
+        problems["type"] = [_("Choose one of %(types)s.") % {"types": ", ".join(TYPES)}]
+    absolute = None
+    try:
+        absolute = absolute_name(name, zone)
+    except InvalidInput as error:
+        problems.update(error.fields)
+    if absolute and rtype in TYPES and (why := _name_problem(absolute, zone, rtype)):
+        problems["name"] = [why]
     try:
         ttl = int(ttl)
     except (TypeError, ValueError):
-        raise invalid("ttl", _("Enter the TTL in seconds.")) from None
-    if not TTL_MIN <= ttl <= TTL_MAX:
-        raise invalid(
-            "ttl",
-            _("The TTL must lie between %(min)d and %(max)d seconds.")
-            % {"min": TTL_MIN, "max": TTL_MAX},
-        )
+        problems["ttl"] = [_("Enter the TTL in seconds.")]
+    else:
+        if not TTL_MIN <= ttl <= TTL_MAX:
+            problems["ttl"] = [
+                _("The TTL must lie between %(min)d and %(max)d seconds.")
+                % {"min": TTL_MIN, "max": TTL_MAX}
+            ]
     if isinstance(records, str):
         records = [records]
     records = list(records or [])
     if len(records) > MAX_RECORDS:
-        raise invalid("records", _("At most %(n)d records per name and type.") % {"n": MAX_RECORDS})
-    if rtype == "CNAME" and absolute == zone:
-        raise Conflict(
-            _("A CNAME cannot be at the zone's apex; use A/AAAA records there."),
-            code="cname_conflict",
-            fields={"name": [_("No CNAME at the apex.")]},
-        )
-    if rtype == "CNAME" and len(records) > 1:
-        raise invalid("records", _("A name has at most one CNAME record."))
+        problems["records"] = [_("At most %(n)d records per name and type.") % {"n": MAX_RECORDS}]
+        records = []
+    elif rtype == "CNAME" and len(records) > 1:
+        problems["records"] = [_("A name has at most one CNAME record.")]
     cleaned = []
-    for index, value in enumerate(records):
-        content = clean_record(rtype, value, zone, field=f"records.{index}")
-        if content not in cleaned:
-            cleaned.append(content)
+    if rtype in TYPES:
+        for index, value in enumerate(records):
+            try:
+                content = clean_record(rtype, value, zone, field=f"records.{index}")
+            except InvalidInput as error:
+                problems.update(error.fields)
+                continue
+            if content not in cleaned:
+                cleaned.append(content)
+    apex_cname = rtype == "CNAME" and absolute == zone
+    if problems:
+        if apex_cname:
+            problems.setdefault("name", []).append(str(_apex_cname_field()))
+        first = next(iter(problems.values()))[0]
+        raise InvalidInput(first, code="invalid_record", fields=problems)
+    if apex_cname:
+        raise Conflict(
+            _(
+                "The domain itself (@) cannot be an alias of another name. Give it A and "
+                "AAAA records with the addresses of the server instead, or make www the alias."
+            ),
+            code="cname_conflict",
+            fields={"name": [_apex_cname_field()]},
+        )
     return CleanRRset(absolute, rtype, ttl, cleaned)
+
+
+def _apex_cname_field() -> str:
+    return _("The domain itself (@) cannot be an alias (CNAME); use A and AAAA records.")
 
 
 def check_cname_rules(rrsets) -> None:
@@ -198,5 +281,12 @@ def check_cname_rules(rrsets) -> None:
                 _("%(name)s cannot have a CNAME and other records (%(others)s).")
                 % {"name": name, "others": others},
                 code="cname_conflict",
-                fields={"name": [_("A CNAME must be alone at its name.")]},
+                fields={
+                    "name": [
+                        _(
+                            "An alias (CNAME) is alone at its name: remove the other records "
+                            "there first, or choose another name."
+                        )
+                    ]
+                },
             )

@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from panel.access import Access, Capability
+from panel.access import Access
 from panel.activity import record_by
 from panel.errors import Conflict, InvalidInput
 from panel.services.common import lock
@@ -16,10 +16,11 @@ CHOICES = (Renewal.AUTOMATIC, Renewal.MANUAL)
 
 @transaction.atomic
 def domain_set_renewal(*, access: Access, domain: Domain, renewal: str) -> Domain:
-    """Renew the domain automatically or by hand. Needs MANAGE_PRODUCT on the domain.
+    """Renew the domain automatically or by hand: what the organisation pays changes, so
+    an administrator act (require_billing).
     Raises InvalidInput for another value, Conflict `domain_expired` for a domain that
     has already expired (choosing cannot bring it back)."""
-    access.require(Capability.MANAGE_PRODUCT, domain)
+    access.require_billing(domain)
     if renewal not in CHOICES:
         raise InvalidInput(fields={"renewal": [_("Choose automatic or manual.")]})
     lock(domain)

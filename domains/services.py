@@ -113,8 +113,8 @@ def _publish(domain: Domain, changed: set[tuple[str, str]]) -> None:
 @transaction.atomic
 def domain_add(*, access: Access, name: str, kind: str = DomainKind.NORMAL) -> Domain:
     """Add a domain to the organisation (through the registry backend) with a zone that
-    starts with the panel's name servers. An administrator act (CHANGE_ORGANISATION)."""
-    access.require(Capability.CHANGE_ORGANISATION)
+    starts with the panel's name servers. An administrator act (require_billing)."""
+    access.require_billing()
     name = clean_domain_name(name)
     if kind not in DomainKind.values:
         raise InvalidInput(fields={"kind": [_("Choose normal or alias.")]})
@@ -156,8 +156,7 @@ def domain_delete(*, access: Access, domain: Domain, confirm_name: str) -> None:
     """Delete a domain after its name was typed: its zone leaves the DNS server. A main
     domain keeps its synonyms alive, so it cannot go before them (`has_synonyms`, checked
     before the typed name); a wrong name is `InvalidInput` on `confirm_name`."""
-    access.require(Capability.MANAGE_PRODUCT, domain)
-    access.require(Capability.CHANGE_ORGANISATION)
+    access.require_billing(domain)
     lock(domain)
     # The rule first: a script learns that the domain cannot go before it is asked the name.
     synonyms = sorted(domain.synonyms.values_list("name", flat=True))

@@ -10,11 +10,11 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from panel.access import Capability
 from panel.errors import Conflict, NotFound, PanelError
-from panel.mixins import organisation_view, report_error, require, run_service
+from panel.mixins import organisation_view, post_only, report_error, require, run_service
 from panel.views.common import confirm_then_run
 
 from . import selectors, services, zonefiles
@@ -205,7 +205,7 @@ def _apply(request, access, domain, form, change, *, success, service=None):
 
 
 @organisation_view()
-@require_POST
+@post_only
 def record_add(request, access, name):
     domain = _manage(access, name)
     form = RecordForm(request.POST)
@@ -234,7 +234,7 @@ def record_add(request, access, name):
 
 
 @organisation_view()
-@require_POST
+@post_only
 def rrset_edit(request, access, name):
     domain = _manage(access, name)
     form = RRsetEditForm(request.POST)
@@ -303,7 +303,7 @@ def zone_export(request, access, name):
 
 
 @organisation_view()
-@require_POST
+@post_only
 def zone_import(request, access, name):
     domain = _manage(access, name)
     form = ZoneImportForm(request.POST, request.FILES)
@@ -326,7 +326,7 @@ def zone_import(request, access, name):
 
 
 @organisation_view()
-@require_POST
+@post_only
 def synonym_make(request, access, name):
     main = _manage(access, name)
     candidates = [d for d in selectors.domain_list(access=access) if d.pk != main.pk]
@@ -390,7 +390,7 @@ def _mail_or_404():
 
 
 @organisation_view()
-@require_POST
+@post_only
 def mail_use(request, access, name):
     domain = _manage(access, name)
     mail = _mail_or_404()
@@ -424,7 +424,7 @@ def _mail_action(request, access, name, action: str, success: str):
 
 
 @organisation_view()
-@require_POST
+@post_only
 def mail_fixes(request, access, name):
     return _mail_action(
         request, access, name, "fixes_apply",
@@ -433,7 +433,7 @@ def mail_fixes(request, access, name):
 
 
 @organisation_view()
-@require_POST
+@post_only
 def mail_dkim_rotate(request, access, name):
     return _mail_action(
         request, access, name, "dkim_rotate",

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from .errors import NotFound, PermissionDenied
 from .models import Grant, GrantLevel, Membership, Organisation, Role, TeamMember
@@ -82,6 +83,28 @@ class Access:
             raise NotFound()
         if not self.can(capability, product):
             raise PermissionDenied()
+
+    def may_change_billing(self, product=None) -> bool:
+        """Whether the person may change what the organisation pays: an administrator
+        act (CHANGE_ORGANISATION), whatever grant they hold on `product`."""
+        return self.can(Capability.CHANGE_ORGANISATION) and (
+            product is None or self.can(Capability.MANAGE_PRODUCT, product)
+        )
+
+    def require_billing(self, product=None) -> None:
+        """Plans, quotas, renewals, ordering and deleting products change what the
+        organisation pays: 404 for a product the person may not see, 403 with the reason
+        for anyone but an administrator or the legal representative."""
+        if product is not None:
+            self.require(Capability.VIEW_PRODUCT, product)
+        if not self.may_change_billing(product):
+            raise PermissionDenied(
+                _(
+                    "This changes what the organisation pays: ask an administrator of the "
+                    "organisation."
+                ),
+                code="billing_needs_administrator",
+            )
 
     def visible_product_ids(self, product_type: str) -> set[int] | None:
         """Ids of the products of a kind this person sees; None means all of them."""

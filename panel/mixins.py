@@ -14,7 +14,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.urls import Resolver404, resolve
 
 from .access import Access, Capability, access_by_id
 from .errors import NotFound, PanelError, PermissionDenied
@@ -113,3 +115,39 @@ def run_service(request, service, /, *, form=None, field_map=None, success=None,
     if success:
         messages.success(request, success)
     return True, result
+
+
+def post_only(view):
+    """A form's target, which only acts on POST, reached by GET: after a form error the
+    address bar keeps its URL, and reloading or sharing it must not show a blank 405.
+    GET (and HEAD) go to the page the form belongs to: the nearest URL above this one
+    that is a page, not another form target. Use instead of require_POST on UI views."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.method in ("GET", "HEAD"):
+            page = page_above(request.path)
+            if page is not None:
+                return redirect(page)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        return view(request, *args, **kwargs)
+
+    wrapped.post_only = True
+    return wrapped
+
+
+def page_above(path: str) -> str | None:
+    """The nearest path above `path` (one segment less at a time) that resolves to a
+    view other than a post_only one; None if there is none."""
+    segments = path.rstrip("/").split("/")
+    while len(segments) > 1:
+        segments.pop()
+        candidate = "/".join(segments) + "/"
+        try:
+            match = resolve(candidate)
+        except Resolver404:
+            continue
+        if not getattr(match.func, "post_only", False):
+            return candidate
+    return None

@@ -37,7 +37,7 @@ def service_order(
     The domain is a hostname with a dot, free across every service and extra domain
     (Conflict `already_exists`). The quota defaults to the plan's and must lie within
     its bounds (InvalidInput)."""
-    access.require(Capability.CHANGE_ORGANISATION)
+    access.require_billing()
     domain = clean_domain(domain)
     chosen = plan_named(plan)
     quota = check_quota(chosen, chosen.default_quota() if address_quota is None else address_quota)
@@ -112,8 +112,9 @@ def extra_domain_remove(*, access: Access, service: MailService, domain: str) ->
 def service_change_plan(*, access: Access, service: MailService, plan: str) -> MailService:
     """Move a service to another plan. Going down is refused (Conflict
     `plan_downgrade_blocked`) while the service holds more addresses, or an address more
-    aliases, than the new plan allows. The quota is brought within the new plan's bounds."""
-    access.require(Capability.MANAGE_PRODUCT, service)
+    aliases, than the new plan allows. The quota is brought within the new plan's bounds.
+    It changes what the organisation pays: an administrator act (require_billing)."""
+    access.require_billing(service)
     lock(service)
     new = plan_named(plan)
     addresses = service.addresses.count()
@@ -157,8 +158,8 @@ def service_change_plan(*, access: Access, service: MailService, plan: str) -> M
 @transaction.atomic
 def service_raise_quota(*, access: Access, service: MailService, address_quota: int) -> MailService:
     """Raise the address quota. It only goes up (InvalidInput otherwise) and stays within
-    the plan's maximum."""
-    access.require(Capability.MANAGE_PRODUCT, service)
+    the plan's maximum. An administrator act, like any change of price (require_billing)."""
+    access.require_billing(service)
     lock(service)
     plan = plan_named(service.plan)
     quota = check_quota(plan, address_quota)
@@ -208,8 +209,7 @@ def service_delete(*, access: Access, service: MailService, confirm_name: str):
     storage (None when there was no mailbox)."""
     from .addresses import schedule_storage_removal
 
-    access.require(Capability.MANAGE_PRODUCT, service)
-    access.require(Capability.CHANGE_ORGANISATION)
+    access.require_billing(service)
     if (confirm_name or "").strip().lower().rstrip(".") != service.domain:
         raise InvalidInput(
             _("Type the domain of the service to confirm."),

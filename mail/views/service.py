@@ -6,11 +6,10 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from domains.models import Domain
 from panel.access import Capability
-from panel.mixins import organisation_view, run_service
+from panel.mixins import organisation_view, post_only, run_service
 from panel.views.common import PAGE_SIZE, confirm_then_run, first_or_404
 
 from .. import dns_records, selectors, services
@@ -123,7 +122,8 @@ def _service_page(request, access, service, **forms):
         "sort_links": _sort_links(request, ordering),
         "sees_all": sees_all,
         "can_manage": can_manage,
-        "can_delete": can_manage and access.can(Capability.CHANGE_ORGANISATION),
+        "can_delete": access.may_change_billing(service),
+        "can_bill": access.may_change_billing(service),
         "extra_domains": list(service.extra_domains.all()),
         "waiting_domains": [
             v
@@ -136,7 +136,7 @@ def _service_page(request, access, service, **forms):
         "near_limit": near_limit_card(service) if sees_all and used else [],
     }
     context.update(_dns_context(request, access, service) if sees_all else {})
-    if can_manage:
+    if can_manage:  # the plan and quota forms are shown to can_bill only
         context.update(
             domain_form=forms.get("domain_form") or DomainForm(),
             plan_form=forms.get("plan_form") or PlanForm(initial={"plan": service.plan}),
@@ -152,8 +152,10 @@ def _dns_context(request, access, service) -> dict:
     """The DNS card: the service's domain when this organisation holds it in Domains, and
     its mail DNS checks when asked for (`?check=dns`: a resolver may take seconds)."""
     domain = Domain.objects.filter(organisation=access.organisation, name=service.domain).first()
-    if domain is None or not access.can(Capability.VIEW_PRODUCT, domain):
-        return {"dns_domain": None}
+    if domain is None:
+        return {"dns_domain": None, "dns_domain_hidden": False}
+    if not access.can(Capability.VIEW_PRODUCT, domain):  # one of ours, not shared with them
+        return {"dns_domain": None, "dns_domain_hidden": True}
     checks = None
     if request.GET.get("check") == "dns":
         _ok, checks = run_service(request, dns_records.mail_checks, access=access, domain=domain)
@@ -189,7 +191,7 @@ def _settings_form(request, access, service_id, *, form_class, form_name, call, 
 
 
 @organisation_view()
-@require_POST
+@post_only
 def extra_domain_add(request, access, service_id):
     return _settings_form(
         request,
@@ -210,7 +212,7 @@ def extra_domain_add(request, access, service_id):
 
 
 @organisation_view()
-@require_POST
+@post_only
 def service_verify(request, access, service_id):
     """ "Check now" on the verification card: look for the TXT records at once."""
     service = _manage(request, access, service_id)
@@ -256,7 +258,7 @@ def extra_domain_remove(request, access, service_id, extra_id):
 
 
 @organisation_view()
-@require_POST
+@post_only
 def service_plan(request, access, service_id):
     return _settings_form(
         request,
@@ -277,7 +279,7 @@ def service_plan(request, access, service_id):
 
 
 @organisation_view()
-@require_POST
+@post_only
 def service_quota(request, access, service_id):
     return _settings_form(
         request,
@@ -298,7 +300,7 @@ def service_quota(request, access, service_id):
 
 
 @organisation_view()
-@require_POST
+@post_only
 def service_defaults(request, access, service_id):
     return _settings_form(
         request,
@@ -320,7 +322,7 @@ def service_defaults(request, access, service_id):
 
 
 @organisation_view()
-@require_POST
+@post_only
 def signature_create(request, access, service_id):
     return _settings_form(
         request,

@@ -5,14 +5,13 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from .. import selectors, services
 from ..access import organisations_of
 from ..forms import (
     OrganisationForm,
 )
-from ..mixins import LAST_ORGANISATION_KEY, run_service
+from ..mixins import LAST_ORGANISATION_KEY, post_only, run_service
 from ..models import Role
 from .common import next_url
 
@@ -75,7 +74,7 @@ def my_invitation_list(request):
 
 
 @login_required
-@require_POST
+@post_only
 def my_invitation_accept(request, invitation_id):
     ok, invitation = run_service(
         request,
@@ -90,7 +89,7 @@ def my_invitation_accept(request, invitation_id):
 
 
 @login_required
-@require_POST
+@post_only
 def my_invitation_decline(request, invitation_id):
     run_service(
         request,

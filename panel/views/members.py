@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from .. import selectors, services
 from ..access import ADMIN_ROLES, Capability
@@ -14,7 +13,7 @@ from ..forms import (
     InvitationForm,
     MemberRoleForm,
 )
-from ..mixins import organisation_view, run_service
+from ..mixins import organisation_view, post_only, run_service
 from ..models import Role
 from .common import (
     confirm_grant_removal,
@@ -96,7 +95,7 @@ def member_detail(request, access, member_id):
 
 
 @organisation_view(Capability.MANAGE_MEMBERS)
-@require_POST
+@post_only
 def member_grant_create(request, access, member_id):
     membership = _membership(access, member_id)
     return submit_grant(
@@ -125,7 +124,7 @@ def member_grant_delete(request, access, member_id, grant_id):
 
 
 @organisation_view(Capability.MANAGE_MEMBERS)
-@require_POST
+@post_only
 def member_role(request, access, member_id):
     membership = _membership(access, member_id)
     form = MemberRoleForm(request.POST, prefix=f"m{membership.pk}")
@@ -185,7 +184,7 @@ def _invitation(access, invitation_id):
 
 
 @organisation_view(Capability.MANAGE_MEMBERS)
-@require_POST
+@post_only
 def invitation_resend(request, access, invitation_id):
     invitation = _invitation(access, invitation_id)
     run_service(

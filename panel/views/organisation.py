@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from .. import selectors, services
 from ..access import Capability
@@ -12,7 +11,7 @@ from ..forms import (
     OrganisationForm,
     TransferForm,
 )
-from ..mixins import LAST_ORGANISATION_KEY, organisation_view, run_service
+from ..mixins import LAST_ORGANISATION_KEY, organisation_view, post_only, run_service
 from ..products import dashboard_cards
 
 
@@ -67,7 +66,7 @@ def organisation_settings(request, access):
 
 
 @organisation_view(Capability.TRANSFER_LEGAL_REPRESENTATIVE)
-@require_POST
+@post_only
 def organisation_transfer(request, access):
     memberships = selectors.membership_list(organisation=access.organisation)
     form = TransferForm(request.POST, memberships=memberships)

@@ -154,7 +154,10 @@ def test_adding_records_and_an_invalid_content_shown_inline(world, login):
         {"name": "www", "type": "CNAME", "ttl": 300, "content": "other.example."},
     )
     assert cname.status_code == 400
-    assert cname.context["record_form"].errors["name"] == ["A CNAME must be alone at its name."]
+    assert cname.context["record_form"].errors["name"] == [
+        "An alias (CNAME) is alone at its name: remove the other records there first, or "
+        "choose another name."
+    ]
     assert rrsets(world["acme"]) == before
 
 

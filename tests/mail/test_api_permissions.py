@@ -84,6 +84,12 @@ def manage(s):
     return (s, s, 404, s, 403, 404, 403, 401, 403, 403)
 
 
+def billing(s):
+    """What changes what the organisation pays (plan, quota): administrators only,
+    whatever the grant (the teammate's manage grant included)."""
+    return (s, s, 404, 403, 403, 404, 403, 401, 403, 403)
+
+
 def manage_read(s):
     """A read that needs the right to manage the service (the CSV template)."""
     return (s, s, 404, s, 403, 404, s, 401, 403, 403)
@@ -113,7 +119,9 @@ TABLE = [
         admin_write(201),
     ),
     ("get", SERVICE, None, service_read()),
-    ("patch", SERVICE, {"address_quota": 12}, manage(200)),
+    ("patch", SERVICE, {"address_quota": 12}, billing(200)),
+    ("patch", SERVICE, {"plan": "premium"}, billing(200)),
+    ("patch", SERVICE, {"default_permissions": {"manage_backups": True}}, manage(200)),
     (
         "delete",
         SERVICE,
