@@ -6,11 +6,13 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from panel.errors import Problems
 from panel.forms import DateRangeFilterForm, split_emails
 
 from .models import MailLogStatus
 from .plans import PLANS
 from .services import MAX_TARGETS, PERMISSIONS
+from .services.rules import check_password_rules, clean_local_part
 
 PERMISSION_LABELS = {
     "change_password": _("May change the password"),
@@ -164,6 +166,19 @@ class PasswordFields(forms.Form):
         elif password != (cleaned.get("password_confirm") or ""):
             self.add_error("password_confirm", _("The two passwords differ."))
 
+    def check_service_rules(self, cleaned, *, password: bool):
+        """The service's own rules on the local part (and the password), checked here
+        too so that one answer shows every problem, the two passwords differing
+        included; the service checks them again when it runs."""
+        problems = Problems()
+        local_part = problems.check(clean_local_part, cleaned.get("local_part") or "")
+        if password and cleaned.get("password"):
+            problems.check(check_password_rules, cleaned["password"], local_part=local_part or "")
+        for field, messages in problems.fields.items():
+            for message in messages:
+                if field in self.fields and message not in self.errors.get(field, []):
+                    self.add_error(field, message)
+
 
 class AddressCreateForm(PasswordFields):
     local_part = forms.CharField(
@@ -231,6 +246,7 @@ class AddressCreateForm(PasswordFields):
         self.password_required = cleaned.get("mode") in ("self", "unassigned")
         if self.password_required:
             self.check_passwords(cleaned)
+        self.check_service_rules(cleaned, password=self.password_required)
         return cleaned
 
     def service_arguments(self) -> dict:
@@ -270,6 +286,7 @@ class GenericAddressForm(PasswordFields):
     def clean(self):
         cleaned = super().clean()
         self.check_passwords(cleaned)
+        self.check_service_rules(cleaned, password=True)
         return cleaned
 
 

@@ -48,3 +48,35 @@ class Conflict(PanelError):
     status = 409
     code = "conflict"
     default_detail = _("This already exists.")
+
+
+class Problems:
+    """Every problem of one input, gathered so that a person sees them all in one answer
+    instead of one per attempt. `check(fn, ...)` runs a check that raises InvalidInput
+    and keeps its field messages; `add(field, message)`; `raise_if_any()` at the end."""
+
+    def __init__(self):
+        self.fields: dict[str, list[str]] = {}
+        self.errors: list[InvalidInput] = []
+
+    def add(self, field: str, message) -> None:
+        self.errors.append(InvalidInput(fields={field: [str(message)]}))
+        self.fields.setdefault(field, []).append(str(message))
+
+    def check(self, check, *args, **kwargs):
+        """`check(*args, **kwargs)`, or None once its problems are noted."""
+        try:
+            return check(*args, **kwargs)
+        except InvalidInput as error:
+            self.errors.append(error)
+            for field, messages in error.fields.items():
+                self.fields.setdefault(field, []).extend(messages)
+            return None
+
+    def raise_if_any(self) -> None:
+        """One problem keeps its own code and detail (`weak_password` ...); several come
+        as `invalid` with every field."""
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.fields:
+            raise InvalidInput(fields=self.fields)

@@ -6,17 +6,21 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from panel.api.base import DB_INT_MAX, StrictCharField
+from panel.api.base import DB_INT_MAX, StrictCharField, checked_by
 
 from ..models import DomainKind
-from ..records import TYPES
+from ..records import TYPES, clean_domain_name
 from ..renewal import CHOICES as RENEWAL_CHOICES
 
 # -- input ---------------------------------------------------------------------------------
 
 
 class DomainIn(serializers.Serializer):
-    name = StrictCharField(max_length=260, help_text=_("The domain, such as example.com."))
+    name = StrictCharField(
+        max_length=260,
+        validators=[checked_by(clean_domain_name)],
+        help_text=_("The domain, such as example.com."),
+    )
     kind = serializers.ChoiceField(
         choices=DomainKind.choices,
         default=DomainKind.NORMAL,

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from panel.api.base import DB_INT_MAX, StrictCharField
+from panel.api.base import DB_INT_MAX, StrictCharField, checked_by
 from panel.api.serializers import DomainVerificationOut
 from panel.forms import date_range_errors
 
@@ -13,6 +13,7 @@ from ..models import AddressKind, MailLogStatus
 from ..plans import PLAN_CHOICES
 from ..selectors import ADDRESS_ORDERINGS, mail_log_recipients
 from ..services import MODES, PERMISSIONS
+from ..services.rules import clean_domain
 
 
 def permissions_of(obj, prefix: str) -> dict:
@@ -31,7 +32,7 @@ class MailPermissionsIn(serializers.Serializer):
 
 
 class MailServiceIn(serializers.Serializer):
-    domain = StrictCharField(max_length=253)
+    domain = StrictCharField(max_length=253, validators=[checked_by(clean_domain)])
     plan = serializers.ChoiceField(choices=PLAN_CHOICES)
     address_quota = serializers.IntegerField(
         max_value=DB_INT_MAX,
@@ -59,7 +60,7 @@ class MailServiceDeleteIn(serializers.Serializer):
 
 
 class MailExtraDomainIn(serializers.Serializer):
-    domain = StrictCharField(max_length=253)
+    domain = StrictCharField(max_length=253, validators=[checked_by(clean_domain)])
 
 
 class MailAddressFilterIn(serializers.Serializer):

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from panel.access import Access, Capability
 from panel.activity import record_by
-from panel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from panel.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problems
 from panel.jobs import job_enqueue
 from panel.models import Invitation, InvitationRole, InvitationStatus, Membership
 from panel.services.common import lock, normalise_email
@@ -189,28 +189,28 @@ def address_create(
     `signature` is a signature template of the service. Returns (address, generated
     password or None)."""
     access.require(Capability.MANAGE_PRODUCT, service)
+    problems = Problems()  # every problem of the input in one answer
     if mode not in MODES:
-        raise InvalidInput(fields={"mode": [_("Choose for me, for other users or unassigned.")]})
-    local_part = clean_local_part(local_part)
-    chosen_signature = _signature(service, signature)
+        problems.add("mode", _("Choose for me, for other users or unassigned."))
+    cleaned_local_part = problems.check(clean_local_part, local_part)
+    chosen_signature = problems.check(_signature, service, signature)
     generated = None
     invitations = []
+    linked, flags = [], {}
     if mode == "users":
         if password:
-            raise InvalidInput(
-                fields={"password": [_("The panel generates the password in this mode.")]}
-            )
-        linked = _members(access, users)
-        if not linked and not invite_emails:
-            raise InvalidInput(
-                fields={"users": [_("Choose at least one person or invite an email.")]}
-            )
-        flags = _permissions(service, permissions)
+            problems.add("password", _("The panel generates the password in this mode."))
+        linked = problems.check(_members, access, users) or []
+        if not users and not invite_emails:
+            problems.add("users", _("Choose at least one person or invite an email."))
+        flags = problems.check(_permissions, service, permissions) or {}
         password = generated = generate_password()
-    else:
-        check_password_rules(password, local_part=local_part)
+    elif mode in MODES:
+        problems.check(check_password_rules, password, local_part=cleaned_local_part or "")
         linked = [access.user] if mode == "self" else []
         flags = {f"may_{name}": True for name in PERMISSIONS}
+    problems.raise_if_any()
+    local_part = cleaned_local_part
     lock(service)
     _check_room(service)
     ensure_local_part_free(service, local_part, field="local_part")

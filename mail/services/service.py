@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 
 from panel.access import Access, Capability
 from panel.activity import record_by
-from panel.errors import Conflict, InvalidInput, NotFound
+from panel.errors import Conflict, InvalidInput, NotFound, Problems
 from panel.services import product_grants_delete
 from panel.services.common import lock
 from panel.services.domain_claims import (
@@ -38,9 +38,14 @@ def service_order(
     (Conflict `already_exists`). The quota defaults to the plan's and must lie within
     its bounds (InvalidInput)."""
     access.require_billing()
-    domain = clean_domain(domain)
-    chosen = plan_named(plan)
-    quota = check_quota(chosen, chosen.default_quota() if address_quota is None else address_quota)
+    problems = Problems()  # every problem at once
+    domain = problems.check(clean_domain, domain)
+    chosen = problems.check(plan_named, plan)
+    if chosen is not None:
+        quota = problems.check(
+            check_quota, chosen, chosen.default_quota() if address_quota is None else address_quota
+        )
+    problems.raise_if_any()
     domain_claim(organisation=access.organisation, name=domain)  # another's: domain_taken
     ensure_domain_free(domain)
     service = MailService(

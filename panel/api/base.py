@@ -19,6 +19,23 @@ from panel.models import Via
 DB_INT_MAX = 2**31 - 1
 
 
+def checked_by(rule):
+    """A serializer validator running a service rule (`rule(value)` raising InvalidInput):
+    a field the service would refuse is reported with the other fields' problems in the
+    same 400, not in a second answer once they are fixed. The service checks again."""
+
+    def validate(value):
+        from panel.errors import InvalidInput
+
+        try:
+            rule(value)
+        except InvalidInput as error:
+            messages = [m for field in error.fields.values() for m in field]
+            raise serializers.ValidationError(messages or [str(error.detail)]) from None
+
+    return validate
+
+
 class StrictCharField(serializers.CharField):
     """Text, and only text: DRF's CharField turns a JSON number or boolean into its
     digits, so `{"name": 123}` would pass as "123". Input serializers use this one."""
