@@ -21,6 +21,24 @@
     if (event.key === "Escape") closeMenus(null);
   });
 
+  /* Phone top bar: the Menu button (aria-expanded) opens the links, organisations and account;
+     a click outside the bar or Escape closes them. The CSS shows the button on phones only. */
+  var navToggle = document.querySelector("[data-nav-toggle]");
+  if (navToggle) {
+    var setNavOpen = function (open) { navToggle.setAttribute("aria-expanded", String(open)); };
+    navToggle.addEventListener("click", function () {
+      setNavOpen(navToggle.getAttribute("aria-expanded") !== "true");
+    });
+    document.addEventListener("click", function (event) {
+      if (!event.target.closest(".topbar")) setNavOpen(false);
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape" || navToggle.getAttribute("aria-expanded") !== "true") return;
+      setNavOpen(false);
+      navToggle.focus();
+    });
+  }
+
   /* <select data-autosubmit> submits its form on change; the fallback button hides. */
   document.addEventListener("change", function (event) {
     var select = event.target.closest("select[data-autosubmit]");
