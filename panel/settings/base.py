@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.sites",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -123,6 +124,8 @@ LOCALE_PATHS = [BASE_DIR / "panel" / "locale"]
 TIME_ZONE = os.environ.get("PANEL_TIME_ZONE", "Europe/Zurich")
 USE_I18N = True
 USE_TZ = True
+# One unambiguous date form per language (panel/formats/), 24-hour clock.
+FORMAT_MODULE_PATH = ["panel.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("PANEL_STATIC_ROOT", VAR_DIR / "static"))
@@ -167,6 +170,15 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/m/key",
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Panel] "
+# The site allauth names in its mails and pages ("Hello from Panel!"): its name and domain
+# are set by panel/migrations/0003_site_name.py.
+SITE_ID = 1
+# The account forms with sentence-case labels ("Remember me").
+ACCOUNT_FORMS = {
+    "login": "panel.account_forms.LoginForm",
+    "change_password": "panel.account_forms.ChangePasswordForm",
+    "reset_password_from_key": "panel.account_forms.ResetPasswordKeyForm",
+}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Panel"
 

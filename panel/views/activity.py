@@ -12,16 +12,21 @@ from ..forms import (
     ActivityFilterForm,
 )
 from ..mixins import organisation_view, run_service
-from .common import ACTIVITY_LABELS, PAGE_SIZE
+from .common import ACTIVITY_LABELS, PAGE_SIZE, activity_details, activity_kind_choices
 
 
 def _activity_filter_form(request, access):
     organisation = access.organisation
-    return ActivityFilterForm(
+    kinds = selectors.activity_kinds(organisation=organisation)
+    form = ActivityFilterForm(
         request.GET or request.POST or None,
         people=selectors.activity_actors(organisation=organisation),
-        kinds=selectors.activity_kinds(organisation=organisation),
+        kinds=kinds,
     )
+    # People choose a kind by its name, not by its code (`mail.address`).
+    kind = form.fields["kind"]
+    kind.choices = kind.choices[:1] + activity_kind_choices(kinds)
+    return form
 
 
 def _bar_chart(series: list[dict], *, width: int = 720, height: int = 120) -> dict:
@@ -52,9 +57,15 @@ def _bar_chart(series: list[dict], *, width: int = 720, height: int = 120) -> di
 def activity_list(request, access):
     form = _activity_filter_form(request, access)
     events = selectors.activity_list(organisation=access.organisation, **form.filters())
+    # A filter that cannot apply (an end before the start) lists nothing rather than
+    # everything, which would look like its result.
+    invalid = form.is_bound and not form.is_valid()
+    if invalid:
+        events = events.none()
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     for event in page:
         event.label = ACTIVITY_LABELS.get(event.code, "")
+        event.details = activity_details(event.data)
     return render(
         request,
         "panel/activity/list.html",
@@ -62,8 +73,9 @@ def activity_list(request, access):
             "form": form,
             "page": page,
             "chart": _bar_chart(selectors.activity_per_day(events=events)),
-            "filtered": bool(form.filters()),
-            "can_export": access.can(Capability.EXPORT_ACTIVITY),
+            "filtered": bool(form.filters()) or invalid,
+            "invalid": invalid,
+            "can_export": access.can(Capability.EXPORT_ACTIVITY) and not invalid,
         },
     )
 

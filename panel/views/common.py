@@ -1,8 +1,11 @@
 """Helpers shared by the Manager UI views: labels, lookups, confirmations."""
 
+import datetime
+
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format, number_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -82,7 +85,114 @@ ACTIVITY_LABELS = {
     "domains.synonym.dissociated": gettext_lazy("Dissociated a synonym domain"),
     "domains.mail_records.added": gettext_lazy("Added the mail records of a domain"),
     "domains.mail_records.fixed": gettext_lazy("Fixed the mail records of a domain"),
+    "domains.dkim_key.rotated": gettext_lazy("Rotated the DKIM key of a domain"),
 }
+
+# The Kind filter of the activity page: the entity part of a code (`mail.address`).
+ACTIVITY_KIND_LABELS = {
+    "panel.organisation": gettext_lazy("Organisation"),
+    "panel.member": gettext_lazy("Members"),
+    "panel.invitation": gettext_lazy("Invitations"),
+    "panel.team": gettext_lazy("Teams"),
+    "panel.grant": gettext_lazy("Access to products"),
+    "panel.activity": gettext_lazy("Activity exports"),
+    "mail.service": gettext_lazy("Service Mail"),
+    "mail.extra_domain": gettext_lazy("Service Mail extra domains"),
+    "mail.address": gettext_lazy("Mail addresses"),
+    "mail.alias": gettext_lazy("Aliases"),
+    "mail.redirection": gettext_lazy("Redirections"),
+    "mail.redirect_address": gettext_lazy("Redirect-only addresses"),
+    "mail.responder": gettext_lazy("Automatic replies"),
+    "mail.signature": gettext_lazy("Mail signatures"),
+    "mail.csv_import": gettext_lazy("Addresses from CSV files"),
+    "mail.restore": gettext_lazy("Mailbox restores"),
+    "mail.import": gettext_lazy("Mailbox imports"),
+    "domains.domain": gettext_lazy("Domains"),
+    "domains.rrsets": gettext_lazy("DNS records"),
+    "domains.zone": gettext_lazy("Zone files"),
+    "domains.synonym": gettext_lazy("Synonym domains"),
+    "domains.mail_records": gettext_lazy("Mail records of domains"),
+    "domains.dkim_key": gettext_lazy("DKIM keys"),
+}
+
+# The keys of an activity entry's details, as the Details column names them.
+ACTIVITY_DETAIL_LABELS = {
+    "address": gettext_lazy("Address"),
+    "addresses": gettext_lazy("Addresses"),
+    "alias": gettext_lazy("Alias"),
+    "date": gettext_lazy("Date"),
+    "domain": gettext_lazy("Domain"),
+    "domains": gettext_lazy("Domains"),
+    "email": gettext_lazy("Email"),
+    "enabled": gettext_lazy("Enabled"),
+    "file": gettext_lazy("File"),
+    "from": gettext_lazy("From"),
+    "invited": gettext_lazy("Invited"),
+    "job": gettext_lazy("Job"),
+    "keep_copy": gettext_lazy("Keep a copy"),
+    "kind": gettext_lazy("Kind"),
+    "level": gettext_lazy("Level"),
+    "main": gettext_lazy("Main domain"),
+    "mode": gettext_lazy("For"),
+    "name": gettext_lazy("Name"),
+    "plan": gettext_lazy("Plan"),
+    "product": gettext_lazy("Product"),
+    "product_type": gettext_lazy("Product type"),
+    "quota": gettext_lazy("Quota"),
+    "role": gettext_lazy("Role"),
+    "rrsets": gettext_lazy("Records"),
+    "selector": gettext_lazy("Selector"),
+    "source": gettext_lazy("Source"),
+    "targets": gettext_lazy("Redirected to"),
+    "to": gettext_lazy("To"),
+    "user": gettext_lazy("Person"),
+    "users": gettext_lazy("People"),
+}
+
+
+def activity_kind_choices(kinds) -> list[tuple[str, str]]:
+    """(kind, label) for the Kind filter, by label; a kind without a label shows its code."""
+    choices = [(kind, str(ACTIVITY_KIND_LABELS.get(kind, kind))) for kind in kinds]
+    return sorted(choices, key=lambda choice: choice[1].casefold())
+
+
+def _detail_text(key: str, value) -> str:
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, list | tuple):
+        return ", ".join(_detail_text(key, item) for item in value if item not in ("", None))
+    if isinstance(value, dict):
+        return ", ".join(
+            f"{_detail_label(k)}: {_detail_text(k, v)}" for k, v in value.items() if _shown(v)
+        )
+    if isinstance(value, int | float):
+        return number_format(value)
+    if key == "product_type" and value in KINDS:
+        return str(KINDS[value].label)
+    if key == "date" and isinstance(value, str):
+        try:
+            return date_format(datetime.date.fromisoformat(value), "DATE_FORMAT")
+        except ValueError:
+            return value
+    return str(value)
+
+
+def _detail_label(key: str) -> str:
+    return str(ACTIVITY_DETAIL_LABELS.get(key, key.replace("_", " ").capitalize()))
+
+
+def _shown(value) -> bool:
+    return value not in ("", None) and value != [] and value != {}
+
+
+def activity_details(data: dict) -> list[tuple[str, str]]:
+    """An entry's details as people read them: (label, text) pairs, lists joined with
+    commas, yes/no for booleans, empty values left out."""
+    return [
+        (_detail_label(key), _detail_text(key, value))
+        for key, value in data.items()
+        if _shown(value)
+    ]
 
 
 def job_label(job) -> str:
