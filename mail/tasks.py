@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from panel import activity, jobs
 from panel.activity import acting_via
-from panel.errors import Conflict
+from panel.errors import Conflict, NotFound
 from panel.models import Via
 from panel.secrets import unseal
 from panel.services.common import lock
@@ -29,7 +29,13 @@ from .models import (
 )
 from .passwords import hash_many
 from .services import sending
-from .services.backups import back_up_service, restore_apply, restore_notify, snapshots_purge
+from .services.backups import (
+    back_up_service,
+    restore_apply,
+    restore_notify,
+    snapshot_take,
+    snapshots_purge,
+)
 from .services.rules import addresses_left, taken_local_parts
 from .storage import mailbox_directory
 
@@ -168,6 +174,31 @@ def back_up_every_mailbox() -> int:
 @shared_task(acks_late=True)
 def back_up_service_task(service_id: int) -> tuple[int, int]:
     return back_up_service(service_id)
+
+
+@shared_task(acks_late=True)
+def back_up_mailbox(job_id: int) -> None:
+    """Back up one mailbox now (mail.services.backups.backup_start). Running it twice
+    replaces today's snapshot with the same content."""
+
+    def body(job):
+        address = Address.objects.filter(
+            organisation=job.organisation, pk=job.params["address_id"]
+        ).first()
+        if address is None:
+            raise NotFound(_("This address no longer exists."))
+        snapshot = snapshot_take(address)
+        jobs.job_succeed(
+            job,
+            result={
+                "date": str(snapshot.taken_on),
+                "messages": snapshot.messages,
+                "size": snapshot.size,
+            },
+        )
+
+    with acting_via(Via.TASK):
+        jobs.run_job(job_id, body, total=lambda job: 1)
 
 
 @shared_task

@@ -4,6 +4,7 @@ from django.urls import path, register_converter
 
 from . import views as v
 from .views.autoconfig import address_profile
+from .views.jobs import address_backup
 
 app_name = "mail"
 
@@ -68,6 +69,7 @@ urlpatterns = [
     path(address + "responder/", v.responder_set, name="address-responder"),
     path(address + "password/", v.password_set, name="address-password"),
     path(address + "signature/", v.signature_set, name="address-signature"),
+    path(address + "backups/new/", address_backup, name="address-backup"),
     path(address + "backups/<str:taken_on>/restore/", v.address_restore, name="address-restore"),
     path(address + "import/", v.address_import, name="address-import"),
     path(address + "mail-log/", v.address_mail_log, name="address-mail-log"),

@@ -1,17 +1,24 @@
 """Root URLs: the Manager UI, accounts (allauth), the API and i18n."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from .health import healthz
+from .views.errors import page_not_found
 
 urlpatterns = [
     path("", include("panel.ui_urls")),
     path("o/<int:org_id>/mail/", include("mail.urls")),
     path("o/<int:org_id>/domains/", include("domains.urls")),
+    path("o/<int:org_id>/ticketing/", include("ticketing.urls")),
+    path("o/<int:org_id>/newsletter/", include("newsletter.urls")),
+    path("o/<int:org_id>/cloud/", include("cloud.urls")),
     path("", include("mail.autoconfig_urls")),  # mail programs: autoconfig, autodiscover
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include(("panel.api.urls", "api"), namespace="api")),
+    # Any other path under /api/, /api/v1/ itself included, is the API's JSON 404, also
+    # under DEBUG, where Django would answer its HTML debug page instead of handler404.
+    re_path(r"^api/(?:.*/)?$", page_not_found, name="api-not-found"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("django-admin/", admin.site.urls),
     path("healthz/", healthz, name="healthz"),

@@ -30,6 +30,7 @@ from .forwarding import write_redirection, write_responder
 logger = logging.getLogger(__name__)
 
 RESTORE_JOB = "mail_restore"
+BACKUP_JOB = "mail_backup"
 
 
 class RestoreNotAllowed(PermissionDenied):
@@ -108,6 +109,21 @@ def snapshot_take(address: Address, *, store: backups.BlobStore | None = None) -
     previous = address.snapshots.order_by("-taken_on").values_list("manifest", flat=True).first()
     _save_snapshots([_snapshot_of(address, previous, store)])
     return Snapshot.objects.get(address=address, taken_on=timezone.localdate())
+
+
+@transaction.atomic
+def backup_start(*, access: Access, address: Address):
+    """Back up one mailbox now, as a Job (mail.tasks.back_up_mailbox: today's snapshot,
+    replaced if taken again today, so asking twice costs nothing), for the people who may
+    restore it (others get RestoreNotAllowed)."""
+    restore_require_right(access, address)
+    return job_enqueue(
+        organisation=access.organisation,
+        actor=access.user,
+        kind=BACKUP_JOB,
+        task="mail.tasks.back_up_mailbox",
+        params={"address_id": address.pk, "address": str(address)},
+    )
 
 
 #: Snapshot rows written per statement by the nightly run.

@@ -1,6 +1,6 @@
-"""Service Mail pages that start a Job: creating addresses from a CSV file, restoring a
-mailbox from a backup, importing another mailbox; and the page that follows such a Job
-live (the progress bar is refreshed by panel.js from `panel:job-status`)."""
+"""Service Mail pages that start a Job: creating addresses from a CSV file, backing a
+mailbox up now, restoring it from a backup, importing another mailbox; and the page that
+follows such a Job live (the progress bar is refreshed by panel.js from `panel:job-status`)."""
 
 from datetime import date
 
@@ -11,15 +11,14 @@ from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
 
 from panel import selectors as panel_selectors
-from panel.mixins import organisation_view, run_service
+from panel.mixins import organisation_view, post_only, run_service
 from panel.views.common import job_label
 
 from ..csv_import import COLUMNS, MAX_FILE_BYTES, MAX_ROWS, CsvInvalid, template_csv
 from ..forms import CsvUploadForm, MailboxImportForm
-from ..services.backups import RESTORE_JOB, restore_start
+from ..services.backups import BACKUP_JOB, RESTORE_JOB, backup_start, restore_start
 from ..services.bulk import CSV_IMPORT_JOB, budget_left, csv_import_start
 from ..services.imports import IMPORT_JOB, import_start
 from .addresses import _address, _address_page, _managed_service
@@ -197,7 +196,20 @@ def address_restore(request, access, service_id, local_part, taken_on):
 
 
 @organisation_view()
-@require_POST
+@post_only
+def address_backup(request, access, service_id, local_part):
+    """Back the mailbox up now (the Backups card's button), then follow the Job."""
+    _service, address = _address(access, service_id, local_part)
+    if backup_card(access, address) is None:
+        raise PermissionDenied()
+    ok, job = run_service(request, backup_start, access=access, address=address)
+    return redirect(
+        _address_job_url(access, address, job) if ok else address_url(access, address) + "#backups"
+    )
+
+
+@organisation_view()
+@post_only
 def address_import(request, access, service_id, local_part):
     service, address = _address(access, service_id, local_part)
     need_right(access, address, "manage_backups")
@@ -215,10 +227,15 @@ def address_import(request, access, service_id, local_part):
 @organisation_view()
 def address_job(request, access, service_id, local_part, job_id):
     service, address = _address(access, service_id, local_part)
-    job = _job_or_404(access, job_id, [RESTORE_JOB, IMPORT_JOB])
+    job = _job_or_404(access, job_id, [RESTORE_JOB, IMPORT_JOB, BACKUP_JOB])
     if job.params.get("address") != str(address):
         raise Http404()
-    if job.kind == RESTORE_JOB:
+    if job.kind == BACKUP_JOB:
+        summary = _("A backup of %(address)s, taken now.") % {"address": address}
+        done_text = _(
+            "Backup complete: it is in the list of backups of %(address)s, as today's."
+        ) % {"address": address}
+    elif job.kind == RESTORE_JOB:
         try:
             day = date_format(date.fromisoformat(job.params.get("date", "")), "DATE_FORMAT")
         except ValueError:

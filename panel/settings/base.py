@@ -265,11 +265,32 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+
+def _no_traceback_below_500(record) -> bool:
+    """A 4xx (a 403, a 404, a bad Host) is the visitor's doing, not a bug: one line in the
+    log, without the traceback Django attaches to it."""
+    if getattr(record, "status_code", 500) < 500:
+        record.exc_info = None
+        record.exc_text = None
+    return True
+
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "no_traceback_below_500": {
+            "()": "django.utils.log.CallbackFilter",
+            "callback": _no_traceback_below_500,
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["no_traceback_below_500"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("PANEL_LOG_LEVEL", "INFO")},
+    # Django's default config gives "django" a console handler of its own (under DEBUG):
+    # with the root's, every request error was printed twice. The root prints it once.
+    "loggers": {"django": {"handlers": [], "propagate": True}},
 }
 
 # Job results (CSV exports) are kept this many days.
@@ -305,7 +326,11 @@ DNS_HOSTMASTER = os.environ.get("PANEL_DNS_HOSTMASTER", "hostmaster.panel.localh
 DNS_DEFAULT_TTL = 3600
 # The resolver that looks for the TXT record proving control of a domain the panel does
 # not host (panel/services/domain_claims.py); pending names are checked every few minutes.
-DNS_RESOLVER = os.environ.get("PANEL_DNS_RESOLVER", "127.0.0.1")
+# "panel-zones" (panel/resolvers.py) reads the zones this panel publishes: the default
+# when they are zone files (`make run`, where no DNS server listens).
+DNS_RESOLVER = os.environ.get(
+    "PANEL_DNS_RESOLVER", "panel-zones" if DNS_PUBLISHER == "zonefile" else "127.0.0.1"
+)
 DNS_RESOLVER_PORT = int(os.environ.get("PANEL_DNS_RESOLVER_PORT", "53"))
 DNS_RESOLVER_TIMEOUT = float(os.environ.get("PANEL_DNS_RESOLVER_TIMEOUT", "3"))
 CELERY_BEAT_SCHEDULE["verify-domain-claims"] = {

@@ -70,18 +70,29 @@ def _team_page(request, access, team, *, edit_form=None, members_form=None, gran
     """The team page; POST views that fail re-render it with their bound form."""
     organisation = access.organisation
     members = list(team.team_members.all())
-    org_people = _organisation_people(access)
-    org_ids = {person.pk for person in org_people}
+    memberships = {
+        m.user_id: m for m in selectors.membership_list(organisation=access.organisation)
+    }
+    org_people = [m.user for m in memberships.values()]
     in_team = {member.user_id for member in members}
     for member in members:
-        member.is_guest = member.user_id not in org_ids
+        membership = memberships.get(member.user_id)
+        member.is_guest = membership is None
+        member.role = membership.role if membership else "guest"
+        member.role_label = membership.get_role_display() if membership else ""
     grants = describe_grants(
         selectors.grant_list(team=team),
         delete_url_name="panel:grant-delete",
         url_args=[organisation.pk, team.pk],
     )
     leader_choices = org_people + [m.user for m in members if m.is_guest]
-    products_by_kind = organisation_products_by_kind(organisation)
+    granted = {(grant.product_type, grant.product_id) for grant in grants}
+    all_products = organisation_products_by_kind(organisation)
+    # A product the team already holds a grant on is not offered again.
+    products_by_kind = [
+        (kind, [p for p in products if (kind.key, p.pk) not in granted])
+        for kind, products in all_products
+    ]
     return render(
         request,
         "panel/teams/detail.html",
@@ -98,7 +109,10 @@ def _team_page(request, access, team, *, edit_form=None, members_form=None, gran
             "members_form": members_form
             or TeamMembersForm(people=[p for p in org_people if p.pk not in in_team]),
             "grant_form": grant_form or GrantForm(products_by_kind=products_by_kind),
-            "has_products": any(products for _kind, products in products_by_kind),
+            # A refused grant comes back with its form and error, whatever is left to offer.
+            "has_products": grant_form is not None
+            or any(products for _kind, products in products_by_kind),
+            "organisation_has_products": any(products for _kind, products in all_products),
         },
     )
 
