@@ -9,11 +9,12 @@ class DomainsConfig(AppConfig):
     verbose_name = _("Domains")
 
     def ready(self):
-        from panel.products import dashboard_card_register, domain_holder_register
+        from panel.products import domain_holder_register
+        from panel.resolvers import panel_zones_register
 
-        from .dashboard import CARDS
+        from .publishers import ZoneFileResolver
         from .selectors import organisation_holds_domain
 
         domain_holder_register("domain", organisation_holds_domain)
-        for card in CARDS:
-            dashboard_card_register(card)
+        # the embedded default resolver: the zone files this app writes
+        panel_zones_register(ZoneFileResolver)

@@ -23,13 +23,16 @@ class MailRecords:
     service_for: Callable[..., object]
     #: records_add(access=, domain=, service=) -> the records set, `[{check, name, ...}]`
     records_add: Callable[..., list[dict]]
-    #: checks(access=, domain=) -> each expected record beside what a resolver answers
+    #: checks(access=, domain=, only=None) -> each expected record (those named in
+    #: `only`) beside what a resolver answers, with its `status`
     checks: Callable[..., list[dict]]
     #: fixes_apply(access=, domain=) -> the checks again, once every fix is set
     fixes_apply: Callable[..., list[dict]]
     #: dkim_rotate(access=, domain=) -> the new DKIM key (`selector`, `created_at`),
     #: published beside the current one and signing once it is served
     dkim_rotate: Callable[..., object]
+    #: expected(access=, domain=) -> the records a check asks for, before asking
+    expected: Callable[..., list[dict]]
 
 
 _mail_records: MailRecords | None = None

@@ -17,6 +17,7 @@ import dns.name
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
+import dns.resolver
 import dns.zone
 import requests
 from django.conf import settings
@@ -234,3 +235,32 @@ PUBLISHERS = {"powerdns": PowerDnsPublisher, "zonefile": ZoneFilePublisher}
 
 def get_publisher():
     return PUBLISHERS[settings.DNS_PUBLISHER]()
+
+
+class ZoneFileResolver:
+    """Answers DNS questions from the zone files the panel writes (ZoneFilePublisher), as
+    a DNS server loading them would: the `panel-zones` resolver of panel/resolvers.py,
+    the embedded default. A name in no zone of the panel has no server to ask."""
+
+    def __init__(self, directory=None):
+        self.publisher = ZoneFilePublisher(directory)
+
+    def resolve(self, qname, rdtype):
+        name = str(qname).rstrip(".").lower()
+        labels = name.split(".")
+        for start in range(len(labels) - 1):
+            zone = self.publisher.served(".".join(labels[start:]))
+            if zone is None:
+                continue
+            rrsets = [r for r in zone.rrsets if r.name.rstrip(".").lower() == name]
+            if not rrsets:
+                raise dns.resolver.NXDOMAIN(qnames=[dns.name.from_text(name)])
+            wanted = dns.rdatatype.from_text(rdtype) if isinstance(rdtype, str) else rdtype
+            for rrset in rrsets:
+                if dns.rdatatype.from_text(rrset.type) == wanted:
+                    return [
+                        dns.rdata.from_text(dns.rdataclass.IN, wanted, content)
+                        for content in rrset.records
+                    ]
+            raise dns.resolver.NoAnswer()
+        raise dns.resolver.NoNameservers()

@@ -21,5 +21,6 @@ urlpatterns = [
     path(domain + "dissociate/", v.synonym_dissociate, name="synonym-dissociate"),
     path(domain + "mail/use/", v.mail_use, name="mail-use"),
     path(domain + "mail/fixes/", v.mail_fixes, name="mail-fixes"),
+    path(domain + "mail/checks/<str:check>/", v.mail_check, name="mail-check"),
     path(domain + "mail/dkim/rotate/", v.mail_dkim_rotate, name="mail-dkim-rotate"),
 ]

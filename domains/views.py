@@ -125,6 +125,8 @@ def _domain_page(request, access, domain, *, status=200, **forms):
         "can_manage": can_manage,
         "can_delete": can_manage and access.can(Capability.CHANGE_ORGANISATION),
         "checks": forms.get("checks"),
+        "pending_checks": forms.get("pending_checks"),
+        "check_query": "check=mail",
     }
     if can_manage and not domain.is_synonym:
         candidates = [d for d in visible if d.pk != domain.pk and d.synonym_of_id != domain.pk]
@@ -156,11 +158,29 @@ def _domain_page(request, access, domain, *, status=200, **forms):
 @require_GET
 def domain_detail(request, access, name):
     domain = domain_or_404(access, name)
-    checks = None
+    checks = pending = None
     mail = mail_records()
     if mail and request.GET.get("check") == "mail" and not domain.is_synonym:
-        ok, checks = run_service(request, mail.checks, access=access, domain=domain)
-    return _domain_page(request, access, domain, checks=checks)
+        if request.GET.get("wait"):  # without JavaScript: every answer before the page
+            _ok, checks = run_service(request, mail.checks, access=access, domain=domain)
+        else:  # the rows at once, each answer fetched by mail_checks.js (mail_check)
+            _ok, pending = run_service(request, mail.expected, access=access, domain=domain)
+    return _domain_page(request, access, domain, checks=checks, pending_checks=pending)
+
+
+@organisation_view()
+@require_GET
+def mail_check(request, access, name, check):
+    """One record of the mail DNS diagnostic, as the table row that replaces its pending
+    row: the page asks each record on its own so that it fills in as answers come."""
+    domain = domain_or_404(access, name)
+    mail = mail_records()
+    if mail is None or domain.is_synonym:
+        raise Http404
+    checks = mail.checks(access=access, domain=domain, only=[check])
+    if not checks:
+        raise Http404
+    return render(request, "domains/mail_check_row.html", {"check": checks[0], "domain": domain})
 
 
 def _manage(access, name) -> Domain:

@@ -30,5 +30,6 @@ class MailConfig(AppConfig):
                 checks=dns_records.mail_checks,
                 fixes_apply=dns_records.mail_fixes_apply,
                 dkim_rotate=dns_records.dkim_key_rotate,
+                expected=dns_records.mail_expected,
             )
         )

@@ -31,6 +31,7 @@ from domains.services import rename_under, require_own_zone, rrsets_apply
 from panel.access import Access, Capability
 from panel.activity import record_by
 from panel.errors import Conflict, InvalidInput
+from panel.resolvers import resolver_for
 from panel.secrets import seal, unseal
 from panel.services.common import lock
 
@@ -133,8 +134,13 @@ def _activation_send(domain_id: int) -> None:
 
     try:
         current_app.send_task("mail.tasks.activate_dkim_keys", args=[domain_id])
-    except Exception:  # broker down: the sweep on beat finds the key a little later
-        logger.exception("Could not queue the DKIM key activation of domain %s", domain_id)
+    except Exception as error:  # broker down: the sweep on beat finds the key a little later
+        logger.warning(
+            "Could not queue the DKIM key activation of domain %s (%s); the periodic "
+            "sweep will find the key.",
+            domain_id,
+            error,
+        )
 
 
 def dkim_keys_activate(*, domain: Domain, resolver=None) -> list[DkimKey]:
@@ -352,13 +358,13 @@ def record_services(*, access: Access):
 # -- diagnostic ---------------------------------------------------------------------------------
 
 
-def default_resolver() -> dns.resolver.Resolver:
-    """A resolver asking only the configured server, without cache nor search list."""
-    resolver = dns.resolver.Resolver(configure=False)
-    resolver.nameservers = [_setting("RESOLVER", RESOLVER)]
-    resolver.port = int(_setting("RESOLVER_PORT", RESOLVER_PORT))
-    resolver.lifetime = float(_setting("RESOLVER_TIMEOUT", RESOLVER_TIMEOUT))
-    return resolver
+def default_resolver():
+    """MAIL_DNS_RESOLVER (panel/resolvers.py: a server, or the panel's own zones)."""
+    return resolver_for(
+        _setting("RESOLVER", RESOLVER),
+        _setting("RESOLVER_PORT", RESOLVER_PORT),
+        _setting("RESOLVER_TIMEOUT", RESOLVER_TIMEOUT),
+    )
 
 
 def _ask(resolver, name: str, rtype: str) -> tuple[list[str] | None, str | None]:
@@ -403,34 +409,62 @@ def _ask_all(resolver, records: list[dict]) -> list[tuple[list[str] | None, str 
     return [f.result() if f.done() and not f.exception() else (None, late) for f in futures]
 
 
-def mail_checks(*, access: Access, domain: Domain, resolver=None) -> list[dict]:
+#: What a check found: the record as expected, another answer (or none), no answer from
+#: the resolver at all (its own state: the record may well be right), no key to expect.
+OK, WRONG, UNKNOWN, NO_KEY = "ok", "wrong", "unknown", "no_key"
+
+
+def mail_expected(*, access: Access, domain: Domain) -> list[dict]:
+    """The records a check will ask for, before asking (the rows the page shows while
+    the answers come in): `[{check, name, type, expected}]`. Needs VIEW_PRODUCT."""
+    access.require(Capability.VIEW_PRODUCT, domain)
+    return [
+        {"check": r["check"], "name": r["name"], "type": r["type"], "expected": r["values"]}
+        for r in expected_mail_records(domain)
+    ]
+
+
+def mail_checks(*, access: Access, domain: Domain, resolver=None, only=None) -> list[dict]:
     """Each expected record beside what a resolver answers:
-    `[{check, name, type, expected, found, ok, fix, message}]`. `found` is the list of
-    answers ([] when there are none; for SPF and DMARC only the tagged TXT records) or
-    None when the resolver could not say; `fix` is the record to set, in zone-file form,
-    when it is not OK. `resolver` is anything with dnspython's `resolve(name, type)`;
-    by default MAIL_DNS_RESOLVER on MAIL_DNS_RESOLVER_PORT. Needs VIEW_PRODUCT."""
+    `[{check, name, type, expected, found, status, ok, fix, message}]`. `found` is the
+    list of answers ([] when there are none; for SPF and DMARC only the tagged TXT
+    records) or None when the resolver could not say; `status` is OK, WRONG, UNKNOWN
+    (could not check: `message` says why) or NO_KEY; `fix` is the record to set, in
+    zone-file form, when it is not OK. `only`: the check keys to ask (all by default).
+    `resolver` is anything with dnspython's `resolve(name, type)`; by default
+    MAIL_DNS_RESOLVER (panel/resolvers.py). Needs VIEW_PRODUCT."""
     access.require(Capability.VIEW_PRODUCT, domain)
     resolver = resolver or default_resolver()
     signing = dkim_signing_key_of(domain)
     records = expected_mail_records(domain)
-    answers = _ask_all(resolver, records)
+    if only is not None:
+        records = [record for record in records if record["check"] in set(only)]
+    answers = _ask_all(resolver, records) if records else []
     checks = []
     for record, (found, message) in zip(records, answers, strict=True):
         if found is not None and record["check"] in TAGGED:
             found = [content for content in found if _is_tagged(record["check"], content)]
         if not record["values"]:
-            ok = False
-            message = _(
-                "No DKIM key yet, so mail from this domain is sent unsigned: use the domain "
-                "with Service Mail, or apply the fixes, to generate one."
+            status = NO_KEY
+            message = (
+                _(
+                    "No DKIM key yet, so mail from this domain is sent unsigned: apply the "
+                    "fixes to generate one."
+                )
+                if _has_service(domain)
+                else _(
+                    "No DKIM key yet, so mail from this domain is sent unsigned: use the "
+                    "domain with Service Mail, or apply the fixes, to generate one."
+                )
             )
+        elif found is None:
+            status = UNKNOWN
         else:
-            ok = found is not None and _same_set(record["type"], found, record["values"])
+            status = OK if _same_set(record["type"], found, record["values"]) else WRONG
             if record["check"] == "dkim" and message is None and signing is None:
                 message = (
                     _("Mail is signed with this key as soon as this record is served.")
-                    if ok
+                    if status == OK
                     else _("Mail from this domain is sent unsigned until this record is served.")
                 )
         checks.append(
@@ -440,9 +474,19 @@ def mail_checks(*, access: Access, domain: Domain, resolver=None) -> list[dict]:
                 "type": record["type"],
                 "expected": record["values"],
                 "found": found,
-                "ok": ok,
-                "fix": None if ok or not record["values"] else _fix(record),
+                "status": status,
+                "ok": status == OK,
+                "fix": None if status == OK or not record["values"] else _fix(record),
                 "message": message,
             }
         )
     return checks
+
+
+def _has_service(domain: Domain) -> bool:
+    """Whether the domain (or the main domain of a synonym) has a Service Mail of its
+    organisation: then the advice is not to "use it with Service Mail"."""
+    source = domain.synonym_of if domain.is_synonym else domain
+    return MailService.objects.filter(
+        organisation_id=domain.organisation_id, domain__in={domain.name, source.name}
+    ).exists()

@@ -41,6 +41,12 @@ class ProductKind:
     icon: str
     #: Grants may name the product by its `name` (domains: `product_id: "example.com"`).
     named: bool = False
+    #: The product's list page (a URL name taking the organisation id), and the anchor
+    #: of its form to order or add one; the dashboard links them, for administrators.
+    list_url: str = ""
+    add_anchor: str = ""
+    add_label: Promise | str = ""
+    all_label: Promise | str = ""
 
     @property
     def model(self) -> type[Product]:
@@ -62,6 +68,10 @@ KINDS: dict[str, ProductKind] = {
             ),
             "mail.MailService",
             "✉",
+            list_url="mail:service-list",
+            add_anchor="order",
+            add_label=_("Order a Service Mail"),
+            all_label=_("All Service Mails"),
         ),
         ProductKind(
             "domain",
@@ -70,6 +80,10 @@ KINDS: dict[str, ProductKind] = {
             "domains.Domain",
             "◎",
             named=True,
+            list_url="domains:domain-list",
+            add_anchor="add",
+            add_label=_("Add a domain"),
+            all_label=_("All domains"),
         ),
         ProductKind(
             "ticketing",
@@ -77,6 +91,8 @@ KINDS: dict[str, ProductKind] = {
             _("Sell tickets for your events, with seating zones, tariffs and access control."),
             "ticketing.TicketOffice",
             "▤",
+            list_url="ticketing:office-list",
+            all_label=_("What it will do"),
         ),
         ProductKind(
             "newsletter",
@@ -84,6 +100,8 @@ KINDS: dict[str, ProductKind] = {
             _("Write campaigns and send them to your contact lists, with tracking."),
             "newsletter.Newsletter",
             "✎",
+            list_url="newsletter:newsletter-list",
+            all_label=_("What it will do"),
         ),
         ProductKind(
             "cloud",
@@ -91,6 +109,8 @@ KINDS: dict[str, ProductKind] = {
             _("OpenStack projects with users, resource levels and ready-to-use credentials."),
             "cloud.CloudProject",
             "☁",
+            list_url="cloud:project-list",
+            all_label=_("What it will do"),
         ),
     ]
 }

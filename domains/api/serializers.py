@@ -170,6 +170,13 @@ class MailCheckOut(serializers.Serializer):
         allow_null=True,
         help_text=_("What the resolver answers; null when it could not say."),
     )
+    status = serializers.ChoiceField(
+        choices=["ok", "wrong", "unknown", "no_key"],
+        help_text=_(
+            "`unknown`: the resolver did not answer, so the record could not be checked "
+            "(`message` says why); `no_key`: no DKIM key to expect yet."
+        ),
+    )
     ok = serializers.BooleanField()
     fix = serializers.CharField(
         allow_null=True, help_text=_("The record to set, in zone-file form, when not OK.")

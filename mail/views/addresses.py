@@ -7,11 +7,10 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
 
 from panel import selectors as panel_selectors
 from panel.access import Capability
-from panel.mixins import organisation_view, run_service
+from panel.mixins import organisation_view, post_only, run_service
 from panel.views.common import confirm_then_run, first_or_404
 
 from .. import services
@@ -257,7 +256,7 @@ def _address_form(request, access, service_id, local_part, *, right, form_class,
 
 
 @organisation_view()
-@require_POST
+@post_only
 def alias_add(request, access, service_id, local_part):
     return _address_form(
         request,
@@ -280,7 +279,7 @@ def alias_add(request, access, service_id, local_part):
 
 
 @organisation_view()
-@require_POST
+@post_only
 def alias_remove(request, access, service_id, local_part, alias_id):
     service, address = _address(access, service_id, local_part)
     need_right(access, address, "manage_aliases")
@@ -299,7 +298,7 @@ def alias_remove(request, access, service_id, local_part, alias_id):
 
 
 @organisation_view()
-@require_POST
+@post_only
 def redirection_set(request, access, service_id, local_part):
     return _address_form(
         request,
@@ -323,7 +322,7 @@ def redirection_set(request, access, service_id, local_part):
 
 
 @organisation_view()
-@require_POST
+@post_only
 def responder_set(request, access, service_id, local_part):
     return _address_form(
         request,
@@ -346,7 +345,7 @@ def responder_set(request, access, service_id, local_part):
 
 
 @organisation_view()
-@require_POST
+@post_only
 def password_set(request, access, service_id, local_part):
     def call(address, form):
         if not form.cleaned_data["password"]:
@@ -375,7 +374,7 @@ def password_set(request, access, service_id, local_part):
 
 
 @organisation_view()
-@require_POST
+@post_only
 def signature_set(request, access, service_id, local_part):
     service, address = _address(access, service_id, local_part)
     need(access, Capability.MANAGE_PRODUCT, service)

@@ -148,7 +148,11 @@ def address_mail_log(request, access, service_id, local_part):
     address = address_or_404(access, service, local_part)
     form = MailLogFilterForm(request.GET or None)
     filters = form.filters()
+    invalid = form.is_bound and not form.is_valid()
+    # A wrong filter (a range that ends before it starts) lists nothing rather than all.
     entries = selectors.mail_log_list(address=address, **filters)
+    if invalid:
+        entries = entries.none()
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
     for entry in page:
         recipients = selectors.mail_log_recipients(entry)
@@ -163,7 +167,8 @@ def address_mail_log(request, access, service_id, local_part):
             "address": address,
             "form": form,
             "page": page,
-            "filtered": bool(filters) or form.is_bound and not form.is_valid(),
+            "filtered": bool(filters) or invalid,
+            "filter_invalid": invalid,
             "retention_days": settings.MAIL_LOG_RETENTION_DAYS,
         },
     )

@@ -156,12 +156,20 @@ def _dns_context(request, access, service) -> dict:
         return {"dns_domain": None, "dns_domain_hidden": False}
     if not access.can(Capability.VIEW_PRODUCT, domain):  # one of ours, not shared with them
         return {"dns_domain": None, "dns_domain_hidden": True}
-    checks = None
+    checks = pending = None
     if request.GET.get("check") == "dns":
-        _ok, checks = run_service(request, dns_records.mail_checks, access=access, domain=domain)
+        if request.GET.get("wait"):  # without JavaScript: every answer before the page
+            _ok, checks = run_service(
+                request, dns_records.mail_checks, access=access, domain=domain
+            )
+        else:  # the rows at once, each answer fetched (domains:mail-check)
+            _ok, pending = run_service(
+                request, dns_records.mail_expected, access=access, domain=domain
+            )
     return {
         "dns_domain": domain,
         "dns_checks": checks,
+        "dns_pending_checks": pending,
         "can_fix_dns": access.can(Capability.MANAGE_PRODUCT, domain) and not domain.is_synonym,
     }
 

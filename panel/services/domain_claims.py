@@ -27,6 +27,7 @@ from publicsuffixlist import PublicSuffixList
 from ..errors import Conflict, InvalidInput
 from ..models import DomainClaim
 from ..products import domain_still_held
+from ..resolvers import resolver_for
 
 #: Any fixed number: the key of the PostgreSQL advisory lock that orders claims.
 _CLAIM_LOCK_KEY = 727_001
@@ -134,13 +135,11 @@ def _mark_verified(claim: DomainClaim) -> None:
     ).update(verified_at=now)
 
 
-def default_resolver() -> dns.resolver.Resolver:
-    """A resolver asking only DNS_RESOLVER, without cache nor search list."""
-    resolver = dns.resolver.Resolver(configure=False)
-    resolver.nameservers = [settings.DNS_RESOLVER]
-    resolver.port = settings.DNS_RESOLVER_PORT
-    resolver.lifetime = settings.DNS_RESOLVER_TIMEOUT
-    return resolver
+def default_resolver():
+    """DNS_RESOLVER (panel/resolvers.py: a server, or the panel's own zones)."""
+    return resolver_for(
+        settings.DNS_RESOLVER, settings.DNS_RESOLVER_PORT, settings.DNS_RESOLVER_TIMEOUT
+    )
 
 
 def _published_values(resolver, record_name: str) -> tuple[list[str] | None, str]:

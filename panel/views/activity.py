@@ -4,14 +4,13 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from .. import selectors, services
 from ..access import Capability
 from ..forms import (
     ActivityFilterForm,
 )
-from ..mixins import organisation_view, run_service
+from ..mixins import organisation_view, post_only, run_service
 from .common import ACTIVITY_LABELS, PAGE_SIZE, activity_details, activity_kind_choices
 
 
@@ -81,7 +80,7 @@ def activity_list(request, access):
 
 
 @organisation_view(Capability.EXPORT_ACTIVITY)
-@require_POST
+@post_only
 def activity_export(request, access):
     form = _activity_filter_form(request, access)
     if form.is_bound and not form.is_valid():

@@ -23,6 +23,7 @@ JOB_KIND_LABELS = {
     "mail_storage_removal": gettext_lazy("Removal of deleted mailboxes"),
     "mail_csv_import": gettext_lazy("Addresses created from a CSV file"),
     "mail_restore": gettext_lazy("Mailbox restore from a backup"),
+    "mail_backup": gettext_lazy("Mailbox backup taken on demand"),
     "mail_import": gettext_lazy("Import of another mailbox"),
 }
 
@@ -241,9 +242,14 @@ def next_url(request, default):
     return default
 
 
-def organisation_products_by_kind(organisation) -> list[tuple]:
-    """[(kind, [products])] for the grant forms' product choices."""
-    return [(kind, list(kind.products_of(organisation))) for kind in KINDS.values()]
+def organisation_products_by_kind(organisation, *, except_granted=()) -> list[tuple]:
+    """[(kind, [products])] for the grant forms' product choices, without the products
+    that `except_granted` (the grants the team or person holds) already cover."""
+    granted = {(grant.product_type, grant.product_id) for grant in except_granted}
+    return [
+        (kind, [p for p in kind.products_of(organisation) if (kind.key, p.pk) not in granted])
+        for kind in KINDS.values()
+    ]
 
 
 def describe_grants(grants, *, delete_url_name: str, url_args: list) -> list:

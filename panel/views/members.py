@@ -67,12 +67,13 @@ def _membership(access, member_id):
 def _member_page(request, access, membership, *, grant_form=None):
     """The member page; a grant that fails re-renders it with its bound form."""
     organisation = access.organisation
-    products_by_kind = organisation_products_by_kind(organisation)
     grants = describe_grants(
         selectors.direct_grant_list(membership=membership),
         delete_url_name="panel:member-grant-delete",
         url_args=[organisation.pk, membership.pk],
     )
+    # A product the person already holds a direct grant on is not offered again.
+    products_by_kind = organisation_products_by_kind(organisation, except_granted=grants)
     return render(
         request,
         "panel/members/detail.html",
@@ -84,7 +85,9 @@ def _member_page(request, access, membership, *, grant_form=None):
             ),
             "grants": grants,
             "grant_form": grant_form or GrantForm(products_by_kind=products_by_kind),
-            "has_products": any(products for _kind, products in products_by_kind),
+            # A refused grant comes back with its form and error, whatever is left to offer.
+            "has_products": grant_form is not None
+            or any(products for _kind, products in products_by_kind),
         },
     )
 

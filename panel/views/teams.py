@@ -5,7 +5,6 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from .. import selectors, services
 from ..access import Capability
@@ -14,7 +13,7 @@ from ..forms import (
     TeamForm,
     TeamMembersForm,
 )
-from ..mixins import organisation_view, run_service
+from ..mixins import organisation_view, post_only, run_service
 from ..models import Team
 from .common import (
     confirm_grant_removal,
@@ -86,13 +85,9 @@ def _team_page(request, access, team, *, edit_form=None, members_form=None, gran
         url_args=[organisation.pk, team.pk],
     )
     leader_choices = org_people + [m.user for m in members if m.is_guest]
-    granted = {(grant.product_type, grant.product_id) for grant in grants}
     all_products = organisation_products_by_kind(organisation)
     # A product the team already holds a grant on is not offered again.
-    products_by_kind = [
-        (kind, [p for p in products if (kind.key, p.pk) not in granted])
-        for kind, products in all_products
-    ]
+    products_by_kind = organisation_products_by_kind(organisation, except_granted=grants)
     return render(
         request,
         "panel/teams/detail.html",
@@ -123,7 +118,7 @@ def team_detail(request, access, team_id):
 
 
 @organisation_view(Capability.MANAGE_TEAMS)
-@require_POST
+@post_only
 def team_update(request, access, team_id):
     team = _team_or_404(access, team_id)
     people = _organisation_people(access) + [m.user for m in team.team_members.all()]
@@ -171,7 +166,7 @@ def team_delete(request, access, team_id):
 
 
 @organisation_view(Capability.MANAGE_TEAMS)
-@require_POST
+@post_only
 def team_member_add(request, access, team_id):
     team = _team_or_404(access, team_id)
     in_team = {member.user_id for member in team.team_members.all()}
@@ -242,7 +237,7 @@ def team_member_remove(request, access, team_id, user_id):
 
 
 @organisation_view(Capability.MANAGE_TEAMS)
-@require_POST
+@post_only
 def grant_create(request, access, team_id):
     team = _team_or_404(access, team_id)
     return submit_grant(

@@ -450,7 +450,7 @@ def resolver(zone_dir, monkeypatch):
 def test_mail_records_are_set_for_a_service_of_the_domain(world, legal, resolver):
     checks = legal.get(url(world, "acme.test/checks/")).json()
     assert {c["check"] for c in checks if not c["ok"]} >= {"mx", "spf", "dmarc"}
-    assert set(checks[0]) == set("check name type expected found ok fix message".split())
+    assert set(checks[0]) == set("check name type expected found status ok fix message".split())
     response = legal.post(
         url(world, "acme.test/mail-records/"), {"service": world["mail"].pk}, format="json"
     )

@@ -573,7 +573,9 @@ def test_the_service_page_checks_the_mail_dns_of_its_domain(login, world, settin
     before = page(client.get(url("service-detail", world["org"].pk, service.pk)))
     assert "is not among this organisation" in before
     domain_services.domain_add(access=admin_access_for(world), name="dns.example")
-    checked = page(client.get(url("service-detail", world["org"].pk, service.pk), {"check": "dns"}))
+    checked = page(
+        client.get(url("service-detail", world["org"].pk, service.pk), {"check": "dns", "wait": 1})
+    )
     assert 'data-testid="mail-checks"' in checked
     assert "dns.example. 3600 IN MX 10 mx.panel.localhost." in checked
     assert "Apply all fixes" in checked

@@ -121,7 +121,12 @@ def test_the_upload_page_explains_the_columns_and_what_is_left(login, world, pre
     text = page(response)
     assert response.status_code == 200
     assert "nothing is created" in text
-    for words in ("The address", "Its password", "An address to redirect to", "0 (or empty)"):
+    for words in (
+        "The address",
+        "Its password",
+        "An address to redirect to",
+        "0 or empty keeps a copy",
+    ):
         assert words in text
     assert response.context["quota_left"] == 99
     assert response.context["budget_left"] == 50

@@ -94,3 +94,19 @@ def test_the_api_reports_every_problem_of_a_new_address_and_service(org_world, c
     assert service.status_code == 400
     assert set(service.json()["fields"]) == {"domain", "plan"}
     assert MailService.objects.count() == count
+
+
+def test_a_reversed_range_on_the_mail_log_lists_nothing_and_says_why(org_world, login):
+    from tests.mail.factories import MailLogEntryFactory
+
+    address = Address.objects.create(
+        organisation=org_world["org"], service=org_world["mail"], local_part="max"
+    )
+    MailLogEntryFactory(address=address)
+    client = login(org_world["admin"])
+    log = reverse("mail:address-mail-log", args=[org_world["org"].pk, org_world["mail"].pk, "max"])
+    assert 'data-testid="mail-log-empty"' not in client.get(log).content.decode()
+    reversed_range = client.get(log, {"since": "2026-12-31", "until": "2026-01-01"})
+    page = reversed_range.content.decode()
+    assert 'data-testid="mail-log-empty"' in page
+    assert "Correct the filters" in page

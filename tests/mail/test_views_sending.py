@@ -192,7 +192,7 @@ def test_the_mail_log_searches_and_filters(login, world):
     assert "No message matches these filters" in part(text, "mail-log-empty")
     text = html(log_page(client, world, since="2024-05-02", until="2024-05-01"))
     assert "The end date is before the start date." in text
-    assert set(queue_ids(text)) == {"4QCAROL", "4QBOUNCE", "4QYESTERDAY"}
+    assert set(queue_ids(text)) == set()  # a wrong range lists nothing (issue 13, item 8)
 
 
 def test_the_mail_log_comes_in_pages(login, world):

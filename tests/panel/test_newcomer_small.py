@@ -53,9 +53,12 @@ def test_the_dashboard_offers_to_add_a_domain_to_those_who_may(login, org_world)
     org = org_world["org"]
     add_url = url("domains:domain-list", org) + "#add"
     body = page(login(org_world["admin"]).get(url("panel:organisation-dashboard", org)))
-    assert 'data-testid="add-domain-card"' in body and add_url in body
+    assert 'data-testid="kind-actions-domain"' in body and add_url in body
+    assert "Add a domain" in body
+    for upcoming in ("ticketing:office-list", "newsletter:newsletter-list", "cloud:project-list"):
+        assert f'href="{url(upcoming, org)}"' in body  # "What it will do"
     body = page(login(org_world["user"]).get(url("panel:organisation-dashboard", org)))
-    assert 'data-testid="add-domain-card"' not in body and add_url not in body
+    assert add_url not in body
 
 
 # -- the team page ---------------------------------------------------------------------------
@@ -167,3 +170,26 @@ def test_a_known_api_path_without_its_slash_still_finds_it(api, org_world):
     response = api.get("/api/v1/me")
     assert response.status_code in (301, 308)
     assert response["Location"].endswith("/api/v1/me/")
+
+
+def test_the_member_grant_list_leaves_out_what_the_person_holds(login, org_world):
+    from panel.models import Grant, Membership
+
+    org = org_world["org"]
+    membership = Membership.objects.get(organisation=org, user=org_world["user"])
+    client = login(org_world["admin"])
+    everything = {
+        f"mail_service:{org_world['mail'].pk}",
+        f"mail_service:{org_world['other_mail'].pk}",
+    }
+    response = client.get(url("panel:member-detail", org, membership.pk))
+    assert product_choices(response) == everything
+    Grant.objects.create(
+        organisation=org,
+        user=org_world["user"],
+        product_type="mail_service",
+        product_id=org_world["mail"].pk,
+        level="view",
+    )
+    response = client.get(url("panel:member-detail", org, membership.pk))
+    assert product_choices(response) == {f"mail_service:{org_world['other_mail'].pk}"}
