@@ -609,6 +609,18 @@ class BackupsView(MailScoped, generics.ListAPIView):
     def get_queryset(self):
         return backup_services.backup_list(access=self.access, address=self.address())
 
+    @extend_schema(
+        request=None,
+        responses={202: JobAcceptedOut},
+        description=_lazy(
+            "Backs the mailbox up now, as a Job: today's backup, replaced if taken again "
+            "today. For the people who may restore the address (`restore_not_allowed`)."
+        ),
+    )
+    def post(self, request, org_id, service_id, local_part):
+        job = backup_services.backup_start(access=self.access, address=self.address())
+        return _job_accepted(request, job)
+
 
 class RestoresView(MailScoped, APIView):
     @extend_schema(

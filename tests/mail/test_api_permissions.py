@@ -157,6 +157,7 @@ TABLE = [
     ("put", ADDRESS + "responder/", {"enabled": False}, linked_right(200)),
     ("get", ADDRESS + "backups/", None, restore_read()),
     ("post", ADDRESS + "restores/", {"date": "{today}"}, restore_write(202)),
+    ("post", ADDRESS + "backups/", None, restore_write(202)),
     ("post", ADDRESS + "imports/", IMPORT, linked_right(202)),
     ("get", ADDRESS + "sending/", None, service_read()),
     ("get", ADDRESS + "mail-log/", None, service_read()),
@@ -200,6 +201,7 @@ RIGHT_ENDPOINTS = {
     ],
     "manage_backups": [
         ("get", ADDRESS + "backups/", None, 200),
+        ("post", ADDRESS + "backups/", None, 202),
         ("post", ADDRESS + "restores/", {"date": "{today}"}, 202),
         ("post", ADDRESS + "imports/", IMPORT, 202),
     ],
