@@ -187,9 +187,9 @@ def _name_problem(absolute: str, zone: str, rtype: str) -> str | None:
         if not _HOST_LABEL.match(label):
             if "_" in label and rtype not in UNDERSCORE_TYPES:
                 return _(
-                    "A %(type)s record's name is a host name: letters, digits and hyphens "
-                    "only, such as www or mail-2. Names starting with _ are for TXT, CNAME "
-                    "and SRV records."
+                    "Names of %(type)s records are host names: letters, digits and "
+                    "hyphens only, such as www or mail-2. Names starting with _ are for "
+                    "TXT, CNAME and SRV records."
                 ) % {"type": rtype}
             return _(
                 "Use letters, digits and hyphens, such as www or mail-2 (a label may start "

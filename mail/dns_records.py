@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from domains.models import DkimKey, Domain
 from domains.records import clean_record
@@ -409,6 +410,17 @@ def _ask_all(resolver, records: list[dict]) -> list[tuple[list[str] | None, str 
     return [f.result() if f.done() and not f.exception() else (None, late) for f in futures]
 
 
+#: What each check is called on the pages (the API names them by `check`).
+CHECK_LABELS = {
+    "mx": "MX",
+    "spf": "SPF",
+    "dkim": "DKIM",
+    "dmarc": "DMARC",
+    "autoconfig": pgettext_lazy("a mail DNS check", "Autoconfig"),
+    "autodiscover": pgettext_lazy("a mail DNS check", "Autodiscover"),
+    "autodiscover_srv": pgettext_lazy("a mail DNS check", "Autodiscover (SRV)"),
+}
+
 #: What a check found: the record as expected, another answer (or none), no answer from
 #: the resolver at all (its own state: the record may well be right), no key to expect.
 OK, WRONG, UNKNOWN, NO_KEY = "ok", "wrong", "unknown", "no_key"
@@ -419,7 +431,13 @@ def mail_expected(*, access: Access, domain: Domain) -> list[dict]:
     the answers come in): `[{check, name, type, expected}]`. Needs VIEW_PRODUCT."""
     access.require(Capability.VIEW_PRODUCT, domain)
     return [
-        {"check": r["check"], "name": r["name"], "type": r["type"], "expected": r["values"]}
+        {
+            "check": r["check"],
+            "label": CHECK_LABELS.get(r["check"], r["check"]),
+            "name": r["name"],
+            "type": r["type"],
+            "expected": r["values"],
+        }
         for r in expected_mail_records(domain)
     ]
 
@@ -470,6 +488,7 @@ def mail_checks(*, access: Access, domain: Domain, resolver=None, only=None) -> 
         checks.append(
             {
                 "check": record["check"],
+                "label": CHECK_LABELS.get(record["check"], record["check"]),
                 "name": record["name"],
                 "type": record["type"],
                 "expected": record["values"],

@@ -6,13 +6,13 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from panel.errors import Problems
+from panel.errors import InvalidInput, Problems
 from panel.forms import DateRangeFilterForm, split_emails
 
 from .models import MailLogStatus
 from .plans import PLANS
 from .services import MAX_TARGETS, PERMISSIONS
-from .services.rules import check_password_rules, clean_local_part
+from .services.rules import check_password_rules, clean_domain, clean_local_part
 
 PERMISSION_LABELS = {
     "change_password": _("May change the password"),
@@ -63,6 +63,15 @@ def plan_choices():
     return [(plan.key, f"{plan.label} · {plan_summary(plan)}") for plan in PLANS.values()]
 
 
+def _by_service_rule(rule, value):
+    """`rule(value)` (a service rule raising InvalidInput) as a form field's clean, so a
+    form shows that field's problem together with the others."""
+    try:
+        return rule(value)
+    except InvalidInput as error:
+        raise forms.ValidationError([m for ms in error.fields.values() for m in ms]) from None
+
+
 class ServiceOrderForm(forms.Form):
     domain = forms.CharField(
         label=_("Domain"),
@@ -82,6 +91,9 @@ class ServiceOrderForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["plan"].choices = plan_choices()
 
+    def clean_domain(self):
+        return _by_service_rule(clean_domain, self.cleaned_data["domain"])
+
 
 class DomainForm(forms.Form):
     domain = forms.CharField(
@@ -89,6 +101,9 @@ class DomainForm(forms.Form):
         max_length=253,
         widget=forms.TextInput(attrs={"placeholder": _("example.org"), "autocomplete": "off"}),
     )
+
+    def clean_domain(self):
+        return _by_service_rule(clean_domain, self.cleaned_data["domain"])
 
 
 class PlanForm(forms.Form):

@@ -270,3 +270,17 @@ class TokenForm(forms.Form):
             return None
         end_of_day = datetime.datetime.combine(day, datetime.time(23, 59, 59))
         return timezone.make_aware(end_of_day)
+
+    def clean_expires_on(self):
+        """The service's expiry rule, here too, so that it shows with a missing name."""
+        from .errors import InvalidInput
+        from .services.tokens import check_token_expiry
+
+        day = self.cleaned_data.get("expires_on")
+        if day is not None:
+            end_of_day = datetime.datetime.combine(day, datetime.time(23, 59, 59))
+            try:
+                check_token_expiry(timezone.make_aware(end_of_day))
+            except InvalidInput as error:
+                raise forms.ValidationError(error.fields["expires_at"]) from None
+        return day

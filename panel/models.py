@@ -376,7 +376,8 @@ class DomainClaim(models.Model):
     token = models.CharField(max_length=64)
     verified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    # When the last automatic or asked-for check ran, and what it found.
+    # When the last automatic or asked-for check ran, and what it found (a code of
+    # panel.services.domain_claims, shown in the reader's language).
     checked_at = models.DateTimeField(null=True, blank=True)
     check_result = models.CharField(max_length=200, blank=True)
 

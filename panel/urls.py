@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from .health import healthz
-from .views.errors import page_not_found
+from .views.errors import api_not_found
 
 urlpatterns = [
     path("", include("panel.ui_urls")),
@@ -16,9 +16,10 @@ urlpatterns = [
     path("", include("mail.autoconfig_urls")),  # mail programs: autoconfig, autodiscover
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include(("panel.api.urls", "api"), namespace="api")),
-    # Any other path under /api/, /api/v1/ itself included, is the API's JSON 404, also
-    # under DEBUG, where Django would answer its HTML debug page instead of handler404.
-    re_path(r"^api/(?:.*/)?$", page_not_found, name="api-not-found"),
+    # Any other path under /api/, /api/v1/ itself included, is the API's JSON 404 for every
+    # method, also under DEBUG, where Django would answer its HTML debug page (or, for a
+    # POST without its final slash, raise).
+    re_path(r"^api/.*$", api_not_found, name="api-not-found"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("django-admin/", admin.site.urls),
     path("healthz/", healthz, name="healthz"),

@@ -142,19 +142,34 @@ def default_resolver():
     )
 
 
+#: What the last check found, kept as a code (shown in the reader's language).
+NO_RECORD, WRONG_VALUE, TIMEOUT, NO_ANSWER = "no_record", "wrong_value", "timeout", "no_answer"
+
+
+def check_result_text(code: str, record_name: str) -> str:
+    """The sentence for a stored check result, in the current language."""
+    return {
+        NO_RECORD: _("No TXT record at %(name)s yet.") % {"name": record_name},
+        WRONG_VALUE: _("The TXT record at %(name)s does not hold the expected value.")
+        % {"name": record_name},
+        TIMEOUT: _("The resolver did not answer in time; try again in a moment."),
+        NO_ANSWER: _("The resolver could not answer; try again in a moment."),
+    }.get(code, "")
+
+
 def _published_values(resolver, record_name: str) -> tuple[list[str] | None, str]:
+    """(the TXT values served, or None when the resolver could not say; the result code
+    should they not hold the token)."""
     try:
         answer = resolver.resolve(record_name + ".", "TXT")
     except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-        return [], _("No TXT record at %(name)s yet.") % {"name": record_name}
+        return [], NO_RECORD
     except dns.exception.Timeout:
-        return None, _("The resolver did not answer in time; try again in a moment.")
+        return None, TIMEOUT
     except dns.exception.DNSException:
-        return None, _("The resolver could not answer; try again in a moment.")
+        return None, NO_ANSWER
     values = [b"".join(rdata.strings).decode("utf-8", "replace") for rdata in answer]
-    return values, _("The TXT record at %(name)s does not hold the expected value.") % {
-        "name": record_name
-    }
+    return values, WRONG_VALUE
 
 
 def domain_claim_verify(*, claim: DomainClaim, resolver=None) -> DomainClaim:
@@ -174,7 +189,7 @@ def domain_claim_verify(*, claim: DomainClaim, resolver=None) -> DomainClaim:
             fresh.save(update_fields=["checked_at", "check_result"])
             _mark_verified(fresh)
         else:
-            fresh.check_result = why[:200]
+            fresh.check_result = why
             fresh.save(update_fields=["checked_at", "check_result"])
     return fresh
 
@@ -199,5 +214,7 @@ def verification_of(name: str, claim: DomainClaim | None) -> dict:
         if verified or claim is None
         else {"name": claim.record_name, "type": "TXT", "value": claim.record_value},
         "checked_at": claim.checked_at if claim is not None else None,
-        "check_result": "" if verified or claim is None else claim.check_result,
+        "check_result": ""
+        if verified or claim is None
+        else check_result_text(claim.check_result, claim.record_name),
     }

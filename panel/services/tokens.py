@@ -4,7 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..errors import InvalidInput, NotFound, PermissionDenied
+from ..errors import InvalidInput, NotFound, PermissionDenied, Problems
 from ..models import (
     ApiToken,
     TokenScope,
@@ -12,6 +12,12 @@ from ..models import (
 )
 from ..tokens import hash_token
 from .common import clean_name
+
+
+def check_token_expiry(expires_at) -> None:
+    """A token's expiry lies in the future (InvalidInput on `expires_at`)."""
+    if expires_at is not None and expires_at <= timezone.now():
+        raise InvalidInput(fields={"expires_at": [_("The expiry must be in the future.")]})
 
 
 @transaction.atomic
@@ -23,12 +29,13 @@ def token_create(
     A token created with a token (`using_token`) gets no more than it: no other scope and
     no later expiry, so a short-lived token cannot mint a lasting one.
     """
-    name = clean_name(name, max_length=100)
+    problems = Problems()  # every problem at once
+    name = problems.check(clean_name, name, max_length=100)
     scopes = list(dict.fromkeys(scopes or []))
     if not scopes or any(scope not in TokenScope.values for scope in scopes):
-        raise InvalidInput(fields={"scopes": [_("Choose among: read, write.")]})
-    if expires_at is not None and expires_at <= timezone.now():
-        raise InvalidInput(fields={"expires_at": [_("The expiry must be in the future.")]})
+        problems.add("scopes", _("Choose among: read, write."))
+    problems.check(check_token_expiry, expires_at)
+    problems.raise_if_any()
     if using_token is not None:
         if not set(scopes) <= set(using_token.scopes):
             raise PermissionDenied(

@@ -185,7 +185,9 @@ def test_a_name_the_panel_does_not_host_waits_for_its_record(two):
     assert pending_claims_verify(resolver=Served({record["name"]: ["something else"]})) == 0
     claim.refresh_from_db()
     assert not claim.is_verified
-    assert "does not hold the expected value" in claim.check_result
+    assert claim.check_result == "wrong_value"
+    shown = holder.get(base + f"mail/services/{service}/", HTTP_ACCEPT_LANGUAGE="fr").json()
+    assert "ne contient pas la valeur attendue" in shown["domains"][0]["check_result"]
 
     assert pending_claims_verify(resolver=Served({record["name"]: [record["value"]]})) >= 1
     shown = holder.get(base + f"mail/services/{service}/").json()

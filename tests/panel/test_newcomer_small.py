@@ -161,7 +161,7 @@ def test_an_unknown_api_path_is_the_json_404_envelope(api, settings, path, debug
     assert response["Content-Type"].startswith("application/json")
     assert response.json() == {
         "code": "not_found",
-        "detail": "There is nothing at this address.",
+        "detail": "There is nothing at this address. The API is described at /api/v1/docs/.",
         "fields": {},
     }
 
@@ -193,3 +193,22 @@ def test_the_member_grant_list_leaves_out_what_the_person_holds(login, org_world
     )
     response = client.get(url("panel:member-detail", org, membership.pk))
     assert product_choices(response) == {f"mail_service:{org_world['other_mail'].pk}"}
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_an_unknown_api_path_is_a_json_404_for_every_method_not_a_csrf_page(method, org_world):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    response = getattr(client, method)("/api/v1/nope/", data="{}", content_type="application/json")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+    assert "/api/v1/docs/" in response.json()["detail"]
+
+
+def test_a_post_without_its_final_slash_names_the_right_address(org_world, client_for):
+    client = client_for(org_world["admin"])
+    path = f"/api/v1/organisations/{org_world['org'].pk}/mail/services"
+    response = client.post(path, {"domain": "x.test", "plan": "starter"}, format="json")
+    assert response.status_code == 404
+    assert f"{path}/" in response.json()["detail"]

@@ -13,9 +13,13 @@
   var done = 0;
 
   function label(name) {
+    var ok = table.querySelectorAll("tr[data-status=ok]").length;
+    var all = table.querySelectorAll("tr[data-check]").length;
     return (box.getAttribute(name) || "")
       .replace("%(done)s", String(done))
-      .replace("%(total)s", String(total));
+      .replace("%(total)s", String(total))
+      .replace("%(ok)s", String(ok))
+      .replace("%(problems)s", String(all - ok));
   }
 
   function progress() {
@@ -24,8 +28,9 @@
     bar.setAttribute("aria-valuenow", String(percent));
     bar.firstElementChild.style.width = percent + "%";
     if (done === total) {
-      bar.setAttribute("data-status", "succeeded");
-      text.textContent = label("data-finished-label");
+      var problems = table.querySelectorAll("tr[data-check]:not([data-status=ok])").length;
+      bar.setAttribute("data-status", problems ? "failed" : "succeeded");
+      text.textContent = label(problems ? "data-finished-label" : "data-all-ok-label");
     } else {
       text.textContent = label("data-done-label");
     }
