@@ -10,7 +10,12 @@ class MailConfig(AppConfig):
 
     def ready(self):
         from domains.hooks import MailRecords, mail_records_register
-        from panel.products import dashboard_card_register, domain_holder_register
+        from panel.products import (
+            activity_values_register,
+            dashboard_card_register,
+            domain_holder_register,
+            product_notes_register,
+        )
 
         from . import (
             dns_records,
@@ -22,6 +27,8 @@ class MailConfig(AppConfig):
         for card in CARDS:
             dashboard_card_register(card)
         domain_holder_register("mail_service", selectors.organisation_holds_domain)
+        activity_values_register(activity_values())
+        product_notes_register("mail_service", waiting_notes)
         mail_records_register(
             MailRecords(
                 services=dns_records.record_services,
@@ -33,3 +40,38 @@ class MailConfig(AppConfig):
                 expected=dns_records.mail_expected,
             )
         )
+
+
+def activity_values():
+    """Mail's codes in the activity log, as words: plans, address kinds, creation modes."""
+    from .forms import MODE_CHOICES
+    from .models import AddressKind
+    from .plans import PLANS
+
+    labels = {}
+    for plan in PLANS.values():
+        for key in ("plan", "from", "to"):
+            labels[(key, plan.key)] = plan.label
+    labels.update({("kind", kind.value): kind.label for kind in AddressKind})
+    labels.update({("mode", value): label for value, label in MODE_CHOICES})
+    return labels
+
+
+def waiting_notes(services) -> dict:
+    """The dashboard's note on each Service Mail whose domain still waits for its proof:
+    one query for the whole list."""
+    from django.utils.translation import gettext as _
+
+    from panel.services.domain_claims import claims_by_name
+
+    claims = claims_by_name(service.domain for service in services)
+    notes = {}
+    for service in services:
+        claim = claims.get(service.domain)
+        if (
+            claim is None
+            or claim.organisation_id != service.organisation_id
+            or not claim.is_verified
+        ):
+            notes[service.pk] = _("Waiting for verification")
+    return notes

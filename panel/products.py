@@ -171,3 +171,36 @@ def domain_holder_register(key: str, holds: DomainHolder) -> None:
 
 def domain_still_held(organisation_id: int, name: str) -> bool:
     return any(holds(organisation_id, name) for holds in _DOMAIN_HOLDERS.values())
+
+
+# -- activity values --------------------------------------------------------------------------
+
+_ACTIVITY_VALUES: dict[tuple[str, str], Promise | str] = {}
+
+
+def activity_values_register(labels: dict[tuple[str, str], Promise | str]) -> None:
+    """What a product's codes in activity details read as: `{(key, code): label}`, such as
+    `{("plan", "premium"): _("Premium")}`, so the log shows words rather than codes."""
+    _ACTIVITY_VALUES.update(labels)
+
+
+def activity_value_label(key: str, value: str) -> str | None:
+    label = _ACTIVITY_VALUES.get((key, value))
+    return None if label is None else str(label)
+
+
+# -- product notes --------------------------------------------------------------------------
+
+_PRODUCT_NOTES: dict[str, Callable[[list], dict]] = {}
+
+
+def product_notes_register(kind_key: str, notes: Callable[[list], dict]) -> None:
+    """`notes(products)` -> `{product pk: short label}` for the products of `kind_key` that
+    need attention ("Waiting for verification"), shown beside them on the dashboard. It
+    answers for the whole list in a bounded number of queries."""
+    _PRODUCT_NOTES[kind_key] = notes
+
+
+def product_notes(kind_key: str, products: list) -> dict:
+    notes = _PRODUCT_NOTES.get(kind_key)
+    return notes(products) if notes and products else {}

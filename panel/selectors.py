@@ -18,7 +18,7 @@ from .models import (
     TeamMember,
     User,
 )
-from .products import KINDS
+from .products import KINDS, product_notes
 
 
 def organisation_people(*, organisation: Organisation) -> QuerySet[User]:
@@ -176,7 +176,11 @@ def token_list(*, user) -> QuerySet[ApiToken]:
 
 def organisation_products(*, access: Access) -> list[dict]:
     """The dashboard: for each product kind, the products this person may see."""
-    return [
-        {"kind": kind, "products": list(access.visible_products(kind.key)[:50])}
-        for kind in KINDS.values()
-    ]
+    sections = []
+    for kind in KINDS.values():
+        products = list(access.visible_products(kind.key)[:50])
+        notes = product_notes(kind.key, products)
+        for product in products:
+            product.note = notes.get(product.pk, "")
+        sections.append({"kind": kind, "products": products})
+    return sections

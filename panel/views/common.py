@@ -13,7 +13,8 @@ from django.utils.translation import gettext_lazy
 from .. import selectors, services
 from ..forms import GrantForm
 from ..mixins import run_service
-from ..products import KINDS
+from ..models import GrantLevel, Role
+from ..products import KINDS, activity_value_label
 
 PAGE_SIZE = 50
 NEW_TOKEN_KEY = "panel_new_token"
@@ -170,12 +171,23 @@ def _detail_text(key: str, value) -> str:
         return number_format(value)
     if key == "product_type" and value in KINDS:
         return str(KINDS[value].label)
+    if isinstance(value, str) and (label := _value_label(key, value)) is not None:
+        return label
     if key == "date" and isinstance(value, str):
         try:
             return date_format(datetime.date.fromisoformat(value), "DATE_FORMAT")
         except ValueError:
             return value
     return str(value)
+
+
+def _value_label(key: str, value: str) -> str | None:
+    """A code in the details as a word: the core's own choices, or what a product
+    registered (panel.products.activity_values_register)."""
+    core = {"level": GrantLevel, "role": Role, "to": Role, "from": Role}.get(key)
+    if core is not None and value in core.values:
+        return str(core(value).label)
+    return activity_value_label(key, value)
 
 
 def _detail_label(key: str) -> str:

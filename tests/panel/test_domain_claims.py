@@ -276,3 +276,12 @@ def test_concurrent_organisations_asking_for_one_name_get_it_once():
         )
     )
     assert len(holders) == 1
+
+
+def test_the_dashboard_marks_a_service_waiting_for_its_proof(two, client):
+    admin = two["holder"].memberships.get(role=Role.ADMIN).user
+    client.force_login(admin)
+    _order(two["clients"]["holder"], two["holder"], "dash-waiting.test")
+    body = client.get(f"/o/{two['holder'].pk}/").content.decode()
+    assert body.count('data-testid="product-note"') == 2  # base-holder.test too: not hosted
+    assert "Waiting for verification" in body

@@ -212,3 +212,41 @@ def test_a_post_without_its_final_slash_names_the_right_address(org_world, clien
     response = client.post(path, {"domain": "x.test", "plan": "starter"}, format="json")
     assert response.status_code == 404
     assert f"{path}/" in response.json()["detail"]
+
+
+def test_activity_details_show_words_for_codes():
+    from django.utils import translation
+
+    from panel.views.common import activity_details
+
+    details = dict(
+        activity_details(
+            {
+                "plan": "premium",
+                "kind": "no_reply",
+                "level": "manage",
+                "mode": "self",
+                "to": "admin",
+            }
+        )
+    )
+    assert list(details.values()) == ["Premium", "No-reply", "Manage", "For me", "Administrator"]
+    with translation.override("fr"):
+        assert dict(activity_details({"level": "view", "kind": "alias"})) != {
+            "Level": "view",
+            "Kind": "alias",
+        }
+
+
+def test_the_activity_page_shows_no_event_codes_and_french_colons(login, org_world):
+    from panel.access import access_for
+    from panel.activity import record_by
+
+    access = access_for(org_world["admin"], org_world["org"])
+    record_by(access, "mail.service.plan_changed", org_world["mail"], {"from": "starter"})
+    client = login(org_world["admin"])
+    body = page(client.get(url("panel:activity-list", org_world["org"])))
+    assert "Changed the plan of a Service Mail" in body
+    assert '<span class="cell-sub mono">mail.service.plan_changed</span>' not in body
+    body = page(client.get(url("panel:activity-list", org_world["org"]), HTTP_ACCEPT_LANGUAGE="fr"))
+    assert " :</span>" in body  # French puts a space before the colon
