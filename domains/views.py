@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 from panel.access import Capability
 from panel.errors import Conflict, NotFound, PanelError
 from panel.mixins import organisation_view, post_only, report_error, require, run_service
-from panel.views.common import confirm_then_run
+from panel.views.common import confirm_then_run, next_url
 
 from . import selectors, services, zonefiles
 from .forms import (
@@ -440,7 +440,8 @@ def _mail_action(request, access, name, action: str, success: str):
         request, getattr(_mail_or_404(), action), access=access, domain=domain, success=success
     )
     url = reverse("domains:domain-detail", args=[access.organisation.pk, domain.name])
-    return redirect(f"{url}?check=mail#mail")
+    # Back where the button was (the Service Mail page's DNS card), else the zone's checks.
+    return redirect(next_url(request, f"{url}?check=mail#mail"))
 
 
 @organisation_view()

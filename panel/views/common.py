@@ -209,7 +209,11 @@ def activity_details(data: dict) -> list[tuple[str, str]]:
 
 
 def job_label(job) -> str:
-    return str(JOB_KIND_LABELS.get(job.kind, job.kind.replace("_", " ").capitalize()))
+    """What the Job is, and what it is about when its parameters name it (the address of
+    a backup or a restore), so that three backups are told apart in the list."""
+    label = str(JOB_KIND_LABELS.get(job.kind, job.kind.replace("_", " ").capitalize()))
+    about = (job.params or {}).get("address") or (job.params or {}).get("domain")
+    return f"{label} · {about}" if about and isinstance(about, str) else label
 
 
 def describe_jobs(jobs):

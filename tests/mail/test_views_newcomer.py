@@ -110,3 +110,18 @@ def test_a_reversed_range_on_the_mail_log_lists_nothing_and_says_why(org_world, 
     page = reversed_range.content.decode()
     assert 'data-testid="mail-log-empty"' in page
     assert "Correct the filters" in page
+
+
+def test_apply_all_fixes_from_the_service_page_comes_back_to_it(org_world, login, zone_dir):
+    from domains import services as domain_services
+    from panel.access import access_for
+
+    domain_services.domain_add(
+        access=access_for(org_world["legal"], org_world["org"]), name="acme.test"
+    )
+    client = login(org_world["legal"])
+    page = _page(client, org_world, **{}).content.decode()
+    back = f"/o/{org_world['org'].pk}/mail/{org_world['mail'].pk}/?check=dns#diagnostic"
+    assert f'name="next" value="{back}"' in page
+    fixed = client.post(f"/o/{org_world['org'].pk}/domains/acme.test/mail/fixes/", {"next": back})
+    assert fixed.status_code == 302 and fixed["Location"] == back
