@@ -58,20 +58,9 @@ def activity_values():
 
 
 def waiting_notes(services) -> dict:
-    """The dashboard's note on each Service Mail whose domain still waits for its proof:
-    one query for the whole list."""
+    """The dashboard's note on each Service Mail whose domain still waits for its proof."""
     from django.utils.translation import gettext as _
 
-    from panel.services.domain_claims import claims_by_name
+    from .selectors import waiting_for_verification
 
-    claims = claims_by_name(service.domain for service in services)
-    notes = {}
-    for service in services:
-        claim = claims.get(service.domain)
-        if (
-            claim is None
-            or claim.organisation_id != service.organisation_id
-            or not claim.is_verified
-        ):
-            notes[service.pk] = _("Waiting for verification")
-    return notes
+    return {pk: _("Waiting for verification") for pk in waiting_for_verification(services)}

@@ -6,8 +6,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from panel.errors import InvalidInput, Problems
-from panel.forms import DateRangeFilterForm, split_emails
+from panel.errors import Problems
+from panel.forms import DateRangeFilterForm, by_service_rule, split_emails
 
 from .models import MailLogStatus
 from .plans import PLANS
@@ -63,15 +63,6 @@ def plan_choices():
     return [(plan.key, f"{plan.label} · {plan_summary(plan)}") for plan in PLANS.values()]
 
 
-def _by_service_rule(rule, value):
-    """`rule(value)` (a service rule raising InvalidInput) as a form field's clean, so a
-    form shows that field's problem together with the others."""
-    try:
-        return rule(value)
-    except InvalidInput as error:
-        raise forms.ValidationError([m for ms in error.fields.values() for m in ms]) from None
-
-
 class ServiceOrderForm(forms.Form):
     domain = forms.CharField(
         label=_("Domain"),
@@ -92,7 +83,7 @@ class ServiceOrderForm(forms.Form):
         self.fields["plan"].choices = plan_choices()
 
     def clean_domain(self):
-        return _by_service_rule(clean_domain, self.cleaned_data["domain"])
+        return by_service_rule(clean_domain, self.cleaned_data["domain"])
 
 
 class DomainForm(forms.Form):
@@ -103,7 +94,7 @@ class DomainForm(forms.Form):
     )
 
     def clean_domain(self):
-        return _by_service_rule(clean_domain, self.cleaned_data["domain"])
+        return by_service_rule(clean_domain, self.cleaned_data["domain"])
 
 
 class PlanForm(forms.Form):

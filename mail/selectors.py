@@ -173,25 +173,40 @@ def organisation_holds_domain(organisation_id: int, name: str) -> bool:
     )
 
 
+def _own_claims(services, names_of: dict) -> dict:
+    """{service pk: {name: its organisation's claim}}: one query per organisation of the
+    services (one on every page, which lists a single organisation's services)."""
+    from panel.services.domain_claims import claims_of
+
+    by_organisation: dict[int, set] = {}
+    for service in services:
+        by_organisation.setdefault(service.organisation_id, set()).update(names_of[service.pk])
+    claims = {org_id: claims_of(org_id, names) for org_id, names in by_organisation.items()}
+    return {service.pk: claims[service.organisation_id] for service in services}
+
+
 def domain_verifications(services) -> dict[int, list[dict]]:
     """Each service's domains, primary first, with their proof (panel's
-    verification_of), by service id: one query for all of them. Prefetch
-    `extra_domains` on a list."""
-    from panel.services.domain_claims import claims_by_name, verification_of
+    verification_of), by service id. Prefetch `extra_domains` on a list."""
+    from panel.services.domain_claims import verification_of
 
     names_of = {
         service.pk: [service.domain, *(extra.domain for extra in service.extra_domains.all())]
         for service in services
     }
-    claims = claims_by_name(name for names in names_of.values() for name in names)
-    verifications = {}
-    for service in services:
-        own = {
-            name: claim
-            for name in names_of[service.pk]
-            if (claim := claims.get(name)) and claim.organisation_id == service.organisation_id
-        }
-        verifications[service.pk] = [
-            verification_of(name, own.get(name)) for name in names_of[service.pk]
-        ]
-    return verifications
+    claims = _own_claims(services, names_of)
+    return {
+        pk: [verification_of(name, claims[pk].get(name)) for name in names]
+        for pk, names in names_of.items()
+    }
+
+
+def waiting_for_verification(services) -> set[int]:
+    """The services whose own domain waits for its proof of control (their status is
+    `waiting_for_verification`, and no mail is delivered for them yet)."""
+    claims = _own_claims(services, {service.pk: [service.domain] for service in services})
+    return {
+        service.pk
+        for service in services
+        if not ((claim := claims[service.pk].get(service.domain)) and claim.is_verified)
+    }

@@ -8,6 +8,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .errors import InvalidInput
 from .models import GrantLevel, InvitationRole, Role, TokenScope
 from .products import KINDS
 
@@ -243,6 +244,22 @@ class ActivityFilterForm(DateRangeFilterForm):
         }
 
 
+def by_service_rule(rule, *args, **kwargs):
+    """`rule(...)` (a service rule raising InvalidInput) inside a form's clean: its
+    messages become the field's ValidationError, so the form shows them with the other
+    fields' problems instead of after they are fixed. The service checks again."""
+    try:
+        return rule(*args, **kwargs)
+    except InvalidInput as error:
+        messages = [message for field in error.fields.values() for message in field]
+        raise forms.ValidationError(messages or [str(error.detail)]) from None
+
+
+def _end_of(day: datetime.date) -> datetime.datetime:
+    """The last second of `day`, when a token given that expiry stops working."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(23, 59, 59)))
+
+
 class TokenForm(forms.Form):
     name = forms.CharField(
         label=_("Name"),
@@ -266,21 +283,13 @@ class TokenForm(forms.Form):
 
     def expires_at(self):
         day = self.cleaned_data.get("expires_on")
-        if day is None:
-            return None
-        end_of_day = datetime.datetime.combine(day, datetime.time(23, 59, 59))
-        return timezone.make_aware(end_of_day)
+        return None if day is None else _end_of(day)
 
     def clean_expires_on(self):
         """The service's expiry rule, here too, so that it shows with a missing name."""
-        from .errors import InvalidInput
         from .services.tokens import check_token_expiry
 
         day = self.cleaned_data.get("expires_on")
         if day is not None:
-            end_of_day = datetime.datetime.combine(day, datetime.time(23, 59, 59))
-            try:
-                check_token_expiry(timezone.make_aware(end_of_day))
-            except InvalidInput as error:
-                raise forms.ValidationError(error.fields["expires_at"]) from None
+            by_service_rule(check_token_expiry, _end_of(day))
         return day

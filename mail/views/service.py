@@ -51,15 +51,15 @@ def service_list(request, access):
             )
             if ok:
                 return redirect(service_url(access, service))
-    service_rows = list(selectors.service_list(access=access).prefetch_related("extra_domains"))
-    verifications = selectors.domain_verifications(service_rows)
+    service_rows = list(selectors.service_list(access=access))
+    waiting = selectors.waiting_for_verification(service_rows)
     for service in service_rows:  # seen only through an address linked to the person
         service.via_link = not access.can(Capability.VIEW_PRODUCT, service)
     used = selectors.address_counts(service_rows)
     for service in service_rows:
         service.used = used.get(service.pk, 0)
         service.plan_label = plan_of(service.plan).label
-        service.waiting = verifications[service.pk][0]["status"] != "verified"
+        service.waiting = service.pk in waiting
     return render(
         request,
         "mail/service_list.html",

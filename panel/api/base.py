@@ -12,6 +12,7 @@ from rest_framework import permissions, serializers
 
 from panel.access import Capability, access_by_id
 from panel.activity import set_via
+from panel.errors import InvalidInput
 from panel.models import Via
 
 #: the largest value an integer column holds (PostgreSQL `integer`): every integer the API
@@ -25,8 +26,6 @@ def checked_by(rule):
     same 400, not in a second answer once they are fixed. The service checks again."""
 
     def validate(value):
-        from panel.errors import InvalidInput
-
         try:
             rule(value)
         except InvalidInput as error:

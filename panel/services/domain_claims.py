@@ -109,17 +109,15 @@ def domain_release(*, organisation, name: str) -> None:
 
 
 def claims_of(organisation, names) -> dict[str, DomainClaim]:
-    """The organisation's claims on `names`, by name: one query."""
+    """The organisation's claims on `names`, by name: one query. `organisation` is an
+    Organisation or its id."""
+    organisation_id = getattr(organisation, "pk", organisation)
     return {
         claim.name: claim
-        for claim in DomainClaim.objects.filter(organisation=organisation, name__in=list(names))
+        for claim in DomainClaim.objects.filter(
+            organisation_id=organisation_id, name__in=set(names)
+        )
     }
-
-
-def claims_by_name(names) -> dict[str, DomainClaim]:
-    """The claims on `names`, whoever holds them, by name: one query. Callers compare
-    `organisation_id` before showing anything of a claim."""
-    return {claim.name: claim for claim in DomainClaim.objects.filter(name__in=set(names))}
 
 
 def _mark_verified(claim: DomainClaim) -> None:
