@@ -142,6 +142,7 @@ class TicketOfficeFactory(ProductFactory):
         model = TicketOffice
 
     name = factory.Sequence(lambda n: f"Ticket office {n}")
+    slug = factory.Sequence(lambda n: f"office-{n}")
 
 
 class NewsletterFactory(ProductFactory):

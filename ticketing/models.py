@@ -1,9 +1,15 @@
-"""Ticket office products, and the forms their tariffs ask buyers to fill in.
+"""Ticket offices: their events, dates, zones and tariffs, the forms tariffs ask buyers to
+fill in, and the orders and tickets of their public shop.
 
-A form belongs to an office and can be linked to any of its tariffs (knowledge base:
-"Lier un formulaire par tarif"); its fields are asked once per ticket. The rules of the
-fields (their order, what "required" means for each type, which answer replaces the
-buyer's name on the ticket) live in ticketing/services/forms.py.
+An office holds events; an event has dates; a date's capacity is split into zones, the
+unit that is never oversold; a zone sells through tariffs. A form belongs to the office
+and can be linked to any of its tariffs (knowledge base: "Lier un formulaire par
+tarif"); its fields are asked once per ticket.
+
+A `Ticket` row is one seat from the moment a buyer puts it in a basket: it holds its seat
+until `expires_at` (a basket's hold, a pending order's payment deadline) and for good
+once `expires_at` is empty (a paid order). A hold that passes its time stops counting by
+itself, so no cleanup job is needed for the shop to be right (services/sales.py).
 """
 
 from django.db import models
@@ -15,6 +21,19 @@ from panel.products import Product
 
 
 class TicketOffice(Product):
+    """The product: a shop at /shop/<slug>/ with the organiser's contact details."""
+
+    currency = models.CharField(_("currency"), max_length=3, default="CHF")
+    slug = models.SlugField(_("shop address"), max_length=60, unique=True)
+    contact_email = models.EmailField(_("contact email"), blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
+    contact_details = models.TextField(_("contact details"), max_length=1000, blank=True)
+    hold_minutes = models.PositiveSmallIntegerField(_("basket hold (minutes)"), default=15)
+    pay_later = models.BooleanField(_("pay later"), default=True)
+    pay_later_days = models.PositiveSmallIntegerField(_("days to pay"), default=7)
+    pay_later_instructions = models.TextField(_("how to pay later"), max_length=2000, blank=True)
+    card_payments = models.BooleanField(_("card payments"), default=True)
+
     class Meta(Product.Meta):
         verbose_name = _("Ticket office")
 
@@ -68,6 +87,8 @@ class FormField(models.Model):
     # A link shown with the field, such as the terms being accepted.
     url = models.URLField(_("URL"), max_length=500, blank=True)
     position = models.PositiveIntegerField(_("position"), null=True, blank=True)
+    # Whether the buyer may change the answer later from their order page.
+    buyer_can_change = models.BooleanField(_("buyer can change"), default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -80,3 +101,247 @@ class FormField(models.Model):
 
     def __str__(self):
         return self.label
+
+
+# -- events -----------------------------------------------------------------------------------
+
+
+class EventStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ON_SALE = "on_sale", _("On sale")
+    SALES_CLOSED = "sales_closed", _("Sales closed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Event(models.Model):
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    office = models.ForeignKey(TicketOffice, on_delete=models.CASCADE, related_name="events")
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), max_length=10000, blank=True)
+    venue = models.CharField(_("venue"), max_length=300, blank=True)
+    image = models.ImageField(_("image"), upload_to="ticketing/events/", blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=EventStatus.choices, default=EventStatus.DRAFT
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["title", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in EventStatus]), name="event_status_known"
+            )
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class EventDate(models.Model):
+    """One performance of an event. Sales are open from `sales_open_at` (or at once) until
+    `sales_close_at` (or the start)."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="dates")
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
+    doors_at = models.DateTimeField(_("doors open at"), null=True, blank=True)
+    sales_open_at = models.DateTimeField(_("sales open at"), null=True, blank=True)
+    sales_close_at = models.DateTimeField(_("sales close at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+
+    def __str__(self):
+        return f"{self.event} {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class Zone(models.Model):
+    """A part of a date's capacity ("Stalls 300"): the unit that is never oversold. Every
+    claim on it takes its row lock first (services/sales.py)."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    date = models.ForeignKey(EventDate, on_delete=models.CASCADE, related_name="zones")
+    name = models.CharField(_("name"), max_length=120)
+    capacity = models.PositiveIntegerField(_("capacity"))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.name
+
+
+class Tariff(models.Model):
+    """A price in a zone, with an optional cap inside it, order limits, a sale window,
+    public or hidden, and the form asked for each of its tickets."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    zone = models.ForeignKey(Zone, on_delete=models.CASCADE, related_name="tariffs")
+    name = models.CharField(_("name"), max_length=120)
+    price = models.DecimalField(_("price"), max_digits=10, decimal_places=2)
+    cap = models.PositiveIntegerField(_("cap"), null=True, blank=True)
+    min_per_order = models.PositiveSmallIntegerField(_("minimum per order"), default=1)
+    max_per_order = models.PositiveSmallIntegerField(_("maximum per order"), default=10)
+    sale_starts_at = models.DateTimeField(_("sale starts at"), null=True, blank=True)
+    sale_ends_at = models.DateTimeField(_("sale ends at"), null=True, blank=True)
+    public = models.BooleanField(_("public"), default=True)
+    form = models.ForeignKey(
+        TicketForm,
+        verbose_name=_("form"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tariffs",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="tariff_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(min_per_order__gte=1) & Q(max_per_order__gte=models.F("min_per_order")),
+                name="tariff_order_limits_ordered",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+# -- baskets, orders and tickets --------------------------------------------------------------
+
+
+class Basket(models.Model):
+    """A buyer's seats on hold, known by the key handed to the buyer (kept hashed)."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    office = models.ForeignKey(TicketOffice, on_delete=models.CASCADE, related_name="baskets")
+    key_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"basket {self.pk}"
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for payment")
+    PAID = "paid", _("Paid")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired")
+
+
+class PaymentMethod(models.TextChoices):
+    FREE = "free", _("Free")
+    LATER = "later", _("Pay later")
+    CARD = "card", _("Card")
+
+
+class Order(models.Model):
+    """A buyer's purchase, known by a short code. A pending order holds its tickets until
+    `payment_deadline`; past it the seats are free again, whether or not a job has marked
+    the order expired yet."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    office = models.ForeignKey(TicketOffice, on_delete=models.CASCADE, related_name="orders")
+    code = models.CharField(_("code"), max_length=12)
+    status = models.CharField(_("status"), max_length=16, choices=OrderStatus.choices)
+    buyer_name = models.CharField(_("name"), max_length=200)
+    buyer_email = models.EmailField(_("email"))
+    language = models.CharField(max_length=8, default="en")
+    total = models.DecimalField(_("total"), max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    payment_method = models.CharField(_("payment"), max_length=8, choices=PaymentMethod.choices)
+    payment_provider = models.CharField(max_length=32, blank=True)
+    payment_reference = models.CharField(max_length=255, blank=True)
+    payment_deadline = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    tickets_sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["office", "code"], name="order_code_unique_in_office"),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in OrderStatus]), name="order_status_known"
+            ),
+        ]
+        indexes = [models.Index(fields=["office", "status"])]
+
+    def __str__(self):
+        return self.code
+
+
+class Ticket(models.Model):
+    """One seat. Counted in its zone while not cancelled and `expires_at` is empty (sold)
+    or in the future (held); its secret is derived, only its hash is stored
+    (ticketing/secrets.py)."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    # RESTRICT: a zone or tariff with tickets is not deleted on its own (the catalogue
+    # refuses it), yet an office goes with all its tickets, reached through their orders
+    # and baskets.
+    zone = models.ForeignKey(Zone, on_delete=models.RESTRICT, related_name="tickets")
+    tariff = models.ForeignKey(Tariff, on_delete=models.RESTRICT, related_name="tickets")
+    # The basket a held ticket is in; emptied when the ticket joins an order.
+    basket = models.ForeignKey(
+        Basket, on_delete=models.CASCADE, null=True, blank=True, related_name="tickets"
+    )
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, null=True, blank=True, related_name="tickets"
+    )
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    cancelled = models.BooleanField(default=False)
+    answers = models.JSONField(default=dict, blank=True)
+    holder_name = models.CharField(max_length=400, blank=True)
+    nonce = models.CharField(max_length=32, unique=True)
+    secret_hash = models.CharField(max_length=64, unique=True)
+    # The next issue's door check fills these in.
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["zone", "cancelled", "expires_at"])]
+
+    def __str__(self):
+        return f"ticket {self.pk}"
+
+
+class PaymentEvent(models.Model):
+    """A payment provider's notification already handled: the same event twice changes
+    nothing (Stripe retries its webhooks)."""
+
+    provider = models.CharField(max_length=32)
+    event_id = models.CharField(max_length=255)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"], name="payment_event_once")
+        ]
+
+    def __str__(self):
+        return f"{self.provider} {self.event_id}"

@@ -77,6 +77,7 @@ def _handle(exc, context):
         return Response(body, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, PanelError):
         body = {"code": exc.code, "detail": str(exc.detail), "fields": exc.fields}
+        body.update(getattr(exc, "extra", None) or {})  # what is left of a sold-out tariff
         if getattr(exc, "errors", None) is not None:  # a file's problems, line by line
             body["errors"] = [e.as_dict() if hasattr(e, "as_dict") else e for e in exc.errors]
         response = Response(body, status=exc.status)

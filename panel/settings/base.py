@@ -393,3 +393,18 @@ CELERY_BEAT_SCHEDULE["activate-dkim-keys"] = {
     "task": "mail.tasks.activate_dkim_keys",
     "schedule": 300.0,
 }
+
+# Ticket office. Card payments: "test_card" (the shop's own test page, nothing is charged),
+# "stripe" (Stripe Checkout, with STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET), or "" for
+# none. Ticket secrets and order links are derived with TICKETING_SECRET_KEY (default: the
+# panel's secret key): changing it changes the codes of tickets drawn afterwards.
+TICKETING_CARD_PROVIDER = os.environ.get("PANEL_TICKETING_CARD_PROVIDER", "test_card")
+TICKETING_SECRET_KEY = os.environ.get("PANEL_TICKETING_SECRET_KEY", "")
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+# The public shop's API: buyers have no account, so it is limited per client address.
+TICKETING_SHOP_RATE = os.environ.get("PANEL_TICKETING_SHOP_RATE", "120/min")
+CELERY_BEAT_SCHEDULE["expire-ticket-orders"] = {
+    "task": "ticketing.orders_expire",
+    "schedule": 300.0,
+}

@@ -29,3 +29,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# No test card in production: Stripe when it is configured, else no card payments.
+TICKETING_CARD_PROVIDER = os.environ.get(
+    "PANEL_TICKETING_CARD_PROVIDER", "stripe" if os.environ.get("STRIPE_SECRET_KEY") else ""
+)

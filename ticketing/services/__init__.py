@@ -1,5 +1,19 @@
-"""Every write of the ticket office. Views, the API and tasks call these."""
+"""Every write of the ticket office. Views, the API, the shop and tasks call these."""
 
+from .catalogue import (  # noqa: F401
+    date_create,
+    date_delete,
+    date_update,
+    event_create,
+    event_delete,
+    event_update,
+    tariff_create,
+    tariff_delete,
+    tariff_update,
+    zone_create,
+    zone_delete,
+    zone_update,
+)
 from .forms import (  # noqa: F401
     answers_check,
     field_create,
@@ -9,4 +23,19 @@ from .forms import (  # noqa: F401
     form_delete,
     name_on_ticket,
     ordered_fields,
+)
+from .offices import office_create, office_delete, office_update  # noqa: F401
+from .sales import (  # noqa: F401
+    SoldOut,
+    basket_answers_set,
+    basket_create,
+    basket_for,
+    basket_tickets,
+    checkout,
+    date_cancel,
+    order_cancel,
+    order_for_buyer,
+    order_mark_paid,
+    order_resend,
+    ticket_answers_change,
 )

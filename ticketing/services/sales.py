@@ -1,0 +1,556 @@
+"""Selling seats: baskets that hold them, the checkout that turns a basket into an order,
+payment, and cancelling.
+
+Never oversell. Every claim on seats (a basket, a checkout whose hold has run out, an
+order paid after its deadline) first takes the row locks of the zones it touches with
+`SELECT ... FOR UPDATE`, always in ascending id order so that two claims can never wait
+for each other, then counts what is taken and writes its tickets in the same short
+transaction. A tariff belongs to one zone, so the zone's lock also guards the tariff's
+cap. We lock the zone rows rather than take pretix's advisory locks on quotas because the
+zone row is exactly the thing being protected: the lock needs no key scheme, is released
+with the transaction whatever happens, shows in pg_locks against the table it guards, and
+behaves the same under SQLite (`make run`), where Django ignores FOR UPDATE but writes
+are serialised anyway. Claiming one pre-made row per seat with SKIP LOCKED (alf.io) would
+need a row for every seat of every zone kept in step with capacity changes.
+
+Holds are tickets with `expires_at`: they stop counting when that moment passes, so a
+basket left alone frees its seats without any job.
+"""
+
+import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from panel.access import Access, Capability
+from panel.activity import record_by
+from panel.errors import Conflict, InvalidInput, NotFound, Problems
+from panel.services.common import clean_name, normalise_email
+
+from .. import secrets
+from ..models import (
+    Basket,
+    EventStatus,
+    Order,
+    OrderStatus,
+    PaymentMethod,
+    Tariff,
+    Ticket,
+    TicketOffice,
+    Zone,
+)
+from .forms import answers_check, name_on_ticket, ordered_fields
+
+MAX_TICKETS_PER_BASKET = 100
+#: How long a card payment holds the seats once the buyer has gone to pay.
+CARD_PAYMENT_MINUTES = 30
+
+
+class SoldOut(Conflict):
+    """Not enough seats: `extra["available"]` says what is left of each tariff asked."""
+
+    code = "sold_out"
+
+    def __init__(self, detail, *, fields, available):
+        super().__init__(detail, fields=fields)
+        self.extra = {"available": available}
+
+
+def counted(now=None) -> Q:
+    """Tickets that take a seat: not cancelled, and sold or still held."""
+    now = now or timezone.now()
+    return Q(cancelled=False) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
+def lock_zones(zone_ids) -> None:
+    """Take the row locks of these zones, in ascending id order (no deadlocks)."""
+    list(
+        Zone.objects.select_for_update()
+        .filter(pk__in=sorted(set(zone_ids)))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def taken_counts(zone_ids, *, now=None, excluding=None) -> dict:
+    """Seats taken per zone and per tariff: `{"zones": {id: n}, "tariffs": {id: n}}`."""
+    rows = Ticket.objects.filter(counted(now), zone_id__in=list(zone_ids))
+    if excluding is not None:
+        rows = rows.exclude(pk__in=excluding)
+    zones: dict[int, int] = {}
+    tariffs: dict[int, int] = {}
+    for zone_id, tariff_id, n in rows.values_list("zone_id", "tariff_id").annotate(n=Count("id")):
+        zones[zone_id] = zones.get(zone_id, 0) + n
+        tariffs[tariff_id] = n
+    return {"zones": zones, "tariffs": tariffs}
+
+
+def not_on_sale_reason(tariff: Tariff, now=None) -> str | None:
+    """Why the shop does not sell this tariff now, or None when it does."""
+    now = now or timezone.now()
+    date = tariff.zone.date
+    event = date.event
+    if event.status != EventStatus.ON_SALE:
+        return _("This event is not on sale.")
+    if date.cancelled_at:
+        return _("This date is cancelled.")
+    if not tariff.public:
+        return _("This tariff is not sold here.")
+    opens = max(filter(None, [date.sales_open_at, tariff.sale_starts_at]), default=None)
+    closes = min(
+        filter(None, [date.sales_close_at or date.starts_at, tariff.sale_ends_at]), default=None
+    )
+    if opens and now < opens:
+        return _("Sales have not opened yet.")
+    if closes and now >= closes:
+        return _("Sales are closed.")
+    return None
+
+
+def _left(tariff: Tariff, taken: dict) -> int:
+    left = tariff.zone.capacity - taken["zones"].get(tariff.zone_id, 0)
+    if tariff.cap is not None:
+        left = min(left, tariff.cap - taken["tariffs"].get(tariff.pk, 0))
+    return max(left, 0)
+
+
+def _claim_or_refuse(wanted: dict[Tariff, int], *, now, excluding=None) -> None:
+    """Under the zones' locks (taken by the caller): raise SoldOut naming every tariff
+    short of seats, counting zones and caps together across the tariffs asked."""
+    taken = taken_counts({t.zone_id for t in wanted}, now=now, excluding=excluding)
+    available, fields = [], {}
+    in_zone: dict[int, int] = {}
+    short = False
+    for index, (tariff, quantity) in enumerate(wanted.items()):
+        zone_left = tariff.zone.capacity - taken["zones"].get(tariff.zone_id, 0)
+        zone_left -= in_zone.get(tariff.zone_id, 0)
+        left = _left(tariff, taken)
+        left = max(min(left, zone_left), 0)
+        available.append({"tariff": tariff.pk, "available": left})
+        if quantity > left:
+            short = True
+            fields[f"items.{index}.quantity"] = [
+                _("Sold out.")
+                if left == 0
+                else ngettext("Only %(n)d left.", "Only %(n)d left.", left) % {"n": left}
+            ]
+        in_zone[tariff.zone_id] = in_zone.get(tariff.zone_id, 0) + quantity
+    if short:
+        raise SoldOut(
+            _("Not enough seats are left for this basket."), fields=fields, available=available
+        )
+
+
+def _clean_items(office: TicketOffice, items, now) -> dict[Tariff, int]:
+    """{tariff: quantity} of a basket request, every problem at once."""
+    problems = Problems()
+    if not isinstance(items, list) or not items:
+        raise InvalidInput(fields={"items": [_("Choose at least one ticket.")]})
+    quantities: dict[int, int] = {}
+    positions: dict[int, int] = {}
+    for index, item in enumerate(items):
+        tariff_id = item.get("tariff") if isinstance(item, dict) else None
+        quantity = item.get("quantity") if isinstance(item, dict) else None
+        if isinstance(tariff_id, bool) or not isinstance(tariff_id, int):
+            problems.add(f"items.{index}.tariff", _("Give the tariff's id."))
+            continue
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+            problems.add(f"items.{index}.quantity", _("Enter a whole number of tickets."))
+            continue
+        if quantity:
+            quantities[tariff_id] = quantities.get(tariff_id, 0) + quantity
+            positions.setdefault(tariff_id, index)
+    tariffs = {
+        tariff.pk: tariff
+        for tariff in Tariff.objects.filter(
+            pk__in=list(quantities), zone__date__event__office=office
+        ).select_related("zone__date__event")
+    }
+    wanted: dict[Tariff, int] = {}
+    for tariff_id, quantity in quantities.items():
+        field = f"items.{positions[tariff_id]}"
+        tariff = tariffs.get(tariff_id)
+        reason = None if tariff is None else not_on_sale_reason(tariff, now)
+        if tariff is None or (reason and not tariff.public):
+            problems.add(f"{field}.tariff", _("This tariff is not sold here."))
+        elif reason:
+            problems.add(f"{field}.tariff", reason)
+        elif quantity < tariff.min_per_order:
+            problems.add(
+                f"{field}.quantity",
+                _("At least %(n)d tickets of this tariff per order.") % {"n": tariff.min_per_order},
+            )
+        elif quantity > tariff.max_per_order:
+            problems.add(
+                f"{field}.quantity",
+                _("At most %(n)d tickets of this tariff per order.") % {"n": tariff.max_per_order},
+            )
+        else:
+            wanted[tariff] = quantity
+    if not problems.fields and not wanted:
+        problems.add("items", _("Choose at least one ticket."))
+    if sum(wanted.values()) > MAX_TICKETS_PER_BASKET:
+        problems.add("items", _("At most %(n)d tickets per order.") % {"n": MAX_TICKETS_PER_BASKET})
+    problems.raise_if_any()
+    return wanted
+
+
+def _new_ticket(tariff: Tariff, *, basket, expires_at) -> Ticket:
+    nonce = secrets.new_nonce()
+    return Ticket(
+        organisation_id=tariff.organisation_id,
+        zone_id=tariff.zone_id,
+        tariff=tariff,
+        basket=basket,
+        price=tariff.price,
+        expires_at=expires_at,
+        nonce=nonce,
+        secret_hash=secrets.secret_hash(secrets.ticket_secret(nonce)),
+    )
+
+
+def basket_create(*, office: TicketOffice, items, now=None) -> tuple[Basket, str]:
+    """Holds seats for `office.hold_minutes`: `items` is `[{tariff, quantity}]`. Returns
+    the basket and the key that opens it (kept only hashed). Raises InvalidInput naming
+    each item at fault, or SoldOut (409) with what is left of each tariff."""
+    now = now or timezone.now()
+    wanted = _clean_items(office, items, now)
+    key = secrets.new_basket_key()
+    expires_at = now + datetime.timedelta(minutes=office.hold_minutes)
+    with transaction.atomic():
+        lock_zones(t.zone_id for t in wanted)
+        now = timezone.now()  # counted at the moment the locks are held
+        _claim_or_refuse(wanted, now=now)
+        basket = Basket.objects.create(
+            organisation_id=office.organisation_id,
+            office=office,
+            key_hash=secrets.basket_key_hash(key),
+            expires_at=expires_at,
+        )
+        Ticket.objects.bulk_create(
+            [
+                _new_ticket(tariff, basket=basket, expires_at=expires_at)
+                for tariff, quantity in wanted.items()
+                for _n in range(quantity)
+            ]
+        )
+    return basket, key
+
+
+def basket_for(*, office: TicketOffice, key: str) -> Basket:
+    basket = Basket.objects.filter(office=office, key_hash=secrets.basket_key_hash(key)).first()
+    if basket is None:
+        raise NotFound()
+    return basket
+
+
+def basket_tickets(basket: Basket) -> list[Ticket]:
+    """The basket's tickets in its order, with their tariffs and forms' fields."""
+    return list(
+        basket.tickets.select_related("tariff__zone__date__event", "tariff__form")
+        .prefetch_related("tariff__form__fields")
+        .order_by("pk")
+    )
+
+
+def _fields_of(ticket: Ticket) -> list:
+    return ordered_fields(ticket.tariff.form) if ticket.tariff.form_id else []
+
+
+def _check_answers(tickets: list[Ticket], entries) -> dict[int, dict]:
+    """Answers for each ticket, every problem at once under `tickets.<i>...`."""
+    problems = Problems()
+    if not isinstance(entries, list) or len(entries) != len(tickets):
+        raise InvalidInput(
+            _("Send one entry per ticket, in the basket's order."),
+            code="answers_invalid",
+            fields={
+                "tickets": [
+                    ngettext(
+                        "This basket has %(n)d ticket.", "This basket has %(n)d tickets.",
+                        len(tickets),
+                    ) % {"n": len(tickets)}
+                ]
+            },
+        )  # fmt: skip
+    cleaned = {}
+    for index, (ticket, entry) in enumerate(zip(tickets, entries, strict=True)):
+        entry = entry if isinstance(entry, dict) else {}
+        if entry.get("tariff") not in (None, ticket.tariff_id):
+            problems.add(f"tickets.{index}.tariff", _("This ticket is of another tariff."))
+            continue
+        answers = entry.get("answers") or {}
+        if not isinstance(answers, dict):
+            problems.add(f"tickets.{index}.answers", _("Give the answers by field id."))
+            continue
+        result = problems.check(
+            answers_check, _fields_of(ticket), answers, prefix=f"tickets.{index}.answers."
+        )
+        if result is not None:
+            cleaned[ticket.pk] = {str(key): value for key, value in result.items()}
+    if problems.fields:
+        raise InvalidInput(
+            _("Some answers are missing or not valid."), code="answers_invalid",
+            fields=problems.fields,
+        )  # fmt: skip
+    return cleaned
+
+
+@transaction.atomic
+def basket_answers_set(*, basket: Basket, entries) -> list[Ticket]:
+    """The form answers of every ticket (one entry per ticket, in the basket's order).
+    Raises InvalidInput `answers_invalid` naming the ticket and the field; nothing is
+    kept unless every answer is right."""
+    basket = Basket.objects.select_for_update().get(pk=basket.pk)
+    tickets = basket_tickets(basket)
+    if not tickets:
+        raise Conflict(_("This basket has been ordered already."), code="basket_ordered")
+    cleaned = _check_answers(tickets, entries)
+    for ticket in tickets:
+        ticket.answers = cleaned.get(ticket.pk, {})
+    Ticket.objects.bulk_update(tickets, ["answers"])
+    return tickets
+
+
+def _payment_of(office: TicketOffice, total, payment, problems: Problems) -> str:
+    from ..payments import card_provider
+
+    if total == 0:
+        return PaymentMethod.FREE
+    if payment == PaymentMethod.FREE:
+        problems.add("payment", _("This order is not free: choose how to pay."))
+    elif payment == PaymentMethod.LATER and not office.pay_later:
+        problems.add("payment", _("This shop does not take payment later."))
+    elif payment == PaymentMethod.CARD and (not office.card_payments or card_provider() is None):
+        problems.add("payment", _("This shop does not take cards."))
+    elif payment not in PaymentMethod.values:
+        problems.add("payment", _("Choose one of %(p)s.") % {"p": ", ".join(PaymentMethod.values)})
+    return payment
+
+
+def _insert_order(order: Order) -> None:
+    """Save a new order under a fresh short code (retried on the rare collision)."""
+    for _attempt in range(10):
+        order.code = secrets.random_code()
+        try:
+            with transaction.atomic():
+                order.save()
+            return
+        except IntegrityError:
+            continue
+    raise Conflict(_("Please try again."), code="try_again")
+
+
+def _hold_again(tickets: list[Ticket], *, now) -> None:
+    """Under the zones' locks: seats whose hold ran out are claimed again, if still free."""
+    if all(t.expires_at is None or t.expires_at > now for t in tickets):
+        return
+    wanted: dict[Tariff, int] = {}
+    for ticket in tickets:
+        wanted[ticket.tariff] = wanted.get(ticket.tariff, 0) + 1
+    try:
+        _claim_or_refuse(wanted, now=now, excluding=[t.pk for t in tickets])
+    except SoldOut as error:
+        error.detail = _("Your hold has run out and these seats have been sold meanwhile.")
+        raise
+
+
+def checkout(
+    *, basket: Basket, name: str, email: str, payment: str, language: str = "en", now=None
+) -> Order:
+    """Turns the basket into an order. A free order is paid at once; `later` and `card`
+    leave it pending, holding its seats until its payment deadline. Raises InvalidInput
+    (every problem at once; `answers_invalid` when a ticket's required answers are
+    missing), Conflict `basket_ordered`, or SoldOut when the hold has run out and the
+    seats are gone."""
+    office = basket.office
+    problems = Problems()
+    name = problems.check(clean_name, name, max_length=200)
+    email = problems.check(normalise_email, email)
+    with transaction.atomic():
+        basket = Basket.objects.select_for_update().get(pk=basket.pk)
+        tickets = basket_tickets(basket)
+        if not tickets:
+            raise Conflict(_("This basket has been ordered already."), code="basket_ordered")
+        total = sum((t.price for t in tickets), start=tickets[0].price * 0)
+        payment = _payment_of(office, total, payment, problems)
+        problems.raise_if_any()
+        _check_answers(tickets, [{"answers": t.answers} for t in tickets])
+        lock_zones(t.zone_id for t in tickets)
+        now = timezone.now()
+        _hold_again(tickets, now=now)
+        order = Order(
+            organisation_id=office.organisation_id,
+            office=office,
+            buyer_name=name,
+            buyer_email=email,
+            language=(language or "en")[:8],
+            total=total,
+            currency=office.currency,
+            payment_method=payment,
+        )
+        if payment == PaymentMethod.FREE:
+            order.status, order.paid_at, hold_until = OrderStatus.PAID, now, None
+        else:
+            order.status = OrderStatus.PENDING
+            if payment == PaymentMethod.LATER:
+                hold_until = now + datetime.timedelta(days=office.pay_later_days)
+                first_start = min(t.zone.date.starts_at for t in tickets)
+                hold_until = max(min(hold_until, first_start), now + datetime.timedelta(hours=1))
+            else:
+                from ..payments import card_provider
+
+                order.payment_provider = card_provider().key
+                hold_until = now + datetime.timedelta(minutes=CARD_PAYMENT_MINUTES)
+            order.payment_deadline = hold_until
+        _insert_order(order)
+        for ticket in tickets:
+            ticket.order = order
+            ticket.basket = None
+            ticket.expires_at = hold_until
+            ticket.holder_name = name_on_ticket(_fields_of(ticket), ticket.answers, buyer_name=name)
+        Ticket.objects.bulk_update(tickets, ["order", "basket", "expires_at", "holder_name"])
+        if order.status == OrderStatus.PAID:
+            _send_after_commit(order, "tickets")
+        elif payment == PaymentMethod.LATER:
+            _send_after_commit(order, "pending")
+    return order
+
+
+def _send_after_commit(order: Order, kind: str) -> None:
+    from ..tasks import order_mail_send
+
+    transaction.on_commit(lambda: order_mail_send.delay(order.pk, kind))
+
+
+def order_for_buyer(*, office: TicketOffice, code: str, token: str) -> Order:
+    """The order a buyer's link opens: 404 unless the token is the order's."""
+    order = office.orders.filter(code=str(code).upper()).first()
+    if order is None or not secrets.order_token_valid(order, token):
+        raise NotFound()
+    return order
+
+
+def _require_manage(access, order):
+    if access is not None:
+        access.require(Capability.MANAGE_PRODUCT, order.office)
+
+
+@transaction.atomic
+def order_mark_paid(*, order: Order, access: Access | None = None, reference: str = "") -> Order:
+    """Marks a pending order paid: by the organiser (`access`, MANAGE_PRODUCT) for a
+    transfer or the box office, or by a payment provider's notice (`access` None). Paying
+    twice changes nothing. Past its deadline the seats are claimed again if still free
+    (Conflict `seats_gone` otherwise); a cancelled order cannot be paid."""
+    _require_manage(access, order)
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status == OrderStatus.PAID:
+        return order
+    if order.status == OrderStatus.CANCELLED:
+        raise Conflict(_("This order is cancelled."), code="order_cancelled")
+    tickets = list(order.tickets.filter(cancelled=False).select_related("tariff__zone"))
+    lock_zones(t.zone_id for t in tickets)
+    now = timezone.now()
+    try:
+        _hold_again(tickets, now=now)
+    except SoldOut:
+        raise Conflict(
+            _("The payment deadline has passed and these seats have been sold meanwhile."),
+            code="seats_gone",
+        ) from None
+    order.status, order.paid_at = OrderStatus.PAID, now
+    if reference:
+        order.payment_reference = reference[:255]
+    order.save(update_fields=["status", "paid_at", "payment_reference"])
+    order.tickets.filter(cancelled=False).update(expires_at=None)
+    if access is not None:
+        record_by(access, "ticketing.order.paid", order.office, {"order": order.code})
+    _send_after_commit(order, "tickets")
+    return order
+
+
+@transaction.atomic
+def order_cancel(*, access: Access, order: Order) -> Order:
+    """Cancels the order: its seats are free again and the buyer is told by email."""
+    _require_manage(access, order)
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status == OrderStatus.CANCELLED:
+        return order
+    order.status, order.cancelled_at = OrderStatus.CANCELLED, timezone.now()
+    order.save(update_fields=["status", "cancelled_at"])
+    order.tickets.update(cancelled=True)
+    record_by(access, "ticketing.order.cancelled", order.office, {"order": order.code})
+    _send_after_commit(order, "cancelled")
+    return order
+
+
+@transaction.atomic
+def date_cancel(*, access: Access, date) -> int:
+    """Cancels a date: its held and sold seats are freed, orders left without a ticket
+    are cancelled, and every buyer is told. Returns how many orders were touched."""
+    access.require(Capability.MANAGE_PRODUCT, date.event.office)
+    if date.cancelled_at is None:
+        date.cancelled_at = timezone.now()
+        date.save(update_fields=["cancelled_at"])
+    order_ids = set(
+        Ticket.objects.filter(zone__date=date, order__isnull=False, cancelled=False).values_list(
+            "order_id", flat=True
+        )
+    )
+    Ticket.objects.filter(zone__date=date).update(cancelled=True)
+    emptied = Order.objects.filter(pk__in=order_ids).exclude(tickets__cancelled=False)
+    emptied.update(status=OrderStatus.CANCELLED, cancelled_at=timezone.now())
+    for order_id in sorted(order_ids):
+        transaction.on_commit(lambda oid=order_id: _mail_later(oid, "date_cancelled"))
+    record_by(access, "ticketing.date.cancelled", date.event.office,
+              {"event": date.event.title, "orders": len(order_ids)})  # fmt: skip
+    return len(order_ids)
+
+
+def _mail_later(order_id, kind):
+    from ..tasks import order_mail_send
+
+    order_mail_send.delay(order_id, kind)
+
+
+def order_resend(*, access: Access, order: Order) -> None:
+    """Sends the tickets of a paid order again."""
+    _require_manage(access, order)
+    if order.status != OrderStatus.PAID:
+        raise Conflict(_("Only a paid order has tickets to send."), code="order_not_paid")
+    record_by(access, "ticketing.order.resent", order.office, {"order": order.code})
+    transaction.on_commit(lambda: _mail_later(order.pk, "tickets"))
+
+
+@transaction.atomic
+def ticket_answers_change(*, order: Order, ticket: Ticket, answers: dict) -> Ticket:
+    """A buyer changes the answers the organiser lets them change (`buyer_can_change`);
+    the others keep their values. The name on the ticket follows."""
+    if ticket.order_id != order.pk or ticket.cancelled:
+        raise NotFound()
+    fields = _fields_of(ticket)
+    merged = dict(ticket.answers)
+    problems = Problems()
+    for key in answers or {}:
+        field = next((f for f in fields if str(f.pk) == str(key)), None)
+        if field is not None and not field.buyer_can_change:
+            problems.add(f"answers.{key}", _("This answer cannot be changed."))
+    problems.raise_if_any()
+    merged.update({str(k): v for k, v in (answers or {}).items()})
+    cleaned = answers_check(fields, merged, prefix="answers.")
+    ticket.answers = {str(k): v for k, v in cleaned.items()}
+    ticket.holder_name = name_on_ticket(fields, ticket.answers, buyer_name=order.buyer_name)
+    ticket.save(update_fields=["answers", "holder_name"])
+    return ticket
+
+
+def orders_expire(*, now=None) -> int:
+    """Marks pending orders past their deadline expired (their seats already stopped
+    counting at the deadline; this only tells the Manager)."""
+    now = now or timezone.now()
+    return Order.objects.filter(status=OrderStatus.PENDING, payment_deadline__lte=now).update(
+        status=OrderStatus.EXPIRED
+    )
