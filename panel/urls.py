@@ -11,6 +11,8 @@ urlpatterns = [
     path("o/<int:org_id>/mail/", include("mail.urls")),
     path("o/<int:org_id>/domains/", include("domains.urls")),
     path("o/<int:org_id>/ticketing/", include("ticketing.urls")),
+    path("shop/", include("ticketing.shop.urls")),  # the ticket offices' public shops
+    path("ticketing/webhooks/", include("ticketing.webhook_urls")),
     path("o/<int:org_id>/newsletter/", include("newsletter.urls")),
     path("o/<int:org_id>/cloud/", include("cloud.urls")),
     path("", include("mail.autoconfig_urls")),  # mail programs: autoconfig, autodiscover

@@ -1,11 +1,8 @@
-"""URLs of the Ticket office pages, under `/o/<org_id>/ticketing/` (see panel/urls.py)."""
+"""URLs of the Ticket office pages, under `/o/<org_id>/ticketing/` (see panel/urls.py):
+offices, forms and orders (views/offices.py), events and dates (views/events.py)."""
 
-from django.urls import path
-
-from . import views as v
+from .views import events, offices
 
 app_name = "ticketing"
 
-urlpatterns = [
-    path("", v.office_list, name="office-list"),
-]
+urlpatterns = [*offices.urlpatterns, *events.urlpatterns]

@@ -68,4 +68,6 @@ urlpatterns = [
     path(org + "jobs/<int:job_id>/download/", v.JobDownloadView.as_view(), name="job-download"),
     path(org + "mail/", include("mail.api.urls")),
     path(org + "domains/", include("domains.api.urls")),
+    path(org + "ticketing/", include("ticketing.api.urls")),
+    path("shop/<slug:office_slug>/", include("ticketing.shop.api_urls")),
 ]

@@ -2,6 +2,7 @@
 will do and leads back to what exists, and offers nothing that cannot be done."""
 
 from django.shortcuts import render
+from django.urls import path
 
 from panel.mixins import organisation_view
 from panel.products import kind_of
@@ -10,3 +11,8 @@ from panel.products import kind_of
 @organisation_view()
 def office_list(request, access):
     return render(request, "ticketing/office_list.html", {"kind": kind_of("ticketing")})
+
+
+urlpatterns = [
+    path("", office_list, name="office-list"),
+]

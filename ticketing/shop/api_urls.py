@@ -1,0 +1,3 @@
+"""The public shop's API, under /api/v1/shop/<office slug>/ (no account, rate limited)."""
+
+urlpatterns = []

@@ -1,0 +1,5 @@
+"""The public shop's pages, under /shop/<office slug>/."""
+
+app_name = "shop"
+
+urlpatterns = []

@@ -1,0 +1,1 @@
+"""Ticket office pages of the Manager, under /o/<org_id>/ticketing/."""

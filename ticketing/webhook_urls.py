@@ -1,0 +1,3 @@
+"""Payment providers' notifications, under /ticketing/webhooks/."""
+
+urlpatterns = []
