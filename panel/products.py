@@ -92,7 +92,9 @@ KINDS: dict[str, ProductKind] = {
             "ticketing.TicketOffice",
             "▤",
             list_url="ticketing:office-list",
-            all_label=_("What it will do"),
+            add_anchor="add",
+            add_label=_("Create a ticket office"),
+            all_label=_("All ticket offices"),
         ),
         ProductKind(
             "newsletter",

@@ -7,6 +7,7 @@ from django.core.management import call_command
 from domains.models import RRset
 from mail.models import Address, Alias, MailLogEntry, RedirectAddress
 from panel.models import Organisation
+from ticketing.models import Tariff, TicketOffice
 
 
 def test_the_demo_is_seeded_once_with_its_mail(db):
@@ -22,6 +23,11 @@ def test_the_demo_is_seeded_once_with_its_mail(db):
     assert list(Alias.objects.values_list("local_part", flat=True)) == ["hello"]
     assert list(RedirectAddress.objects.values_list("local_part", flat=True)) == ["sales"]
     assert "owner@demo.panel.localhost / demo-panel-2026" in out.getvalue()
+    # a ticket office whose shop sells an event at once (issue 14)
+    office = TicketOffice.objects.get()
+    assert f"/shop/{office.slug}/" in out.getvalue()
+    [event] = office.events.filter(status="on_sale")
+    assert event.dates.count() == 2 and Tariff.objects.filter(zone__date__event=event).count() == 6
     # a week of sending for max@, so the meter and the mail log have something to show
     sent = MailLogEntry.objects.filter(address__local_part="max")
     assert sent.count() > 20 and not MailLogEntry.objects.exclude(address__local_part="max")

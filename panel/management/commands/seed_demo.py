@@ -69,12 +69,75 @@ class Command(BaseCommand):
                 product_id=mail.pk,
                 level="manage",
             )
+        office = self._seed_ticketing(access_for(owner, organisation))
         url = f"{settings.PANEL_BASE_URL}/o/{organisation.pk}/"
         self.stdout.write(self.style.SUCCESS("Demo organisation ready."))
         self.stdout.write(f"  Panel:    {settings.PANEL_BASE_URL}/")
         self.stdout.write(f"  Demo org: {url}")
+        if office is not None:
+            self.stdout.write(f"  Shop:     {settings.PANEL_BASE_URL}/shop/{office.slug}/")
         for user, role in ((owner, "legal representative"), (member, "user, in team Webmasters")):
             self.stdout.write(f"  Login:    {user.email} / {password}   ({role})")
+
+    def _seed_ticketing(self, access):
+        """A ticket office with an event on sale (two dates, two zones, three tariffs and
+        an attendee form), so the public shop can be tried at once; added to a demo
+        seeded before the ticket office existed too."""
+        import datetime
+
+        from django.utils import timezone
+
+        from ticketing import services as ticketing
+        from ticketing.models import TicketOffice
+
+        existing = TicketOffice.objects.filter(organisation=access.organisation).first()
+        if existing is not None:
+            return existing
+        slug = "demo-theatre"
+        if TicketOffice.objects.filter(slug=slug).exists():
+            slug = f"demo-theatre-{access.organisation.pk}"
+        office = ticketing.office_create(
+            access=access, name="Demo Theatre", slug=slug, currency="CHF",
+            contact_email="tickets@demo.example", contact_phone="+41 21 345 67 89",
+            pay_later_instructions="IBAN CH93 0076 2011 6238 5295 7, reference: your order code.",
+        )  # fmt: skip
+        form = ticketing.form_create(access=access, office=office, name="Attendee")
+        ticketing.field_create(
+            access=access, form=form, label="Attendee name", type="text", required=True,
+            show_on_ticket=True, position=1, help_text="Printed on the ticket.",
+        )  # fmt: skip
+        ticketing.field_create(
+            access=access, form=form, label="Meal", type="radio",
+            options=["Standard", "Vegetarian"], position=2,
+        )  # fmt: skip
+        ticketing.field_create(
+            access=access, form=form, label="I accept", type="checkboxes", required=True,
+            options=["the terms of sale"], url="https://demo.example/terms", position=0,
+        )  # fmt: skip
+        event = ticketing.event_create(
+            access=access, office=office, title="The Misanthrope",
+            description="Molière's comedy, in a new staging.", venue="Demo Theatre, Lausanne",
+        )  # fmt: skip
+        first = (timezone.now() + datetime.timedelta(days=30)).replace(
+            hour=19, minute=30, second=0, microsecond=0
+        )
+        for starts_at in (first, first + datetime.timedelta(days=1)):
+            date = ticketing.date_create(
+                access=access, event=event, starts_at=starts_at,
+                ends_at=starts_at + datetime.timedelta(hours=2),
+                doors_at=starts_at - datetime.timedelta(minutes=45),
+            )  # fmt: skip
+            stalls = ticketing.zone_create(access=access, date=date, name="Stalls", capacity=300)
+            balcony = ticketing.zone_create(access=access, date=date, name="Balcony", capacity=120)
+            ticketing.tariff_create(
+                access=access, zone=stalls, name="Full price", price="45.00", form=form.pk
+            )
+            ticketing.tariff_create(
+                access=access, zone=stalls, name="Student", price="20.00", cap=50, form=form.pk
+            )
+            ticketing.tariff_create(access=access, zone=balcony, name="Balcony", price="30.00")
+        ticketing.event_update(access=access, event=event, status="on_sale")
+        return office
 
     def _seed_mail(self, access, mail, member, password):
         """A few addresses of each sort, so the Service Mail page shows what it can do."""
