@@ -1,8 +1,14 @@
 """URLs of the Ticket office pages, under `/o/<org_id>/ticketing/` (see panel/urls.py):
-offices, forms and orders (views/offices.py), events and dates (views/events.py)."""
+offices (views/offices.py), their forms (views/forms.py) and orders (views/orders.py),
+events and dates (views/events.py)."""
 
-from .views import events, offices
+from .views import events, forms, offices, orders
 
 app_name = "ticketing"
 
-urlpatterns = [*offices.urlpatterns, *events.urlpatterns]
+urlpatterns = [
+    *offices.urlpatterns,
+    *forms.urlpatterns,
+    *orders.urlpatterns,
+    *events.urlpatterns,
+]

@@ -262,6 +262,8 @@ SPECTACULAR_SETTINGS = {
         "JobStatusEnum": "panel.models.JobStatus",
         "MailLogStatusEnum": "mail.models.MailLogStatus",
         "AssignableRoleEnum": ["admin", "user"],
+        "OrderStatusEnum": "ticketing.models.OrderStatus",
+        "PaymentMethodEnum": "ticketing.models.PaymentMethod",
     },
 }
 

@@ -58,9 +58,13 @@ ACTIVITY_LABELS = {
     "ticketing.date.created": gettext_lazy("Added a date to an event"),
     "ticketing.date.deleted": gettext_lazy("Deleted a date of an event"),
     "ticketing.date.cancelled": gettext_lazy("Cancelled a date of an event"),
+    "ticketing.form.changed": gettext_lazy("Renamed a ticketing form"),
     "ticketing.order.paid": gettext_lazy("Marked an order paid"),
     "ticketing.order.cancelled": gettext_lazy("Cancelled an order"),
     "ticketing.order.resent": gettext_lazy("Sent an order's tickets again"),
+    "ticketing.order.payment_refused": gettext_lazy(
+        "Refused a card payment that came too late (refund it in Stripe)"
+    ),
     "ticketing.form.created": gettext_lazy("Created a ticketing form"),
     "ticketing.form.deleted": gettext_lazy("Deleted a ticketing form"),
     "ticketing.field.created": gettext_lazy("Added a question to a ticketing form"),

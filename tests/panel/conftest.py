@@ -46,6 +46,7 @@ def api_world(zone_dir, settings):
     )
     job = Job.objects.create(organisation=org, kind="mail.csv_import", actor=legal)
     token, secret = services.token_create(actor=legal, name="fuzz", scopes=["read", "write"])
+    shop = _ticketing_world(access)
     return {
         "secret": secret,
         "path": {
@@ -64,5 +65,44 @@ def api_world(zone_dir, settings):
             "team_id": team.pk,
             "token_id": token.pk,
             "user_id": member.user.pk,
+            **shop,
         },
+    }
+
+
+def _ticketing_world(access) -> dict:
+    """A ticket office on sale with one order and one open basket, for the path
+    parameters of the ticketing and shop APIs."""
+    import datetime
+
+    from django.utils import timezone
+
+    from ticketing import services as ticketing
+
+    office = ticketing.office_create(access=access, name="Fuzz", slug="fuzz", pay_later=True)
+    form = ticketing.form_create(access=access, office=office, name="Attendee")
+    field = ticketing.field_create(access=access, form=form, label="Name", type="text")
+    event = ticketing.event_create(access=access, office=office, title="Fuzz night")
+    starts_at = timezone.now() + datetime.timedelta(days=30)
+    date = ticketing.date_create(access=access, event=event, starts_at=starts_at)
+    zone = ticketing.zone_create(access=access, date=date, name="Stalls", capacity=50)
+    tariff = ticketing.tariff_create(access=access, zone=zone, name="Full", price="10.00")
+    ticketing.event_update(access=access, event=event, status="on_sale")
+    items = [{"tariff": tariff.pk, "quantity": 1}]
+    ordered, _key = ticketing.basket_create(office=office, items=items)
+    order = ticketing.checkout(basket=ordered, name="Ada", email="ada@fuzz.test", payment="later")
+    _basket, basket_key = ticketing.basket_create(office=office, items=items)
+    return {
+        "office_id": office.pk,
+        "office_slug": office.slug,
+        "form_id": form.pk,
+        "field_id": field.pk,
+        "event_id": event.pk,
+        "date_id": date.pk,
+        "zone_id": zone.pk,
+        "tariff_id": tariff.pk,
+        "order_id": order.pk,
+        "code": order.code,
+        "ticket_id": order.tickets.first().pk,
+        "basket_key": basket_key,
     }

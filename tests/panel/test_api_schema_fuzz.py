@@ -17,6 +17,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
@@ -83,12 +84,18 @@ def test_every_operation_answers_without_5xx_and_as_documented(api_world, wsgi_a
             for name in (p.name for p in operation.path_parameters)
             if name in api_world["path"]
         }
-        for strategy in (
-            operation.as_strategy(path_parameters=pinned),
-            operation.as_strategy(schemathesis.GenerationMode.NEGATIVE),
+        for negative, strategy in (
+            (False, operation.as_strategy(path_parameters=pinned)),
+            (True, operation.as_strategy(schemathesis.GenerationMode.NEGATIVE)),
         ):
             with transaction.atomic():
-                _run(operation, strategy, headers, failures, count)
+                try:
+                    _run(operation, strategy, headers, failures, count)
+                except Unsatisfiable:
+                    # Every request the schema allows is valid (free-text path parameters
+                    # only, no body): there is no invalid one to send.
+                    if not negative:
+                        raise
                 transaction.set_rollback(True)
 
     assert len(operations) >= 90

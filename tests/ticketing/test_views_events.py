@@ -47,37 +47,6 @@ def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-# TEMPORARY until views/offices.py has office-detail: a stand-in so the breadcrumbs reverse.
-@pytest.fixture(autouse=True)
-def office_detail_stub(settings):
-    import sys
-    import types
-
-    from django.http import HttpResponse
-    from django.urls import NoReverseMatch, include, path
-
-    try:
-        reverse("ticketing:office-detail", args=[1, 1])
-        return
-    except NoReverseMatch:
-        pass
-    from panel import urls as root
-    from ticketing import urls as ticketing_urls
-
-    stub = [path("offices/<int:office_id>/", lambda r, **k: HttpResponse(), name="office-detail")]
-    module = types.ModuleType("tests_ticketing_stub_urls")
-    module.urlpatterns = [
-        path(
-            "o/<int:org_id>/ticketing/", include((ticketing_urls.urlpatterns + stub, "ticketing"))
-        ),
-        *[p for p in root.urlpatterns if getattr(p, "namespace", None) != "ticketing"],
-    ]
-    for name in ("handler400", "handler403", "handler404", "handler500"):
-        setattr(module, name, getattr(root, name))
-    sys.modules[module.__name__] = module
-    settings.ROOT_URLCONF = module.__name__
-
-
 @pytest.fixture
 def organiser(db):
     legal = f.UserFactory(email="organiser@example.test")

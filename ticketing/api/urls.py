@@ -1,3 +1,37 @@
-"""URLs of the Ticket office API, under /api/v1/organisations/<org_id>/ticketing/."""
+"""URLs of the Ticket office API, included under /api/v1/organisations/<org_id>/ticketing/
+in the "api" namespace. A nested object is created under its parent and then lives at
+its own flat URL: `POST offices/3/forms/` creates form 7, which is then at `forms/7/`."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import views as v
+
+office = "offices/<int:office_id>/"
+form = "forms/<int:form_id>/"
+event = "events/<int:event_id>/"
+date = "dates/<int:date_id>/"
+zone = "zones/<int:zone_id>/"
+order = "orders/<int:order_id>/"
+
+urlpatterns = [
+    path("offices/", v.OfficesView.as_view(), name="ticketing-office-list"),
+    path(office, v.OfficeView.as_view(), name="ticketing-office-detail"),
+    path(office + "forms/", v.FormsView.as_view(), name="ticketing-form-list"),
+    path(form, v.FormView.as_view(), name="ticketing-form-detail"),
+    path(form + "fields/", v.FieldsView.as_view(), name="ticketing-field-list"),
+    path("fields/<int:field_id>/", v.FieldView.as_view(), name="ticketing-field-detail"),
+    path(office + "events/", v.EventsView.as_view(), name="ticketing-event-list"),
+    path(event, v.EventView.as_view(), name="ticketing-event-detail"),
+    path(event + "dates/", v.DatesView.as_view(), name="ticketing-date-list"),
+    path(date, v.DateView.as_view(), name="ticketing-date-detail"),
+    path(date + "cancel/", v.DateCancelView.as_view(), name="ticketing-date-cancel"),
+    path(date + "zones/", v.ZonesView.as_view(), name="ticketing-zone-list"),
+    path(zone, v.ZoneView.as_view(), name="ticketing-zone-detail"),
+    path(zone + "tariffs/", v.TariffsView.as_view(), name="ticketing-tariff-list"),
+    path("tariffs/<int:tariff_id>/", v.TariffView.as_view(), name="ticketing-tariff-detail"),
+    path(office + "orders/", v.OrdersView.as_view(), name="ticketing-order-list"),
+    path(order, v.OrderView.as_view(), name="ticketing-order-detail"),
+    path(order + "mark-paid/", v.OrderMarkPaidView.as_view(), name="ticketing-order-mark-paid"),
+    path(order + "cancel/", v.OrderCancelView.as_view(), name="ticketing-order-cancel"),
+    path(order + "resend/", v.OrderResendView.as_view(), name="ticketing-order-resend"),
+]

@@ -52,6 +52,11 @@ def _whole(problems, data, name, low, high, *, optional=False):
     return value
 
 
+#: The years an event's moments may fall in: a typing slip such as 0202 or 20266 is refused
+#: with a clear message rather than stored as a date nobody can sell for.
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2099
+
+
 def _moment(problems, data, name, *, required=False):
     value = data.get(name)
     if value in (None, ""):
@@ -69,6 +74,13 @@ def _moment(problems, data, name, *, required=False):
         return None
     if timezone.is_naive(value):
         value = timezone.make_aware(value)
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        problems.add(
+            name,
+            _("Give a date between %(first)s and %(last)s.")
+            % {"first": EARLIEST_YEAR, "last": LATEST_YEAR},
+        )
+        return None
     return value
 
 

@@ -65,6 +65,16 @@ def form_create(*, access: Access, office: TicketOffice, name: str) -> TicketFor
 
 
 @transaction.atomic
+def form_update(*, access: Access, form: TicketForm, name: str) -> TicketForm:
+    """Renames the form (MANAGE_PRODUCT on its office)."""
+    access.require(Capability.MANAGE_PRODUCT, form.office)
+    form.name = clean_name(name)
+    form.save(update_fields=["name"])
+    record_by(access, "ticketing.form.changed", form.office, {"form": form.name})
+    return form
+
+
+@transaction.atomic
 def form_delete(*, access: Access, form: TicketForm) -> None:
     access.require(Capability.MANAGE_PRODUCT, form.office)
     record_by(access, "ticketing.form.deleted", form.office, {"form": form.name})
@@ -117,6 +127,7 @@ def _clean_field(data: dict) -> dict:
     cleaned["help_text"] = (data.get("help_text") or "").strip()[:500]
     cleaned["required"] = bool(data.get("required"))
     cleaned["show_on_ticket"] = bool(data.get("show_on_ticket"))
+    cleaned["buyer_can_change"] = bool(data.get("buyer_can_change", True))
     problems.raise_if_any()
     return cleaned
 
@@ -124,7 +135,8 @@ def _clean_field(data: dict) -> dict:
 @transaction.atomic
 def field_create(*, access: Access, form: TicketForm, **data) -> FormField:
     """A new question of the form: `label`, `type`, `options` (selection, radio buttons and
-    checkboxes), `required`, `show_on_ticket`, `url`, `position`, `help_text`."""
+    checkboxes), `required`, `show_on_ticket`, `url`, `position`, `help_text`,
+    `buyer_can_change` (whether the buyer may change the answer later; yes by default)."""
     access.require(Capability.MANAGE_PRODUCT, form.office)
     field = FormField.objects.create(
         organisation=access.organisation, form=form, **_clean_field(data)
@@ -139,7 +151,7 @@ def field_update(*, access: Access, field: FormField, **changes) -> FormField:
     current = {
         name: getattr(field, name)
         for name in ("label", "type", "options", "url", "position", "help_text", "required",
-                     "show_on_ticket")
+                     "show_on_ticket", "buyer_can_change")
     }  # fmt: skip
     for name, value in _clean_field({**current, **changes}).items():
         setattr(field, name, value)

@@ -174,7 +174,9 @@ def _clean_items(office: TicketOffice, items, now) -> dict[Tariff, int]:
         field = f"items.{positions[tariff_id]}"
         tariff = tariffs.get(tariff_id)
         reason = None if tariff is None else not_on_sale_reason(tariff, now)
-        if tariff is None or (reason and not tariff.public):
+        # A hidden tariff or a draft's is refused exactly as one that does not exist.
+        unseen = tariff is None or (reason and not tariff.public)
+        if unseen or tariff.zone.date.event.status == EventStatus.DRAFT:
             problems.add(f"{field}.tariff", _("This tariff is not sold here."))
         elif reason:
             problems.add(f"{field}.tariff", reason)
@@ -221,15 +223,16 @@ def basket_create(*, office: TicketOffice, items, now=None) -> tuple[Basket, str
     key = secrets.new_basket_key()
     expires_at = now + datetime.timedelta(minutes=office.hold_minutes)
     with transaction.atomic():
-        lock_zones(t.zone_id for t in wanted)
-        now = timezone.now()  # counted at the moment the locks are held
-        _claim_or_refuse(wanted, now=now)
+        # The basket row claims no seat: written before the locks, to keep them short.
         basket = Basket.objects.create(
             organisation_id=office.organisation_id,
             office=office,
             key_hash=secrets.basket_key_hash(key),
             expires_at=expires_at,
         )
+        lock_zones(t.zone_id for t in wanted)
+        now = timezone.now()  # counted at the moment the locks are held
+        _claim_or_refuse(wanted, now=now)
         Ticket.objects.bulk_create(
             [
                 _new_ticket(tariff, basket=basket, expires_at=expires_at)
@@ -379,9 +382,7 @@ def checkout(
         payment = _payment_of(office, total, payment, problems)
         problems.raise_if_any()
         _check_answers(tickets, [{"answers": t.answers} for t in tickets])
-        lock_zones(t.zone_id for t in tickets)
         now = timezone.now()
-        _hold_again(tickets, now=now)
         order = Order(
             organisation_id=office.organisation_id,
             office=office,
@@ -398,7 +399,7 @@ def checkout(
             order.status = OrderStatus.PENDING
             if payment == PaymentMethod.LATER:
                 hold_until = now + datetime.timedelta(days=office.pay_later_days)
-                first_start = min(t.zone.date.starts_at for t in tickets)
+                first_start = min(t.tariff.zone.date.starts_at for t in tickets)
                 hold_until = max(min(hold_until, first_start), now + datetime.timedelta(hours=1))
             else:
                 from ..payments import card_provider
@@ -407,6 +408,10 @@ def checkout(
                 hold_until = now + datetime.timedelta(minutes=CARD_PAYMENT_MINUTES)
             order.payment_deadline = hold_until
         _insert_order(order)
+        # The zones are locked last, for the check and the write only (the order's row
+        # claims no seat; it goes if the seats turn out to be gone).
+        lock_zones(t.zone_id for t in tickets)
+        _hold_again(tickets, now=timezone.now())
         for ticket in tickets:
             ticket.order = order
             ticket.basket = None

@@ -1,0 +1,295 @@
+"""The Ticket office API permission table: every endpoint of /ticketing/ for every kind
+of principal.
+
+One row per endpoint: (method, path template, body, expected status per principal). The
+expected statuses come from the rules of the issue, not from running the code:
+
+- someone outside the organisation gets 404 on everything, and so does a member without
+  a grant on the office (the office list answers them, empty);
+- creating and deleting an office are administrator acts: they change what the
+  organisation pays, whatever the grant (the teammate's manage grant included);
+- a manage grant (the teammate, through a team) opens every other act on the office,
+  its forms, events, dates, zones, tariffs and orders;
+- a view grant opens every read and no write (403);
+- a read-only token gets 403 on every write and 2xx on reads; nobody authenticated, 401;
+- `elsewhere` is the other organisation's legal representative naming our objects under
+  their own organisation's URL: 404 for each of them (their own office list and office
+  creation answer them as usual).
+
+Each case builds its own world, so destructive calls do not interfere with each other.
+"""
+
+import datetime
+
+import pytest
+from django.urls import URLPattern
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from panel.models import Role
+from tests import factories as f
+from tests.conftest import token_client
+from ticketing import services
+
+from .conftest import full_answers
+
+PRINCIPALS = (
+    "legal",
+    "admin",
+    "user",
+    "teammate",
+    "viewer",
+    "outsider",
+    "readonly",
+    "anon",
+    "elsewhere",
+)
+
+TICKETING = "/api/v1/organisations/{org}/ticketing/"
+OFFICE = TICKETING + "offices/{office}/"
+FORM = TICKETING + "forms/{form}/"
+EVENT = TICKETING + "events/{event}/"
+DATE = TICKETING + "dates/{date}/"
+ZONE = TICKETING + "zones/{zone}/"
+ORDER = TICKETING + "orders/{pending}/"
+FIELD = {"label": "Diet", "type": "select", "options": ["Vegan", "Other"], "position": 2}
+
+
+def org_read(s):
+    """Anyone with access to an organisation: the list shows what they may see."""
+    return (s, s, s, s, s, 404, s, 401, s)
+
+
+def admin_write(s):
+    """Creating an office, in the organisation of the URL."""
+    return (s, s, 403, 403, 403, 404, 403, 401, s)
+
+
+def office_read(s=200):
+    return (s, s, 404, s, s, 404, s, 401, 404)
+
+
+def manage(s):
+    return (s, s, 404, s, 403, 404, 403, 401, 404)
+
+
+def billing(s):
+    """What changes what the organisation pays: administrators only, whatever the grant;
+    who does not see the office gets 404."""
+    return (s, s, 404, 403, 403, 404, 403, 401, 404)
+
+
+TABLE = [
+    ("get", TICKETING + "offices/", None, org_read(200)),
+    (
+        "post",
+        TICKETING + "offices/",
+        {"name": "Opera", "slug": "opera", "currency": "EUR"},
+        admin_write(201),
+    ),
+    ("get", OFFICE, None, office_read()),
+    ("patch", OFFICE, {"contact_phone": "+41 21 000 00 00"}, manage(200)),
+    ("delete", TICKETING + "offices/{spare}/", {"confirm_name": "Spare office"}, billing(204)),
+    ("get", OFFICE + "forms/", None, office_read()),
+    ("post", OFFICE + "forms/", {"name": "Diet"}, manage(201)),
+    ("get", FORM, None, office_read()),
+    ("patch", FORM, {"name": "Attendees"}, manage(200)),
+    ("delete", FORM, None, manage(204)),
+    ("get", FORM + "fields/", None, office_read()),
+    ("post", FORM + "fields/", FIELD, manage(201)),
+    ("get", TICKETING + "fields/{field}/", None, office_read()),
+    ("patch", TICKETING + "fields/{field}/", {"position": 3}, manage(200)),
+    ("delete", TICKETING + "fields/{field}/", None, manage(204)),
+    ("get", OFFICE + "events/", None, office_read()),
+    ("post", OFFICE + "events/", {"title": "Tartuffe"}, manage(201)),
+    ("get", EVENT, None, office_read()),
+    ("patch", EVENT, {"status": "sales_closed"}, manage(200)),
+    ("delete", TICKETING + "events/{draft}/", None, manage(204)),
+    ("get", EVENT + "dates/", None, office_read()),
+    ("post", EVENT + "dates/", {"starts_at": "{later}"}, manage(201)),
+    ("get", DATE, None, office_read()),
+    ("patch", DATE, {"ends_at": "{ends}"}, manage(200)),
+    ("delete", TICKETING + "dates/{spare_date}/", None, manage(204)),
+    ("post", DATE + "cancel/", None, manage(200)),
+    ("get", DATE + "zones/", None, office_read()),
+    ("post", DATE + "zones/", {"name": "Boxes", "capacity": 8}, manage(201)),
+    ("get", ZONE, None, office_read()),
+    ("patch", ZONE, {"capacity": 120}, manage(200)),
+    ("delete", TICKETING + "zones/{balcony}/", None, manage(204)),
+    ("get", ZONE + "tariffs/", None, office_read()),
+    ("post", ZONE + "tariffs/", {"name": "Senior", "price": "30.00"}, manage(201)),
+    ("get", TICKETING + "tariffs/{tariff}/", None, office_read()),
+    ("patch", TICKETING + "tariffs/{tariff}/", {"price": "47.50"}, manage(200)),
+    ("delete", TICKETING + "tariffs/{free}/", None, manage(204)),
+    ("get", OFFICE + "orders/", None, office_read()),
+    ("get", ORDER, None, office_read()),
+    ("post", ORDER + "mark-paid/", {"reference": "IBAN 42"}, manage(200)),
+    ("post", ORDER + "cancel/", None, manage(200)),
+    ("post", TICKETING + "orders/{paid}/resend/", None, manage(200)),
+]
+
+CASES = [
+    pytest.param(
+        method, path, body, principal, expected[i], id=f"{method.upper()} {path} [{principal}]"
+    )
+    for method, path, body, expected in TABLE
+    for i, principal in enumerate(PRINCIPALS)
+]
+
+
+def test_table_covers_every_ticketing_api_url():
+    """A new endpoint must get its row here."""
+    from ticketing.api import urls
+
+    routes = {str(p.pattern) for p in urls.urlpatterns if isinstance(p, URLPattern)}
+    covered = set()
+    for _method, path, _body, _expected in TABLE:
+        template = path.removeprefix(TICKETING)
+        for placeholders, converter in [
+            (("{office}", "{spare}"), "<int:office_id>"),
+            (("{form}",), "<int:form_id>"),
+            (("{field}",), "<int:field_id>"),
+            (("{event}", "{draft}"), "<int:event_id>"),
+            (("{date}", "{spare_date}"), "<int:date_id>"),
+            (("{zone}", "{balcony}"), "<int:zone_id>"),
+            (("{tariff}", "{free}"), "<int:tariff_id>"),
+            (("{pending}", "{paid}"), "<int:order_id>"),
+        ]:
+            for placeholder in placeholders:
+                template = template.replace(placeholder, converter)
+        covered.add(template)
+    assert routes - covered == set()
+
+
+def _order(world, tariff, *, paid):
+    basket, _key = services.basket_create(
+        office=world["office"], items=[{"tariff": tariff.pk, "quantity": 1}]
+    )
+    answers = full_answers(world) if tariff.form_id else {}
+    services.basket_answers_set(basket=basket, entries=[{"answers": answers}])
+    order = services.checkout(
+        basket=basket, name="Grace Hopper", email="grace@example.test", payment="later"
+    )
+    if paid:
+        order = services.order_mark_paid(access=world["access"], order=order)
+    return order
+
+
+@pytest.fixture
+def world(shop_world):
+    """The Jorat office of shop_world and a spare office; a team holding a manage grant
+    on both, a viewer with a view grant on both, a member without any grant; a draft
+    event and a second date without tickets; a pending order and a paid one (Stalls)."""
+    w = dict(shop_world)
+    org, access = w["org"], w["access"]
+    w["admin"] = f.MembershipFactory(organisation=org, role=Role.ADMIN).user
+    w["user"] = f.MembershipFactory(organisation=org, role=Role.USER).user
+    w["viewer"] = f.MembershipFactory(organisation=org, role=Role.USER).user
+    team = f.TeamFactory(organisation=org, name="Box office")
+    w["teammate"] = f.UserFactory()  # from outside the organisation
+    f.TeamMemberFactory(team=team, user=w["teammate"])
+    w["outsider"] = f.UserFactory()
+    w["other_org"] = f.OrganisationFactory(name="Other", legal_representative=w["outsider"])
+    w["elsewhere"] = w["outsider"]
+    spare = services.office_create(access=access, name="Spare office", slug="spare")
+    for office in (w["office"], spare):
+        f.GrantFactory(team=team, product_type="ticketing", product_id=office.pk, level="manage")
+        f.GrantFactory(
+            team=None,
+            user=w["viewer"],
+            organisation=org,
+            product_type="ticketing",
+            product_id=office.pk,
+            level="view",
+        )
+    w["spare"] = spare
+    w["draft"] = services.event_create(access=access, office=w["office"], title="Draft")
+    w["spare_date"] = services.date_create(
+        access=access, event=w["event"], starts_at=timezone.now() + datetime.timedelta(days=40)
+    )
+    w["pending"] = _order(w, w["full"], paid=False)
+    w["paid"] = _order(w, w["student"], paid=True)
+    return w
+
+
+def _ids(world, principal):
+    starts = world["date"].starts_at
+    org = world["other_org"] if principal == "elsewhere" else world["org"]
+    return {
+        "org": org.pk,
+        "office": world["office"].pk,
+        "spare": world["spare"].pk,
+        "form": world["form"].pk,
+        "field": world["attendee"].pk,
+        "event": world["event"].pk,
+        "draft": world["draft"].pk,
+        "date": world["date"].pk,
+        "spare_date": world["spare_date"].pk,
+        "zone": world["stalls"].pk,
+        "balcony": world["balcony"].pk,
+        "tariff": world["full"].pk,
+        "free": world["free"].pk,
+        "pending": world["pending"].pk,
+        "paid": world["paid"].pk,
+        "later": (starts + datetime.timedelta(days=20)).isoformat(),
+        "ends": (starts + datetime.timedelta(hours=3)).isoformat(),
+    }
+
+
+def _fill(value, ids):
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, ids) for v in value]
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        return ids[value[1:-1]]
+    return value
+
+
+def _client(world, principal):
+    if principal == "anon":
+        return APIClient()
+    if principal == "readonly":
+        return token_client(world["legal"], scopes=["read"])
+    return f_client(world[principal])
+
+
+def f_client(user):
+    client = APIClient()
+    client.force_authenticate(user=user)
+    return client
+
+
+@pytest.mark.parametrize(("method", "path", "body", "principal", "expected"), CASES)
+def test_permission_table(world, method, path, body, principal, expected):
+    client = _client(world, principal)
+    ids = _ids(world, principal)
+    kwargs = {"format": "json"} if body is None else {"format": "json", "data": _fill(body, ids)}
+    response = getattr(client, method)(path.format(**ids), **kwargs)
+    label = f"{method.upper()} {path} as {principal}"
+    assert response.status_code == expected, (
+        f"{label}: {response.status_code} {getattr(response, 'data', '')}"
+    )
+    if expected >= 400:
+        assert set(response.json()) == {"code", "detail", "fields"}
+
+
+def test_a_member_without_grant_lists_no_office(world):
+    response = f_client(world["user"]).get(TICKETING.format(org=world["org"].pk) + "offices/")
+    assert response.json()["count"] == 0
+
+
+def test_a_view_grant_lists_the_offices_it_opens(world):
+    response = f_client(world["viewer"]).get(TICKETING.format(org=world["org"].pk) + "offices/")
+    assert [o["name"] for o in response.json()["results"]] == ["Spare office", "Théâtre du Jorat"]
+
+
+def test_a_refused_write_changes_nothing(world):
+    """The viewer's 403 comes before the input is read, and leaves the office as it was."""
+    client = f_client(world["viewer"])
+    url = OFFICE.format(**_ids(world, "viewer"))
+    response = client.patch(url, {"name": "", "slug": "Bad slug"}, format="json")
+    assert response.status_code == 403
+    assert response.json()["fields"] == {}
+    world["office"].refresh_from_db()
+    assert (world["office"].name, world["office"].slug) == ("Théâtre du Jorat", "jorat")

@@ -1,0 +1,331 @@
+"""API shapes of the Ticket office in the Manager. Input serializers check shape only; the
+rules live in ticketing.services. No shape here carries a ticket's secret: the Manager
+API shows what a ticket is, never what opens the door."""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from rest_framework import serializers
+
+from panel.api.base import DB_INT_MAX, StrictCharField
+
+from ..models import EventStatus, FieldType, OrderStatus, PaymentMethod
+from ..services.offices import CURRENCIES
+
+
+def _whole(**kwargs):
+    return serializers.IntegerField(max_value=DB_INT_MAX, **kwargs)
+
+
+class DecimalStringField(serializers.DecimalField):
+    """A price as a decimal string ("25.00"), never a JSON number: a float such as 0.1
+    is not the amount the script meant, and the schema says string."""
+
+    default_error_messages = {"not_text": _('Give the price as a decimal string, such as "25.00".')}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_text")
+        return super().to_internal_value(data)
+
+
+def _price(**kwargs):
+    return DecimalStringField(max_digits=10, decimal_places=2, **kwargs)
+
+
+# -- offices -----------------------------------------------------------------------------------
+
+
+class TicketOfficeIn(serializers.Serializer):
+    name = StrictCharField(max_length=120)
+    slug = StrictCharField(
+        max_length=60,
+        help_text=_("The shop's address, /shop/<slug>/: lower-case letters, digits, hyphens."),
+    )
+    currency = StrictCharField(
+        max_length=3, required=False, help_text=_("One of %(c)s.") % {"c": ", ".join(CURRENCIES)}
+    )
+    contact_email = StrictCharField(max_length=254, required=False, allow_blank=True)
+    contact_phone = StrictCharField(max_length=40, required=False, allow_blank=True)
+    contact_details = StrictCharField(max_length=1000, required=False, allow_blank=True)
+    hold_minutes = _whole(
+        required=False, help_text=_("How long a basket holds its seats (5 to 120 minutes).")
+    )
+    pay_later = serializers.BooleanField(required=False)
+    pay_later_days = _whole(required=False, help_text=_("Days a buyer has to pay later."))
+    pay_later_instructions = StrictCharField(max_length=2000, required=False, allow_blank=True)
+    card_payments = serializers.BooleanField(required=False)
+
+
+class TicketOfficeDeleteIn(serializers.Serializer):
+    confirm_name = StrictCharField(
+        required=False, allow_blank=True, help_text=_("The name of the office, typed again.")
+    )
+
+
+class TicketOfficeOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+    currency = serializers.CharField()
+    contact_email = serializers.CharField()
+    contact_phone = serializers.CharField()
+    contact_details = serializers.CharField()
+    hold_minutes = serializers.IntegerField()
+    pay_later = serializers.BooleanField()
+    pay_later_days = serializers.IntegerField()
+    pay_later_instructions = serializers.CharField()
+    card_payments = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+
+# -- forms and fields --------------------------------------------------------------------------
+
+
+class TicketFormIn(serializers.Serializer):
+    name = StrictCharField(max_length=120)
+
+
+# The field's type is one choice set: its shapes share one component name so that the
+# schema names it once (drf-spectacular names enums after the components using them).
+@extend_schema_serializer(component_name="TicketField")
+class TicketFieldIn(serializers.Serializer):
+    label = StrictCharField(max_length=200)
+    type = serializers.ChoiceField(choices=FieldType.choices)
+    help_text = StrictCharField(max_length=500, required=False, allow_blank=True)
+    required = serializers.BooleanField(
+        required=False,
+        help_text=_("Checkboxes: every box must be ticked. Other types: an answer is needed."),
+    )
+    options = serializers.ListField(
+        child=StrictCharField(allow_blank=True),
+        required=False,
+        help_text=_("The choices of a select, radio or checkboxes field."),
+    )
+    show_on_ticket = serializers.BooleanField(
+        required=False, help_text=_("The answer replaces the buyer's name on the ticket.")
+    )
+    url = StrictCharField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        help_text=_("A link shown with the field, such as the terms being accepted."),
+    )
+    position = serializers.IntegerField(
+        min_value=0,
+        max_value=DB_INT_MAX,
+        required=False,
+        allow_null=True,
+        help_text=_("1, 2, 3 ... come first in that order, then no position (null), then 0."),
+    )
+    buyer_can_change = serializers.BooleanField(
+        required=False, help_text=_("Whether the buyer may change the answer from their order.")
+    )
+
+
+@extend_schema_serializer(component_name="TicketField")
+class TicketFieldOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    form = serializers.IntegerField(source="form_id")
+    label = serializers.CharField()
+    type = serializers.ChoiceField(choices=FieldType.choices)
+    help_text = serializers.CharField()
+    required = serializers.BooleanField()
+    options = serializers.ListField(child=serializers.CharField())
+    show_on_ticket = serializers.BooleanField()
+    url = serializers.CharField()
+    position = serializers.IntegerField(allow_null=True)
+    buyer_can_change = serializers.BooleanField()
+
+
+class TicketFormOut(serializers.Serializer):
+    """`fields` in the display order (services.forms.ordered_fields)."""
+
+    id = serializers.IntegerField()
+    office = serializers.IntegerField(source="office_id")
+    name = serializers.CharField()
+    # Not get_fields, which every serializer has.
+    fields = serializers.SerializerMethodField(method_name="fields_in_order")
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field(TicketFieldOut(many=True))
+    def fields_in_order(self, form):
+        from ..services.forms import ordered_fields
+
+        return TicketFieldOut(ordered_fields(form), many=True).data
+
+
+# -- events, dates, zones, tariffs -------------------------------------------------------------
+
+
+class TicketEventIn(serializers.Serializer):
+    title = StrictCharField(max_length=200)
+    description = StrictCharField(max_length=10000, required=False, allow_blank=True)
+    venue = StrictCharField(max_length=300, required=False, allow_blank=True)
+
+
+# The status choices appear under one component name (see TicketFieldIn).
+@extend_schema_serializer(component_name="TicketEvent")
+class TicketEventPatchIn(TicketEventIn):
+    status = serializers.ChoiceField(
+        choices=EventStatus.choices,
+        help_text=_(
+            "on_sale once a date has a zone with a tariff; cancelled cancels every date and "
+            "its orders, for good."
+        ),
+    )
+
+
+@extend_schema_serializer(component_name="TicketEvent")
+class TicketEventOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    office = serializers.IntegerField(source="office_id")
+    title = serializers.CharField()
+    description = serializers.CharField()
+    venue = serializers.CharField()
+    status = serializers.ChoiceField(choices=EventStatus.choices)
+    image = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    def get_image(self, event) -> str | None:
+        return event.image.url if event.image else None
+
+
+class TicketDateIn(serializers.Serializer):
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField(required=False, allow_null=True)
+    doors_at = serializers.DateTimeField(required=False, allow_null=True)
+    sales_open_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text=_("Sales open at once when empty.")
+    )
+    sales_close_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text=_("Sales close at the start when empty.")
+    )
+
+
+class TicketZoneIn(serializers.Serializer):
+    name = StrictCharField(max_length=120)
+    capacity = _whole(help_text=_("Seats that are never oversold."))
+
+
+class TicketTariffIn(serializers.Serializer):
+    name = StrictCharField(max_length=120)
+    price = _price(help_text=_("A decimal string such as 25.00; 0 for a free tariff."))
+    form = _whole(
+        required=False, allow_null=True, help_text=_("The id of a form asked for each ticket.")
+    )
+    cap = _whole(
+        required=False, allow_null=True, help_text=_("At most this many of the zone's seats.")
+    )
+    min_per_order = _whole(required=False)
+    max_per_order = _whole(required=False)
+    sale_starts_at = serializers.DateTimeField(required=False, allow_null=True)
+    sale_ends_at = serializers.DateTimeField(required=False, allow_null=True)
+    public = serializers.BooleanField(
+        required=False, help_text=_("Hidden tariffs are not sold in the shop.")
+    )
+
+
+def _held():
+    return serializers.IntegerField(help_text=_("Seats in baskets and unpaid orders."))
+
+
+class TicketTariffOut(serializers.Serializer):
+    """Takes a tariff from selectors.dates_with_availability."""
+
+    id = serializers.IntegerField()
+    zone = serializers.IntegerField(source="zone_id")
+    name = serializers.CharField()
+    price = _price()
+    form = serializers.IntegerField(source="form_id", allow_null=True)
+    cap = serializers.IntegerField(allow_null=True)
+    min_per_order = serializers.IntegerField()
+    max_per_order = serializers.IntegerField()
+    sale_starts_at = serializers.DateTimeField(allow_null=True)
+    sale_ends_at = serializers.DateTimeField(allow_null=True)
+    public = serializers.BooleanField()
+    held = _held()
+    sold = serializers.IntegerField()
+    available = serializers.IntegerField(help_text=_("What the zone and the cap leave."))
+
+
+class TicketZoneOut(serializers.Serializer):
+    """Takes a zone from selectors.dates_with_availability."""
+
+    id = serializers.IntegerField()
+    date = serializers.IntegerField(source="date_id")
+    name = serializers.CharField()
+    capacity = serializers.IntegerField()
+    held = _held()
+    sold = serializers.IntegerField()
+    available = serializers.IntegerField()
+    tariffs = TicketTariffOut(many=True)
+
+
+class TicketDateOut(serializers.Serializer):
+    """Takes a date from selectors.dates_with_availability: its counts are its zones'."""
+
+    id = serializers.IntegerField()
+    event = serializers.IntegerField(source="event_id")
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField(allow_null=True)
+    doors_at = serializers.DateTimeField(allow_null=True)
+    sales_open_at = serializers.DateTimeField(allow_null=True)
+    sales_close_at = serializers.DateTimeField(allow_null=True)
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    capacity = serializers.IntegerField()
+    held = _held()
+    sold = serializers.IntegerField()
+    available = serializers.IntegerField()
+    zones = TicketZoneOut(many=True)
+
+
+# -- orders ------------------------------------------------------------------------------------
+
+
+class TicketOrderFilterIn(serializers.Serializer):
+    status = serializers.ChoiceField(choices=OrderStatus.choices, required=False, allow_blank=True)
+    date = _whole(min_value=1, required=False, help_text=_("Orders with a ticket for this date."))
+    search = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text=_("The order's code, or part of the buyer's name or email."),
+    )
+
+
+class TicketOrderMarkPaidIn(serializers.Serializer):
+    reference = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=255,
+        help_text=_("The bank transfer's or the box office's reference, kept with the order."),
+    )
+
+
+class TicketOrderTicketOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    zone = serializers.IntegerField(source="zone_id")
+    tariff = serializers.IntegerField(source="tariff_id")
+    price = _price()
+    holder_name = serializers.CharField(help_text=_("The name printed on the ticket."))
+    answers = serializers.DictField(help_text=_("The form's answers by field id."))
+    checked_in_at = serializers.DateTimeField(allow_null=True)
+    cancelled = serializers.BooleanField()
+
+
+class TicketOrderOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+    buyer_name = serializers.CharField()
+    buyer_email = serializers.EmailField()
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+    payment_method = serializers.ChoiceField(choices=PaymentMethod.choices)
+    payment_deadline = serializers.DateTimeField(
+        allow_null=True, help_text=_("Until when an unpaid order holds its seats.")
+    )
+    paid_at = serializers.DateTimeField(allow_null=True)
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    tickets = TicketOrderTicketOut(many=True)
