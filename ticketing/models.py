@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from panel.products import Product
 
@@ -110,7 +111,7 @@ class EventStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     ON_SALE = "on_sale", _("On sale")
     SALES_CLOSED = "sales_closed", _("Sales closed")
-    CANCELLED = "cancelled", _("Cancelled")
+    CANCELLED = "cancelled", pgettext_lazy("event status", "Cancelled")
 
 
 class Event(models.Model):
@@ -242,8 +243,8 @@ class Basket(models.Model):
 class OrderStatus(models.TextChoices):
     PENDING = "pending", _("Waiting for payment")
     PAID = "paid", _("Paid")
-    CANCELLED = "cancelled", _("Cancelled")
-    EXPIRED = "expired", _("Expired")
+    CANCELLED = "cancelled", pgettext_lazy("order status", "Cancelled")
+    EXPIRED = "expired", pgettext_lazy("order status", "Expired")
 
 
 class PaymentMethod(models.TextChoices):

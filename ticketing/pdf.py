@@ -7,9 +7,9 @@ the QR code of the ticket's secret with the secret printed under it for a door t
 it in. The secret is derived from the ticket's nonce (ticketing/secrets.py), so a ticket
 can be drawn again at any time and comes out the same.
 
-reportlab's standard fonts are used: they need no font files and cover the Latin-1 and
-Windows-1252 letters (é, è, à, ç, the typographic apostrophe). Letters outside that set
-are printed without their accent rather than as black boxes (`_printable`).
+The text is set in Bitstream Vera, which reportlab ships, embedded in the file; it covers
+the Windows-1252 letters (é, è, à, ç, the typographic apostrophe). Letters outside that
+set are printed without their accent rather than as black boxes (`_printable`).
 
 The contract the shop pages and the emails rely on:
 - `ticket_pdf(ticket) -> bytes`: one ticket's PDF, its QR code holding the secret;
@@ -20,7 +20,9 @@ The contract the shop pages and the emails rely on:
 import io
 import unicodedata
 import zoneinfo
+from pathlib import Path
 
+import reportlab
 import segno
 from django.conf import settings
 from django.utils import formats, translation
@@ -30,6 +32,8 @@ from reportlab.lib.colors import HexColor, white
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from . import secrets
@@ -41,7 +45,19 @@ MUTED = HexColor("#6b7280")
 ACCENT = HexColor("#1e3a5f")
 RULE = HexColor("#d1d5db")
 
-REGULAR, BOLD, CODE = "Helvetica", "Helvetica-Bold", "Courier-Bold"
+
+def _embedded_fonts() -> tuple[str, str]:
+    """Bitstream Vera, the TrueType fonts that come with reportlab, embedded in each PDF:
+    a viewer without Helvetica's metrics would otherwise space the letters oddly."""
+    fonts = Path(reportlab.__file__).parent / "fonts"
+    for name, file in (("PanelSans", "Vera.ttf"), ("PanelSans-Bold", "VeraBd.ttf")):
+        if name not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(TTFont(name, str(fonts / file)))
+    return "PanelSans", "PanelSans-Bold"
+
+
+REGULAR, BOLD = _embedded_fonts()
+CODE = "Courier-Bold"  # monospaced: any viewer's substitute keeps the secret's columns
 #: Letters that have no accent-free decomposition in Unicode.
 _PLAIN = {"ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ı": "i", "ħ": "h", "Ħ": "H"}
 

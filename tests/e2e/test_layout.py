@@ -1,7 +1,8 @@
-"""No page of the demo scrolls sideways: the organisation's pages, Service Mail, Domains and
-the account pages, each at a 390px phone width and at 1366px, in English and French. A page
-that does names the elements that stick out past the window's right edge. At 1366px no table
-is cut off either (scrolls inside its frame), as the Members table's last column was."""
+"""No page of the demo scrolls sideways: the organisation's pages, Service Mail, Domains, the
+ticket office with its public shop and the account pages, each at a 390px phone width and
+at 1366px, in English and French. A page that does names the elements that stick out past
+the window's right edge. At 1366px no table is cut off either (scrolls inside its frame),
+as the Members table's last column was."""
 
 import pytest
 from django.core.management import call_command
@@ -9,6 +10,7 @@ from playwright.sync_api import expect
 
 from mail.models import Address
 from panel.models import Team
+from ticketing.models import TicketOffice
 
 from .conftest import TIMEOUT_MS
 
@@ -57,15 +59,22 @@ def demo(transactional_db, settings, tmp_path):
     settings.MAIL_DNS_RESOLVER_TIMEOUT = 0.5
     call_command("seed_demo")
     address = Address.objects.get(local_part="max")
+    office = TicketOffice.objects.get(organisation_id=address.organisation_id)
+    event = office.events.get()
     return {
         "org": address.organisation_id,
         "service": address.service_id,
         "team": Team.objects.get(organisation_id=address.organisation_id).pk,
+        "office": office,
+        "event": event.pk,
+        "date": event.dates.order_by("starts_at").first().pk,
+        "form": office.forms.first().pk,
     }
 
 
 def demo_pages(demo):
     o, service, team = f"/o/{demo['org']}", demo["service"], demo["team"]
+    office = demo["office"]
     return [
         f"{o}/",
         f"{o}/members/",
@@ -81,8 +90,20 @@ def demo_pages(demo):
         f"{o}/mail/{service}/addresses/contact/",
         f"{o}/domains/",
         f"{o}/domains/demo.example/",
-        f"{o}/ticketing/",  # the products not built yet
-        f"{o}/newsletter/",
+        f"{o}/ticketing/",
+        f"{o}/ticketing/offices/new/",
+        f"{o}/ticketing/offices/{office.pk}/",
+        f"{o}/ticketing/offices/{office.pk}/settings/",
+        f"{o}/ticketing/offices/{office.pk}/forms/",
+        f"{o}/ticketing/forms/{demo['form']}/",
+        f"{o}/ticketing/offices/{office.pk}/orders/",
+        f"{o}/ticketing/offices/{office.pk}/events/new/",
+        f"{o}/ticketing/events/{demo['event']}/",
+        f"{o}/ticketing/dates/{demo['date']}/",
+        f"/shop/{office.slug}/",
+        f"/shop/{office.slug}/events/{demo['event']}/",
+        f"/shop/{office.slug}/basket/",
+        f"{o}/newsletter/",  # the products not built yet
         f"{o}/cloud/",
         "/organisations/",
         "/invitations/",

@@ -371,3 +371,39 @@ def test_the_events_list_and_an_event_run_as_many_queries_whatever_their_size(bu
     grow()
     grow()
     assert (queries("events/"), queries(detail)) == small
+
+
+def test_answers_sent_with_the_checkout_are_set_in_the_same_step(buyer, shop_world):
+    full = shop_world["full"].pk
+    basket = hold(buyer, shop_world, [{"tariff": full, "quantity": 2}])
+    tickets = [
+        {"tariff": full, "answers": full_answers(shop_world, "Ada Lovelace")},
+        {"tariff": full, "answers": full_answers(shop_world, "Alan Turing")},
+    ]
+    body = {"name": "Grace Hopper", "email": "grace@example.test", "payment": "later",
+            "tickets": tickets}  # fmt: skip
+    response = buyer.post(url(shop_world, f"baskets/{basket['id']}/checkout/"), body, format="json")
+    assert response.status_code == 201, response.json()
+    names = [t["name"] for t in response.json()["order"]["tickets"]]
+    assert names == ["Ada Lovelace", "Alan Turing"]
+    assert sorted(Ticket.objects.values_list("holder_name", flat=True)) == names
+
+
+def test_wrong_answers_sent_with_the_checkout_order_nothing(buyer, shop_world):
+    full = shop_world["full"].pk
+    basket = hold(buyer, shop_world, [{"tariff": full, "quantity": 2}])
+    unticked = {str(shop_world["attendee"].pk): "Alan Turing", str(shop_world["terms"].pk): []}
+    tickets = [
+        {"tariff": full, "answers": full_answers(shop_world)},
+        {"tariff": full, "answers": unticked},
+    ]
+    body = {"name": "Grace Hopper", "email": "grace@example.test", "payment": "later",
+            "tickets": tickets}  # fmt: skip
+    before = counts()
+    response = buyer.post(url(shop_world, f"baskets/{basket['id']}/checkout/"), body, format="json")
+    assert response.status_code == 400
+    error = response.json()
+    assert error["code"] == "answers_invalid"
+    assert list(error["fields"]) == [f"tickets.1.answers.{shop_world['terms'].pk}"]
+    assert counts() == before
+    assert list(Ticket.objects.values_list("answers", flat=True)) == [{}, {}]

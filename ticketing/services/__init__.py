@@ -30,6 +30,7 @@ from .sales import (  # noqa: F401
     basket_answers_set,
     basket_create,
     basket_for,
+    basket_release,
     basket_tickets,
     checkout,
     date_cancel,

@@ -167,7 +167,7 @@ def _clean_items(office: TicketOffice, items, now) -> dict[Tariff, int]:
         tariff.pk: tariff
         for tariff in Tariff.objects.filter(
             pk__in=list(quantities), zone__date__event__office=office
-        ).select_related("zone__date__event")
+        ).select_related("zone__date__event", "form")
     }
     wanted: dict[Tariff, int] = {}
     for tariff_id, quantity in quantities.items():
@@ -216,8 +216,9 @@ def _new_ticket(tariff: Tariff, *, basket, expires_at) -> Ticket:
 
 def basket_create(*, office: TicketOffice, items, now=None) -> tuple[Basket, str]:
     """Holds seats for `office.hold_minutes`: `items` is `[{tariff, quantity}]`. Returns
-    the basket and the key that opens it (kept only hashed). Raises InvalidInput naming
-    each item at fault, or SoldOut (409) with what is left of each tariff."""
+    the basket and the key that opens it (kept only hashed), its tickets on
+    `basket.held_tickets`. Raises InvalidInput naming each item at fault, or SoldOut
+    (409) with what is left of each tariff."""
     now = now or timezone.now()
     wanted = _clean_items(office, items, now)
     key = secrets.new_basket_key()
@@ -233,7 +234,7 @@ def basket_create(*, office: TicketOffice, items, now=None) -> tuple[Basket, str
         lock_zones(t.zone_id for t in wanted)
         now = timezone.now()  # counted at the moment the locks are held
         _claim_or_refuse(wanted, now=now)
-        Ticket.objects.bulk_create(
+        basket.held_tickets = Ticket.objects.bulk_create(
             [
                 _new_ticket(tariff, basket=basket, expires_at=expires_at)
                 for tariff, quantity in wanted.items()
@@ -318,6 +319,18 @@ def basket_answers_set(*, basket: Basket, entries) -> list[Ticket]:
     return tickets
 
 
+@transaction.atomic
+def basket_release(*, basket: Basket) -> int:
+    """Gives a basket's held seats back at once, when the buyer empties it or chooses
+    again, instead of letting them block others until the hold runs out. The basket's
+    row is locked as checkout locks it, so the two never both act: a basket ordered
+    already releases nothing. Freeing seats needs no zone lock. Returns how many tickets
+    were released."""
+    basket = Basket.objects.select_for_update().get(pk=basket.pk)
+    _total, deleted = basket.tickets.filter(order__isnull=True).delete()
+    return deleted.get(Ticket._meta.label, 0)
+
+
 def _payment_of(office: TicketOffice, total, payment, problems: Problems) -> str:
     from ..payments import card_provider
 
@@ -362,13 +375,23 @@ def _hold_again(tickets: list[Ticket], *, now) -> None:
 
 
 def checkout(
-    *, basket: Basket, name: str, email: str, payment: str, language: str = "en", now=None
+    *,
+    basket: Basket,
+    name: str,
+    email: str,
+    payment: str,
+    language: str = "en",
+    answers=None,
+    now=None,
 ) -> Order:
     """Turns the basket into an order. A free order is paid at once; `later` and `card`
-    leave it pending, holding its seats until its payment deadline. Raises InvalidInput
-    (every problem at once; `answers_invalid` when a ticket's required answers are
-    missing), Conflict `basket_ordered`, or SoldOut when the hold has run out and the
-    seats are gone."""
+    leave it pending, holding its seats until its payment deadline. `answers`, when
+    given, are the tickets' form answers as basket_answers_set takes them, set in the
+    same step (one request fewer for the buyer). Raises InvalidInput (every problem at
+    once; `answers_invalid` when a ticket's required answers are missing or wrong),
+    Conflict `basket_ordered`, or SoldOut when the hold has run out and the seats are
+    gone. The order's tickets are left on `order.sold_tickets`, loaded with their
+    tariffs, so that the caller shows them without reading them again."""
     office = basket.office
     problems = Problems()
     name = problems.check(clean_name, name, max_length=200)
@@ -381,7 +404,12 @@ def checkout(
         total = sum((t.price for t in tickets), start=tickets[0].price * 0)
         payment = _payment_of(office, total, payment, problems)
         problems.raise_if_any()
-        _check_answers(tickets, [{"answers": t.answers} for t in tickets])
+        if answers is not None:
+            cleaned = _check_answers(tickets, answers)
+            for ticket in tickets:
+                ticket.answers = cleaned.get(ticket.pk, {})
+        else:
+            _check_answers(tickets, [{"answers": t.answers} for t in tickets])
         now = timezone.now()
         order = Order(
             organisation_id=office.organisation_id,
@@ -417,7 +445,10 @@ def checkout(
             ticket.basket = None
             ticket.expires_at = hold_until
             ticket.holder_name = name_on_ticket(_fields_of(ticket), ticket.answers, buyer_name=name)
-        Ticket.objects.bulk_update(tickets, ["order", "basket", "expires_at", "holder_name"])
+        Ticket.objects.bulk_update(
+            tickets, ["order", "basket", "expires_at", "holder_name", "answers"]
+        )
+        order.sold_tickets = tickets
         if order.status == OrderStatus.PAID:
             _send_after_commit(order, "tickets")
         elif payment == PaymentMethod.LATER:

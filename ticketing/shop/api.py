@@ -140,7 +140,9 @@ class BasketsView(ShopView, APIView):
         basket, key = services.basket_create(
             office=self.office(), items=_body(request).get("items")
         )
-        return _basket_response(basket, key, status_code=status.HTTP_201_CREATED)
+        tickets = basket.held_tickets
+        _with_forms([ticket.tariff for ticket in tickets])
+        return _basket_response(basket, key, tickets, status_code=status.HTTP_201_CREATED)
 
 
 class BasketView(ShopView, APIView):
@@ -148,6 +150,13 @@ class BasketView(ShopView, APIView):
     def get(self, request, office_slug, basket_key):
         """The basket: its tickets (none once ordered) and how long they are held."""
         return _basket_response(self.basket(), basket_key)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, office_slug, basket_key):
+        """Empties the basket: its seats go back on sale at once instead of at the end of
+        the hold. A basket ordered already keeps its order; 404 for an unknown key."""
+        services.basket_release(basket=self.basket())
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class BasketAnswersView(ShopView, APIView):
@@ -167,6 +176,7 @@ class CheckoutView(ShopView, APIView):
         """Turns the basket into an order, in the language of the request. A free order
         is paid at once and its tickets are mailed; `later` leaves it pending until the
         organiser marks it paid; `card` answers with `payment_url`, where the buyer pays.
+        `tickets` may carry the answers as PUT answers/ takes them, set in the same step.
         Missing required answers answer 400 `answers_invalid`."""
         basket = self.basket()
         data = _valid(s.CheckoutIn, _body(request))
@@ -176,8 +186,9 @@ class CheckoutView(ShopView, APIView):
             email=data["email"],
             payment=data["payment"],
             language=translation.get_language() or settings.LANGUAGE_CODE,
+            answers=_body(request).get("tickets"),
         )
-        body = {"order": s.order_data(order, _order_tickets(order), request=request)}
+        body = {"order": s.order_data(order, order.sold_tickets, request=request)}
         if order.status == OrderStatus.PENDING and order.payment_method == PaymentMethod.CARD:
             body["payment_url"] = card_provider().start(order, request=request)
         return Response(body, status=status.HTTP_201_CREATED)

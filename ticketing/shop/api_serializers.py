@@ -49,6 +49,13 @@ class CheckoutIn(serializers.Serializer):
         choices=PaymentMethod.choices,
         help_text=_("`free` only for a total of 0; `later` or `card` otherwise."),
     )
+    tickets = TicketAnswersIn(
+        many=True,
+        required=False,
+        help_text=_(
+            "The answers, as PUT answers/ takes them: sent here, they are set in the same step."
+        ),
+    )
 
 
 # -- events ---------------------------------------------------------------------------------

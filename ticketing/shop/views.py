@@ -3,10 +3,14 @@ event's dates and tariffs with what is left, the basket that holds the seats whi
 buyer answers the forms, the checkout, the test card page, and the buyer's order page
 opened by the link of their email (`?token=...`).
 
-The basket's key lives in the session, per office, never in a URL. Every rule is the
-services' (ticketing/services/sales.py): a view reads through a selector (404 for what
-is not on sale), calls a service, and shows its refusal next to the input it names and
-at the top of the page, every problem at once; on any refusal nothing changes."""
+The basket's key lives in the session, per office, never in a URL. A buyer has one
+basket per office: choosing tickets again, or emptying the basket, gives the previous
+basket's seats back at once rather than leaving them held until the hold runs out.
+
+Every rule is the services' (ticketing/services/sales.py): a view reads through a
+selector (404 for what is not on sale), calls a service, and shows its refusal next to
+the input it names and at the top of the page, every problem at once; on any refusal
+nothing changes."""
 
 from django.contrib import messages
 from django.db import transaction
@@ -173,7 +177,7 @@ def event_page(request, office_slug, event_id):
                 items_tariffs.append(tariff)
         if not errors:
             try:
-                _basket, key = services.basket_create(office=office, items=items)
+                key = _basket_again(request, office, items)
             except PanelError as error:
                 problems = _item_problems(error, items_tariffs, errors)
                 dates = selectors.shop_dates(event)  # what is left now
@@ -191,6 +195,21 @@ def event_page(request, office_slug, event_id):
         "shop/event.html",
         {"event": event, "dates": dates, "problems": problems, "on_sale": on_sale},
     )  # fmt: skip
+
+
+def _basket_again(request, office, items) -> str:
+    """A new basket for these items, the buyer's previous one in this shop released in
+    the same transaction: its seats count as free for the new choice, and a refused
+    choice keeps the old hold as it was. Returns the new basket's key."""
+    old_key = _basket_key(request, office)
+    with transaction.atomic():
+        if old_key:
+            try:
+                services.basket_release(basket=services.basket_for(office=office, key=old_key))
+            except NotFound:
+                pass
+        _basket, key = services.basket_create(office=office, items=items)
+    return key
 
 
 def _tariffs_of(dates):
@@ -256,6 +275,8 @@ def basket_page(request, office_slug):
     and the hold's countdown. Its POST answers, orders and sends the buyer to pay."""
     office = _office(office_slug)
     basket, tickets = _current_basket(request, office)
+    if request.method == "POST" and "release" in request.POST:
+        return _release(request, office, basket, tickets)
     if basket is None:
         if request.method == "POST":
             messages.info(request, _("This basket has been ordered already or has expired."))
@@ -296,6 +317,22 @@ def basket_page(request, office_slug):
         },
         basket_count=len(tickets),
     )  # fmt: skip
+
+
+def _release(request, office, basket, tickets):
+    """The "Choose again" button: the basket's seats go back on sale at once (services.sales
+    .basket_release) and the buyer is back on the event they chose from."""
+    _keep_basket(request, office, None)
+    if basket is None:
+        return redirect("shop:office", office.slug)
+    services.basket_release(basket=basket)
+    messages.info(request, _("Your basket is empty and its seats are free again."))
+    event_id = tickets[0].tariff.zone.date.event_id
+    try:
+        selectors.shop_event(office, event_id)
+    except NotFound:  # no longer on sale
+        return redirect("shop:office", office.slug)
+    return redirect("shop:event", office.slug, event_id)
 
 
 def _rows(tickets) -> list:

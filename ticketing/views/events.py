@@ -14,7 +14,6 @@ import datetime
 from functools import partial
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -25,15 +24,14 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 
 from panel.access import Capability
-from panel.errors import NotFound
-from panel.errors import PermissionDenied as PanelPermissionDenied
-from panel.mixins import organisation_view, post_only, require, run_service
+from panel.mixins import organisation_view, post_only
 from panel.views.common import confirm_then_run, next_url
 
 from .. import selectors, services
 from ..event_forms import DateForm, EventForm, TariffForm, ZoneForm, time_zone_note
 from ..models import EventStatus, OrderStatus
 from ..services.catalogue import STATUS_MOVES
+from .common import found_or_404, require_manage, run_or_403, submit_form
 
 #: The buttons that move an event's status, by the status they lead to.
 STATUS_ACTIONS = {
@@ -44,39 +42,6 @@ STATUS_ACTIONS = {
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def _found(selector, access, **kwargs):
-    try:
-        return selector(access=access, **kwargs)
-    except NotFound:
-        raise Http404() from None
-
-
-def _run(request, service, /, **kwargs):
-    """`run_service`, where the service's refusal for a missing capability is a 403."""
-
-    def call(**arguments):
-        try:
-            return service(**arguments)
-        except PanelPermissionDenied:
-            raise DjangoPermissionDenied() from None
-
-    return run_service(request, call, **kwargs)
-
-
-def _submitted(request, form, service, *, success, field_map=None, **kwargs):
-    """`service(**kwargs, **form.values())` for a bound form: the object made or changed,
-    or None when the form or the service refused (its errors are then on the form)."""
-    if not form.is_valid():
-        return None
-    call = partial(service, **kwargs, **form.values())  # `form` may be one of the values
-    ok, result = _run(request, call, form=form, field_map=field_map, success=success)
-    return result if ok else None
-
-
-def _manage(access, office) -> None:
-    require(access, Capability.MANAGE_PRODUCT, office)
 
 
 def _event_url(event) -> str:
@@ -117,11 +82,11 @@ def _with_numbers(dates, event):
 
 @organisation_view()
 def event_create(request, access, office_id):
-    office = _found(selectors.office_for, access, office_id=office_id)
-    _manage(access, office)
+    office = found_or_404(selectors.office_for, access, office_id=office_id)
+    require_manage(access, office)
     form = EventForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        ok, event = _run(
+        ok, event = run_or_403(
             request,
             services.event_create,
             form=form,
@@ -130,7 +95,7 @@ def event_create(request, access, office_id):
             **form.details(),
         )
         if ok and form.image_change():
-            ok, _event = _run(
+            ok, _event = run_or_403(
                 request,
                 services.event_update,
                 form=form,
@@ -226,12 +191,12 @@ def _event_page(request, access, event, *, form=None, date_form=None, zone_form=
 @organisation_view()
 def event_detail(request, access, event_id):
     """The event editor. Its POST is the details form (title, description, venue, image)."""
-    event = _found(selectors.event_for, access, event_id=event_id)
+    event = found_or_404(selectors.event_for, access, event_id=event_id)
     if request.method != "POST":
         return _event_page(request, access, event)
-    _manage(access, event.office)
+    require_manage(access, event.office)
     form = EventForm(request.POST, request.FILES)
-    if _submitted(
+    if submit_form(
         request, form, services.event_update, access=access, event=event, success=_("Event saved.")
     ):
         return redirect(_event_url(event))
@@ -243,8 +208,8 @@ def event_detail(request, access, event_id):
 @post_only
 def event_status(request, access, event_id):
     """Put on sale, close sales, back to draft (cancelling asks first: event-cancel)."""
-    event = _found(selectors.event_for, access, event_id=event_id)
-    _manage(access, event.office)
+    event = found_or_404(selectors.event_for, access, event_id=event_id)
+    require_manage(access, event.office)
     wanted = request.POST.get("status")
     if wanted in STATUS_ACTIONS:
         done = {
@@ -252,7 +217,7 @@ def event_status(request, access, event_id):
             EventStatus.SALES_CLOSED: _("Sales are closed."),
             EventStatus.DRAFT: _("The event is a draft again: the shop no longer shows it."),
         }[wanted]
-        _run(
+        run_or_403(
             request, services.event_update, access=access, event=event, status=wanted, success=done
         )
     return redirect(_event_url(event))
@@ -260,8 +225,8 @@ def event_status(request, access, event_id):
 
 @organisation_view()
 def event_cancel(request, access, event_id):
-    event = _found(selectors.event_for, access, event_id=event_id)
-    _manage(access, event.office)
+    event = found_or_404(selectors.event_for, access, event_id=event_id)
+    require_manage(access, event.office)
     back = _event_url(event)
     return confirm_then_run(
         request,
@@ -273,7 +238,7 @@ def event_cancel(request, access, event_id):
         ),
         button=_("Cancel the event"),
         cancel_url=back,
-        run=lambda: _run(
+        run=lambda: run_or_403(
             request,
             services.event_update,
             access=access,
@@ -287,8 +252,8 @@ def event_cancel(request, access, event_id):
 
 @organisation_view()
 def event_delete(request, access, event_id):
-    event = _found(selectors.event_for, access, event_id=event_id)
-    _manage(access, event.office)
+    event = found_or_404(selectors.event_for, access, event_id=event_id)
+    require_manage(access, event.office)
     return confirm_then_run(
         request,
         title=_("Delete an event"),
@@ -298,7 +263,7 @@ def event_delete(request, access, event_id):
         ),
         button=_("Delete the event"),
         cancel_url=_event_url(event),
-        run=lambda: _run(
+        run=lambda: run_or_403(
             request, services.event_delete, access=access, event=event, success=_("Event deleted.")
         ),
         done_url=reverse("ticketing:office-detail", args=[access.organisation.pk, event.office_id]),
@@ -308,7 +273,7 @@ def event_delete(request, access, event_id):
 @organisation_view()
 def event_image(request, access, event_id):
     """The event's image, for the people who see the event."""
-    event = _found(selectors.event_for, access, event_id=event_id)
+    event = found_or_404(selectors.event_for, access, event_id=event_id)
     if not event.image:
         raise Http404()
     try:
@@ -323,11 +288,11 @@ def event_image(request, access, event_id):
 @organisation_view()
 @post_only
 def date_create(request, access, event_id):
-    event = _found(selectors.event_for, access, event_id=event_id)
-    _manage(access, event.office)
+    event = found_or_404(selectors.event_for, access, event_id=event_id)
+    require_manage(access, event.office)
     form = DateForm(request.POST, prefix="date")
     call = partial(services.date_create, access=access, event=event)
-    date = _submitted(request, form, call, success=_("Date added. Now give it its zones."))
+    date = submit_form(request, form, call, success=_("Date added. Now give it its zones."))
     if date:
         return redirect(_date_url(date))
     return _event_page(request, access, event, date_form=form)
@@ -361,13 +326,13 @@ def _date_page(request, access, date, *, date_form=None, zone_form=None):
 @organisation_view()
 def date_detail(request, access, date_id):
     """A date: its live numbers, zones and tariffs. Its POST changes the date's times."""
-    date = _found(selectors.date_for, access, date_id=date_id)
+    date = found_or_404(selectors.date_for, access, date_id=date_id)
     if request.method != "POST":
         return _date_page(request, access, date)
-    _manage(access, date.event.office)
+    require_manage(access, date.event.office)
     form = DateForm(request.POST, prefix="date")
     call = partial(services.date_update, access=access, date=date)
-    if _submitted(request, form, call, success=_("Date saved.")):
+    if submit_form(request, form, call, success=_("Date saved.")):
         return redirect(_date_url(date))
     date.refresh_from_db()
     return _date_page(request, access, date, date_form=form)
@@ -380,13 +345,13 @@ def _orders_of(date) -> int:
 
 @organisation_view()
 def date_cancel(request, access, date_id):
-    date = _found(selectors.date_for, access, date_id=date_id)
-    _manage(access, date.event.office)
+    date = found_or_404(selectors.date_for, access, date_id=date_id)
+    require_manage(access, date.event.office)
     back = _date_url(date)
     count = _orders_of(date)
 
     def run():
-        ok, touched = _run(request, services.date_cancel, access=access, date=date)
+        ok, touched = run_or_403(request, services.date_cancel, access=access, date=date)
         if ok:
             messages.success(
                 request,
@@ -424,8 +389,8 @@ def _when(date) -> str:
 
 @organisation_view()
 def date_delete(request, access, date_id):
-    date = _found(selectors.date_for, access, date_id=date_id)
-    _manage(access, date.event.office)
+    date = found_or_404(selectors.date_for, access, date_id=date_id)
+    require_manage(access, date.event.office)
     return confirm_then_run(
         request,
         title=_("Delete a date"),
@@ -436,7 +401,7 @@ def date_delete(request, access, date_id):
         ),
         button=_("Delete the date"),
         cancel_url=_date_url(date),
-        run=lambda: _run(
+        run=lambda: run_or_403(
             request, services.date_delete, access=access, date=date, success=_("Date deleted.")
         ),
         done_url=_event_url(date.event),
@@ -448,7 +413,7 @@ def date_delete(request, access, date_id):
 def date_availability(request, access, date_id):
     """The live numbers of a date, for live.js: capacity, held, sold and left per zone
     and per tariff."""
-    date = _found(selectors.date_for, access, date_id=date_id)
+    date = found_or_404(selectors.date_for, access, date_id=date_id)
     live = _with_numbers(date.event.dates.filter(pk=date.pk), date.event)[0]
 
     def numbers(item):
@@ -492,12 +457,12 @@ def date_availability(request, access, date_id):
 @organisation_view()
 @post_only
 def zone_create(request, access, date_id):
-    date = _found(selectors.date_for, access, date_id=date_id)
-    _manage(access, date.event.office)
+    date = found_or_404(selectors.date_for, access, date_id=date_id)
+    require_manage(access, date.event.office)
     form = ZoneForm(request.POST, prefix="zone")
     back = next_url(request, _date_url(date))
     call = partial(services.zone_create, access=access, date=date)
-    zone = _submitted(request, form, call, success=_("Zone added. Give it a tariff now."))
+    zone = submit_form(request, form, call, success=_("Zone added. Give it a tariff now."))
     if zone:
         return redirect(back + f"#zone-{zone.pk}")
     if back == _event_url(date.event):  # the form of a single date, on its event's page
@@ -507,13 +472,13 @@ def zone_create(request, access, date_id):
 
 @organisation_view()
 def zone_edit(request, access, zone_id):
-    zone = _found(selectors.zone_for, access, zone_id=zone_id)
+    zone = found_or_404(selectors.zone_for, access, zone_id=zone_id)
     office = zone.date.event.office
-    _manage(access, office)
+    require_manage(access, office)
     back = next_url(request, _date_url(zone.date))
     form = ZoneForm(request.POST or None, initial={"name": zone.name, "capacity": zone.capacity})
     call = partial(services.zone_update, access=access, zone=zone)
-    if form.is_bound and _submitted(request, form, call, success=_("Zone saved.")):
+    if form.is_bound and submit_form(request, form, call, success=_("Zone saved.")):
         return redirect(back + f"#zone-{zone.pk}")
     return render(
         request,
@@ -531,8 +496,8 @@ def zone_edit(request, access, zone_id):
 
 @organisation_view()
 def zone_delete(request, access, zone_id):
-    zone = _found(selectors.zone_for, access, zone_id=zone_id)
-    _manage(access, zone.date.event.office)
+    zone = found_or_404(selectors.zone_for, access, zone_id=zone_id)
+    require_manage(access, zone.date.event.office)
     back = next_url(request, _date_url(zone.date))
     return confirm_then_run(
         request,
@@ -541,7 +506,7 @@ def zone_delete(request, access, zone_id):
         detail=_("Its tariffs go with it. A zone with tickets cannot be deleted."),
         button=_("Delete the zone"),
         cancel_url=back,
-        run=lambda: _run(
+        run=lambda: run_or_403(
             request, services.zone_delete, access=access, zone=zone, success=_("Zone deleted.")
         ),
         done_url=back,
@@ -553,7 +518,7 @@ def zone_delete(request, access, zone_id):
 
 def _tariff_page(request, access, zone, tariff=None):
     office = zone.date.event.office
-    _manage(access, office)
+    require_manage(access, office)
     office_forms = list(office.forms.order_by("name", "id"))
     back = next_url(request, _date_url(zone.date))
     form = TariffForm(request.POST or None, office_forms=office_forms, tariff=tariff)
@@ -563,7 +528,7 @@ def _tariff_page(request, access, zone, tariff=None):
     else:
         call = partial(services.tariff_update, access=access, tariff=tariff)
         success = _("Tariff saved.")
-    if form.is_bound and _submitted(
+    if form.is_bound and submit_form(
         request, form, call, success=success, field_map={"form": "linked_form"}
     ):
         return redirect(back + f"#zone-{zone.pk}")
@@ -586,19 +551,19 @@ def _tariff_page(request, access, zone, tariff=None):
 
 @organisation_view()
 def tariff_create(request, access, zone_id):
-    return _tariff_page(request, access, _found(selectors.zone_for, access, zone_id=zone_id))
+    return _tariff_page(request, access, found_or_404(selectors.zone_for, access, zone_id=zone_id))
 
 
 @organisation_view()
 def tariff_edit(request, access, tariff_id):
-    tariff = _found(selectors.tariff_for, access, tariff_id=tariff_id)
+    tariff = found_or_404(selectors.tariff_for, access, tariff_id=tariff_id)
     return _tariff_page(request, access, tariff.zone, tariff)
 
 
 @organisation_view()
 def tariff_delete(request, access, tariff_id):
-    tariff = _found(selectors.tariff_for, access, tariff_id=tariff_id)
-    _manage(access, tariff.zone.date.event.office)
+    tariff = found_or_404(selectors.tariff_for, access, tariff_id=tariff_id)
+    require_manage(access, tariff.zone.date.event.office)
     back = next_url(request, _date_url(tariff.zone.date))
     return confirm_then_run(
         request,
@@ -607,7 +572,7 @@ def tariff_delete(request, access, tariff_id):
         detail=_("A tariff with tickets cannot be deleted."),
         button=_("Delete the tariff"),
         cancel_url=back,
-        run=lambda: _run(
+        run=lambda: run_or_403(
             request,
             services.tariff_delete,
             access=access,

@@ -24,7 +24,7 @@ from .. import selectors, services
 from ..forms import FieldForm, PositionsForm, TicketFormForm
 from ..models import CHOICE_TYPES, FieldType
 from ..services.forms import field_order_key
-from .events import _found, _manage, _run, _submitted
+from .common import found_or_404, require_manage, run_or_403, submit_form
 from .offices import shop_url
 
 
@@ -53,17 +53,17 @@ def _list_page(request, access, office, create_form=None):
 
 @organisation_view()
 def form_list(request, access, office_id):
-    office = _found(selectors.office_for, access, office_id=office_id)
+    office = found_or_404(selectors.office_for, access, office_id=office_id)
     return _list_page(request, access, office)
 
 
 @organisation_view()
 @post_only
 def form_create(request, access, office_id):
-    office = _found(selectors.office_for, access, office_id=office_id)
-    _manage(access, office)
+    office = found_or_404(selectors.office_for, access, office_id=office_id)
+    require_manage(access, office)
     form = TicketFormForm(request.POST)
-    created = _submitted(
+    created = submit_form(
         request,
         form,
         services.form_create,
@@ -121,15 +121,15 @@ def _form_page(request, access, ticket_form, *, field_form=None, positions_form=
 
 @organisation_view()
 def form_detail(request, access, form_id):
-    ticket_form = _found(selectors.form_for, access, form_id=form_id)
+    ticket_form = found_or_404(selectors.form_for, access, form_id=form_id)
     return _form_page(request, access, ticket_form)
 
 
 @organisation_view()
 def form_delete(request, access, form_id):
-    ticket_form = _found(selectors.form_for, access, form_id=form_id)
+    ticket_form = found_or_404(selectors.form_for, access, form_id=form_id)
     office = ticket_form.office
-    _manage(access, office)
+    require_manage(access, office)
     linked = ticket_form.tariffs.count()
     return confirm_then_run(
         request,
@@ -145,7 +145,7 @@ def form_delete(request, access, form_id):
         % {"n": linked},
         button=_("Delete the form"),
         cancel_url=form_url(ticket_form),
-        run=lambda: _run(
+        run=lambda: run_or_403(
             request,
             partial(services.form_delete, form=ticket_form),  # `form` is run_service's own
             access=access,
@@ -158,11 +158,11 @@ def form_delete(request, access, form_id):
 @organisation_view()
 @post_only
 def field_create(request, access, form_id):
-    ticket_form = _found(selectors.form_for, access, form_id=form_id)
-    _manage(access, ticket_form.office)
+    ticket_form = found_or_404(selectors.form_for, access, form_id=form_id)
+    require_manage(access, ticket_form.office)
     form = FieldForm(request.POST, prefix="field")
     call = partial(services.field_create, access=access, form=ticket_form)
-    field = _submitted(request, form, call, success=_("Question added."))
+    field = submit_form(request, form, call, success=_("Question added."))
     if field:
         return redirect(form_url(ticket_form) + f"#field-{field.pk}")
     return _form_page(request, access, ticket_form, field_form=form)
@@ -172,11 +172,11 @@ def field_create(request, access, form_id):
 @post_only
 def form_positions(request, access, form_id):
     """Every position typed in the list, saved at once (or none, on any error)."""
-    ticket_form = _found(selectors.form_for, access, form_id=form_id)
-    _manage(access, ticket_form.office)
+    ticket_form = found_or_404(selectors.form_for, access, form_id=form_id)
+    require_manage(access, ticket_form.office)
     form = PositionsForm(request.POST, fields=services.ordered_fields(ticket_form))
     if form.is_valid():
-        ok, _changed = _run(
+        ok, _changed = run_or_403(
             request,
             _positions_save,
             form=form,
@@ -206,12 +206,12 @@ def _positions_save(*, access, changes: PositionsForm) -> int:
 
 @organisation_view()
 def field_edit(request, access, field_id):
-    field = _found(selectors.field_for, access, field_id=field_id)
+    field = found_or_404(selectors.field_for, access, field_id=field_id)
     ticket_form = field.form
-    _manage(access, ticket_form.office)
+    require_manage(access, ticket_form.office)
     form = FieldForm.for_field(field, request.POST or None)
     call = partial(services.field_update, access=access, field=field)
-    if form.is_bound and _submitted(request, form, call, success=_("Question saved.")):
+    if form.is_bound and submit_form(request, form, call, success=_("Question saved.")):
         return redirect(form_url(ticket_form) + f"#field-{field.pk}")
     return render(
         request,
@@ -228,9 +228,9 @@ def field_edit(request, access, field_id):
 
 @organisation_view()
 def field_delete(request, access, field_id):
-    field = _found(selectors.field_for, access, field_id=field_id)
+    field = found_or_404(selectors.field_for, access, field_id=field_id)
     ticket_form = field.form
-    _manage(access, ticket_form.office)
+    require_manage(access, ticket_form.office)
     back = form_url(ticket_form)
     return confirm_then_run(
         request,
@@ -239,7 +239,7 @@ def field_delete(request, access, field_id):
         detail=_("Buyers are no longer asked it. Answers already given stay with their tickets."),
         button=_("Delete the question"),
         cancel_url=back,
-        run=lambda: _run(
+        run=lambda: run_or_403(
             request,
             services.field_delete,
             access=access,

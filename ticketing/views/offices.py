@@ -20,7 +20,7 @@ from panel.mixins import organisation_view, post_only
 from .. import selectors, services
 from ..forms import OfficeCreateForm, OfficeDeleteForm, OfficeSettingsForm
 from ..models import EventStatus, OrderStatus
-from .events import _found, _manage, _run, _submitted
+from .common import found_or_404, require_manage, run_or_403, submit_form
 
 
 def office_url(office) -> str:
@@ -70,7 +70,7 @@ def office_create(request, access):
     if not access.may_change_billing():  # an administrator's act
         raise DjangoPermissionDenied()
     form = OfficeCreateForm(request.POST)
-    office = _submitted(
+    office = submit_form(
         request,
         form,
         services.office_create,
@@ -84,7 +84,7 @@ def office_create(request, access):
 
 @organisation_view()
 def office_detail(request, access, office_id):
-    office = _found(selectors.office_for, access, office_id=office_id)
+    office = found_or_404(selectors.office_for, access, office_id=office_id)
     upcoming = _upcoming("dates__")
     events = office.events.annotate(
         date_count=Count("dates", distinct=True),
@@ -111,12 +111,12 @@ def office_detail(request, access, office_id):
 
 @organisation_view()
 def office_settings(request, access, office_id):
-    office = _found(selectors.office_for, access, office_id=office_id)
+    office = found_or_404(selectors.office_for, access, office_id=office_id)
     can_manage = access.can(Capability.MANAGE_PRODUCT, office)
     if request.method == "POST":
-        _manage(access, office)
+        require_manage(access, office)
         form = OfficeSettingsForm.for_office(office, request.POST)
-        saved = _submitted(
+        saved = submit_form(
             request,
             form,
             services.office_update,
@@ -144,12 +144,12 @@ def office_settings(request, access, office_id):
 
 @organisation_view()
 def office_delete(request, access, office_id):
-    office = _found(selectors.office_for, access, office_id=office_id)
+    office = found_or_404(selectors.office_for, access, office_id=office_id)
     if not access.may_change_billing(office):  # an administrator's act
         raise DjangoPermissionDenied()
     form = OfficeDeleteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        ok, _result = _run(
+        ok, _result = run_or_403(
             request,
             services.office_delete,
             form=form,

@@ -22,7 +22,7 @@ from .. import secrets, selectors, services
 from ..forms import MarkPaidForm, OrderFilterForm
 from ..models import OrderStatus, Ticket
 from ..services.forms import field_order_key
-from .events import _found, _manage, _run
+from .common import found_or_404, require_manage, run_or_403
 from .offices import shop_url
 
 
@@ -52,7 +52,7 @@ def _summarise(order) -> None:
 
 @organisation_view()
 def order_list(request, access, office_id):
-    office = _found(selectors.office_for, access, office_id=office_id)
+    office = found_or_404(selectors.office_for, access, office_id=office_id)
     form = OrderFilterForm(request.GET or None, dates=_date_choices(office))
     invalid = form.is_bound and not form.is_valid()
     orders = selectors.order_list(office=office, **form.filters()).prefetch_related(
@@ -140,19 +140,19 @@ def _order_page(request, access, order, *, paid_form=None):
 
 @organisation_view()
 def order_detail(request, access, order_id):
-    order = _found(selectors.order_for, access, order_id=order_id)
+    order = found_or_404(selectors.order_for, access, order_id=order_id)
     return _order_page(request, access, order)
 
 
 @organisation_view()
 @post_only
 def order_mark_paid(request, access, order_id):
-    order = _found(selectors.order_for, access, order_id=order_id)
-    _manage(access, order.office)
+    order = found_or_404(selectors.order_for, access, order_id=order_id)
+    require_manage(access, order.office)
     form = MarkPaidForm(request.POST)
     if not form.is_valid():
         return _order_page(request, access, order, paid_form=form)
-    _run(
+    run_or_403(
         request,
         services.order_mark_paid,
         access=access,
@@ -166,8 +166,8 @@ def order_mark_paid(request, access, order_id):
 
 @organisation_view()
 def order_cancel(request, access, order_id):
-    order = _found(selectors.order_for, access, order_id=order_id)
-    _manage(access, order.office)
+    order = found_or_404(selectors.order_for, access, order_id=order_id)
+    require_manage(access, order.office)
     back = order_url(order)
     seats = order.tickets.filter(cancelled=False).count()
     return confirm_then_run(
@@ -185,7 +185,7 @@ def order_cancel(request, access, order_id):
         % {"n": seats, "email": order.buyer_email},
         button=_("Cancel the order"),
         cancel_url=back,
-        run=lambda: _run(
+        run=lambda: run_or_403(
             request,
             services.order_cancel,
             access=access,
@@ -199,9 +199,9 @@ def order_cancel(request, access, order_id):
 @organisation_view()
 @post_only
 def order_resend(request, access, order_id):
-    order = _found(selectors.order_for, access, order_id=order_id)
-    _manage(access, order.office)
-    _run(
+    order = found_or_404(selectors.order_for, access, order_id=order_id)
+    require_manage(access, order.office)
+    run_or_403(
         request,
         services.order_resend,
         access=access,
