@@ -97,6 +97,16 @@ DATABASES = {
         conn_max_age=int(os.environ.get("PANEL_DB_CONN_MAX_AGE", "0")),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # `make run`'s database. Every transaction takes the write lock when it begins, and
+    # others wait for it (up to 30 s) instead of failing with "database is locked": the
+    # shop's checkouts are then one after the other, as the zones' row locks make them on
+    # PostgreSQL. WAL lets pages be read meanwhile.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "panel.User"

@@ -56,7 +56,7 @@ class PostgresServer(Server):
             [postgres, "-D", data, "-p", port, "-k", self.dir,
              "-c", "listen_addresses=127.0.0.1",
              "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-             "-c", "max_connections=200", "-c", "logging_collector=off"],
+             "-c", "max_connections=300", "-c", "logging_collector=off"],
             user=self.os_user if account else None,
         )  # fmt: skip
         self.url = f"postgres://postgres@127.0.0.1:{port}/postgres"

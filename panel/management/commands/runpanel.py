@@ -115,7 +115,7 @@ class Command(BaseCommand):
                 env,
             )  # fmt: skip
             self.start(
-                "web", [python, str(settings.BASE_DIR / "manage.py"), "runserver", addrport], env
+                "web", [python, str(settings.BASE_DIR / "manage.py"), "runweb", addrport], env
             )
             self.stdout.write(
                 self.style.SUCCESS(
