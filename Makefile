@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 DEV    := DJANGO_SETTINGS_MODULE=panel.settings.dev
 PYTEST_ARGS ?=
 
@@ -12,17 +13,25 @@ PYTEST_ARGS ?=
 DUMMY_SECRET_KEY := check-deploy-only-0f3a9c1e7b5d2a8f4c6e0b9d1a7f3c5e8b2d4f6a0c9e1b3d5f7a
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint fmt bench messages check-deploy mail-demo
+.PHONY: help venv node_modules run test lint fmt bench messages check-deploy mail-demo
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+	@grep -E '^[a-z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-venv: $(STAMP) ## Create .venv and install the panel with its dev and embedded extras
+venv: $(STAMP) $(NODE_STAMP) ## Create .venv with the panel and its extras, and node_modules/
 
 # Re-run the install only when pyproject.toml changes (or .venv is gone).
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -e '.[dev,embedded]'
+	@touch $@
+
+node_modules: $(NODE_STAMP) ## Install the browser libraries the panel serves (npm, package-lock.json)
+
+# The exact versions of package-lock.json, again only when it changes (or node_modules/ is
+# gone); settings/base.py serves them as static files (STATICFILES_DIRS).
+$(NODE_STAMP): package-lock.json
+	npm ci --no-audit --no-fund
 	@touch $@
 
 run: venv ## Migrate, create the demo organisation and serve on http://127.0.0.1:8000

@@ -25,9 +25,6 @@ import http.client
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "panel.settings.dev")
 
+from bench.support.serving import GunicornServer, tree_cpu_seconds  # noqa: E402
 from tests.rig import Rig, free_port  # noqa: E402
 
 rig = Rig()
@@ -113,71 +111,6 @@ def build() -> dict:
     }
 
 
-# -- CPU accounting ---------------------------------------------------------------------------
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def tree_cpu_seconds(pid: int) -> float:
-    """User and system time of a process and all its descendants still running (the
-    gunicorn workers, PostgreSQL's backends), from /proc."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(stat.read_text().rpartition(")")[2].split()[1])
-        except (OSError, ValueError):
-            continue
-        children.setdefault(parent, []).append(int(stat.parent.name))
-    total, todo = 0.0, [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            values = Path(f"/proc/{current}/stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        total += (int(values[11]) + int(values[12])) / TICK
-        todo += children.get(current, [])
-    return total
-
-
-# -- the server ------------------------------------------------------------------------------
-
-
-class Server:
-    """gunicorn with WORKERS sync workers, as deploy/entrypoint.sh runs the panel."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.log = scratch / "gunicorn.log"
-        env = {**os.environ, "PANEL_DB_CONN_MAX_AGE": "60", "PANEL_DEBUG": "0"}
-        with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "panel.wsgi:application",
-                 "--bind", f"127.0.0.1:{self.port}", "--workers", str(WORKERS),
-                 "--timeout", "60"],
-                cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise SystemExit(f"gunicorn did not start:\n{self.log.read_text()}") from None
-                time.sleep(0.2)
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
 def call(port: int, method: str, path: str, body: dict, expected: int) -> dict:
     """One request on its own connection (gunicorn's sync workers close each one)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -241,7 +174,7 @@ class Run:
                     self.steps.append(steps)
 
     def measure(
-        self, server: "Server", ramp: float = RAMP_SECONDS, seconds: float = SECONDS
+        self, server: "GunicornServer", ramp: float = RAMP_SECONDS, seconds: float = SECONDS
     ) -> "Figures":
         threads = [threading.Thread(target=self.buyer, args=(n,)) for n in range(BUYERS)]
         for thread in threads:
@@ -260,7 +193,7 @@ class Run:
         return figures
 
 
-def cpu_sample(server: "Server") -> dict[str, float]:
+def cpu_sample(server: "GunicornServer") -> dict[str, float]:
     return {
         "wall": time.perf_counter(),
         "panel": tree_cpu_seconds(server.proc.pid),
@@ -346,7 +279,7 @@ def main() -> None:
     busy = os.getloadavg()[0]
     world = build()
     queries = queries_per_step(world)
-    server = Server()
+    server = GunicornServer(port=free_port(), workers=WORKERS, scratch=scratch)
     try:
         warm_up = Run(server.port, world["spread"], world["field"])
         warm_up.measure(server, ramp=WARM_UP_SECONDS, seconds=0)

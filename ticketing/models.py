@@ -319,7 +319,7 @@ class Ticket(models.Model):
     holder_name = models.CharField(max_length=400, blank=True)
     nonce = models.CharField(max_length=32, unique=True)
     secret_hash = models.CharField(max_length=64, unique=True)
-    # The next issue's door check fills these in.
+    # The first valid entry at a door (services/checkin.py).
     checked_in_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -346,3 +346,100 @@ class PaymentEvent(models.Model):
 
     def __str__(self):
         return f"{self.provider} {self.event_id}"
+
+
+# -- access control ---------------------------------------------------------------------------
+
+
+class CheckinList(models.Model):
+    """A door's rule: which of the event's tickets it lets in. An empty `dates`, `zones`
+    or `tariffs` admits all of them; unpaid (pay-later) tickets only with
+    `admit_unpaid`; coming back in after an exit scan only with `allow_reentry`
+    (services/checkin.py)."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="checkin_lists")
+    name = models.CharField(_("name"), max_length=120)
+    dates = models.ManyToManyField(EventDate, blank=True, related_name="checkin_lists")
+    zones = models.ManyToManyField(Zone, blank=True, related_name="checkin_lists")
+    tariffs = models.ManyToManyField(Tariff, blank=True, related_name="checkin_lists")
+    admit_unpaid = models.BooleanField(_("admit unpaid tickets"), default=False)
+    allow_reentry = models.BooleanField(_("allow re-entry"), default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self):
+        return self.name
+
+
+class ScanDirection(models.TextChoices):
+    ENTRY = "entry", _("Entry")
+    EXIT = "exit", _("Exit")
+
+
+class ScanResult(models.TextChoices):
+    VALID = "valid", _("Valid")
+    ALREADY_USED = "already_used", _("Already used")
+    WRONG_DATE = "wrong_date", _("Wrong date")
+    WRONG_ZONE = "wrong_zone", _("Wrong zone")
+    UNPAID = "unpaid", _("Unpaid")
+    CANCELLED = "cancelled", pgettext_lazy("scan result", "Cancelled")
+    UNKNOWN = "unknown", _("Unknown")
+    EXIT_REFUSED = "exit_refused", _("Exit refused")
+
+
+class Scan(models.Model):
+    """One reading of a code at a door, refused ones too. `scan_id` is chosen by the
+    device, so that a retry (or a later offline upload) is recognised and answered with
+    the first decision; `scanned_at` is the device's clock, `recorded_at` the server's.
+    `first_entry` is the ticket's first valid entry when this scan came after one."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    checkin_list = models.ForeignKey(CheckinList, on_delete=models.CASCADE, related_name="scans")
+    # Empty for a code that matches no sold ticket of the event.
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.SET_NULL, null=True, blank=True, related_name="scans"
+    )
+    direction = models.CharField(
+        _("direction"), max_length=8, choices=ScanDirection.choices, default=ScanDirection.ENTRY
+    )
+    result = models.CharField(_("result"), max_length=16, choices=ScanResult.choices)
+    first_entry = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    scan_id = models.CharField(max_length=64)
+    device = models.CharField(_("device"), max_length=100, blank=True)
+    gate = models.CharField(_("gate"), max_length=100, blank=True)
+    scanned_at = models.DateTimeField(_("scanned at"))
+    recorded_at = models.DateTimeField(default=timezone.now)
+    offline = models.BooleanField(default=False)
+    conflict = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-scanned_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["checkin_list", "scan_id"], name="scan_id_once_per_list"
+            ),
+            models.CheckConstraint(
+                condition=Q(result__in=[r.value for r in ScanResult]), name="scan_result_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(direction__in=[d.value for d in ScanDirection]),
+                name="scan_direction_known",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["checkin_list", "-scanned_at", "-id"]),
+            models.Index(fields=["checkin_list", "result", "-scanned_at"]),
+            models.Index(fields=["ticket", "result"]),
+        ]
+
+    def __str__(self):
+        return f"scan {self.scan_id}"

@@ -8,6 +8,7 @@ from panel.access import Access, Capability
 from panel.errors import NotFound
 
 from .models import (
+    CheckinList,
     Event,
     EventDate,
     EventStatus,
@@ -205,7 +206,8 @@ def shop_dates(event: Event, *, now=None) -> list[EventDate]:
 
 def order_list(*, office: TicketOffice, status=None, date=None, search=None):
     """The office's orders, newest first, filtered by status, date (id) and a search
-    over the code, the buyer's name and email."""
+    over the code, the buyer's name and email, and the names on the tickets (what the
+    door staff hear: "I am Alice", while Bob bought)."""
     orders = office.orders.all()
     if status:
         orders = orders.filter(status=status)
@@ -217,6 +219,7 @@ def order_list(*, office: TicketOffice, status=None, date=None, search=None):
             Q(code__iexact=search)
             | Q(buyer_name__icontains=search)
             | Q(buyer_email__icontains=search)
+            | Q(tickets__holder_name__icontains=search)
         )
     return orders.distinct().order_by("-created_at", "-id")
 
@@ -227,3 +230,39 @@ def order_tickets(order: Order):
         .prefetch_related("tariff__form__fields")
         .order_by("pk")
     )
+
+
+# -- access control ---------------------------------------------------------------------------
+
+
+def checkin_list_for(*, access, checkin_list_id) -> CheckinList:
+    return _lookup(access, CheckinList.objects.all(), checkin_list_id, "event__office")
+
+
+def checkin_list_list(*, event: Event):
+    """The event's check-in lists with what they admit, in four queries."""
+    return event.checkin_lists.prefetch_related("dates", "zones", "tariffs").order_by("name", "id")
+
+
+def scan_list(*, checkin_list: CheckinList, result=None, since=None, until=None, search=None):
+    """The list's scans, latest first (by the device's time), filtered by result, a
+    time window [since, until) and a search over the order's code, the name on the
+    ticket and the buyer's name and email; with their tickets, in one query."""
+    scans = checkin_list.scans.select_related(
+        "ticket__order", "ticket__zone", "ticket__tariff", "first_entry"
+    )
+    if result:
+        scans = scans.filter(result=result)
+    if since:
+        scans = scans.filter(scanned_at__gte=since)
+    if until:
+        scans = scans.filter(scanned_at__lt=until)
+    if search:
+        search = str(search).strip()
+        scans = scans.filter(
+            Q(ticket__order__code__iexact=search)
+            | Q(ticket__holder_name__icontains=search)
+            | Q(ticket__order__buyer_name__icontains=search)
+            | Q(ticket__order__buyer_email__icontains=search)
+        )
+    return scans.order_by("-scanned_at", "-id")

@@ -139,6 +139,10 @@ FORMAT_MODULE_PATH = ["panel.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("PANEL_STATIC_ROOT", VAR_DIR / "static"))
+# Browser libraries installed by npm from package-lock.json (`make node_modules`), served
+# by the panel itself rather than a CDN: static/vendor/qr-scanner/ is the door scanner's
+# QR reader, whose worker script loads from next to it.
+STATICFILES_DIRS = [("vendor/qr-scanner", BASE_DIR / "node_modules" / "qr-scanner")]
 MEDIA_ROOT = Path(os.environ.get("PANEL_MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "media/"
 STORAGES = {

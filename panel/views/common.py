@@ -249,8 +249,12 @@ def first_or_404(queryset):
     return found
 
 
-def confirm_then_run(request, *, title, question, button, cancel_url, run, done_url, detail=""):
-    """Ask before a destructive action (GET), do it on POST, then go to `done_url`."""
+def confirm_then_run(
+    request, *, title, question, button, cancel_url, run, done_url, detail="", keep_label=""
+):
+    """Ask before a destructive action (GET), do it on POST, then go to `done_url`.
+    `keep_label` names the way back when the action itself is a cancellation ("Keep the
+    order" rather than a "Cancel" beside "Cancel the order")."""
     if request.method == "POST":
         ok, _result = run()
         return redirect(done_url if ok else cancel_url)
@@ -263,6 +267,7 @@ def confirm_then_run(request, *, title, question, button, cancel_url, run, done_
             "detail": detail,
             "button": button,
             "cancel_url": cancel_url,
+            "keep_label": keep_label,
         },
     )
 

@@ -92,6 +92,7 @@ def _ticketing_world(access) -> dict:
     ordered, _key = ticketing.basket_create(office=office, items=items)
     order = ticketing.checkout(basket=ordered, name="Ada", email="ada@fuzz.test", payment="later")
     _basket, basket_key = ticketing.basket_create(office=office, items=items)
+    checkin_list = ticketing.checkin_list_create(access=access, event=event, name="Main door")
     return {
         "office_id": office.pk,
         "office_slug": office.slug,
@@ -105,4 +106,5 @@ def _ticketing_world(access) -> dict:
         "code": order.code,
         "ticket_id": order.tickets.first().pk,
         "basket_key": basket_key,
+        "checkin_list_id": checkin_list.pk,
     }

@@ -493,3 +493,19 @@ def test_cancelling_an_order_frees_its_seats(api, shop_world):
     assert (balcony["sold"], balcony["available"]) == (0, 20)
     services.basket_create(office=w["office"], items=[{"tariff": w["free"].pk, "quantity": 20}])
     assert_error(api.post(api.url(f"orders/{order.pk}/mark-paid/")), 409, code="order_cancelled")
+
+
+def test_orders_are_found_by_the_name_on_a_ticket(api, shop_world):
+    """At the door people give their own name, not the buyer's."""
+    w = shop_world
+    basket, _key = services.basket_create(
+        office=w["office"], items=[{"tariff": w["full"].pk, "quantity": 1}]
+    )
+    services.basket_answers_set(
+        basket=basket,
+        entries=[{"tariff": w["full"].pk, "answers": full_answers(w, "Hedy Lamarr")}],
+    )
+    order = services.checkout(basket=basket, name="Grace Hopper", email="g@x.test", payment="later")
+    buy(w, [{"tariff": w["free"].pk, "quantity": 1}], payment="free", name="Ada Byron")
+    response = api.get(api.url(f"offices/{w['office'].pk}/orders/"), {"search": "lamarr"})
+    assert [o["code"] for o in response.json()["results"]] == [order.code]

@@ -9,8 +9,8 @@ expected statuses come from the rules of the issue, not from running the code:
 - creating and deleting an office are administrator acts: they change what the
   organisation pays, whatever the grant (the teammate's manage grant included);
 - a manage grant (the teammate, through a team) opens every other act on the office,
-  its forms, events, dates, zones, tariffs and orders;
-- a view grant opens every read and no write (403);
+  its forms, events, dates, zones, tariffs, orders and check-in lists;
+- a view grant opens every read and no write (403); scanning a ticket is a write;
 - a read-only token gets 403 on every write and 2xx on reads; nobody authenticated, 401;
 - `elsewhere` is the other organisation's legal representative naming our objects under
   their own organisation's URL: 404 for each of them (their own office list and office
@@ -30,6 +30,7 @@ from panel.models import Role
 from tests import factories as f
 from tests.conftest import token_client
 from ticketing import services
+from ticketing.secrets import ticket_secret
 
 from .conftest import full_answers
 
@@ -52,6 +53,7 @@ EVENT = TICKETING + "events/{event}/"
 DATE = TICKETING + "dates/{date}/"
 ZONE = TICKETING + "zones/{zone}/"
 ORDER = TICKETING + "orders/{pending}/"
+CHECKIN_LIST = TICKETING + "checkin-lists/{checkin_list}/"
 FIELD = {"label": "Diet", "type": "select", "options": ["Vegan", "Other"], "position": 2}
 
 
@@ -126,6 +128,14 @@ TABLE = [
     ("post", ORDER + "mark-paid/", {"reference": "IBAN 42"}, manage(200)),
     ("post", ORDER + "cancel/", None, manage(200)),
     ("post", TICKETING + "orders/{paid}/resend/", None, manage(200)),
+    ("get", EVENT + "checkin-lists/", None, office_read()),
+    ("post", EVENT + "checkin-lists/", {"name": "Gate C", "dates": ["{date}"]}, manage(201)),
+    ("get", CHECKIN_LIST, None, office_read()),
+    ("patch", CHECKIN_LIST, {"allow_reentry": True}, manage(200)),
+    ("delete", TICKETING + "checkin-lists/{spare_list}/", None, manage(204)),
+    ("get", CHECKIN_LIST + "scans/", None, office_read()),
+    # Scanning changes what the ticket may do next: a write, for those who manage.
+    ("post", CHECKIN_LIST + "scans/", {"secret": "{secret}", "scan_id": "p-1"}, manage(201)),
 ]
 
 CASES = [
@@ -154,6 +164,7 @@ def test_table_covers_every_ticketing_api_url():
             (("{zone}", "{balcony}"), "<int:zone_id>"),
             (("{tariff}", "{free}"), "<int:tariff_id>"),
             (("{pending}", "{paid}"), "<int:order_id>"),
+            (("{checkin_list}", "{spare_list}"), "<int:checkin_list_id>"),
         ]:
             for placeholder in placeholders:
                 template = template.replace(placeholder, converter)
@@ -179,7 +190,8 @@ def _order(world, tariff, *, paid):
 def world(shop_world):
     """The Jorat office of shop_world and a spare office; a team holding a manage grant
     on both, a viewer with a view grant on both, a member without any grant; a draft
-    event and a second date without tickets; a pending order and a paid one (Stalls)."""
+    event and a second date without tickets; a pending order and a paid one (Stalls);
+    two check-in lists of the event."""
     w = dict(shop_world)
     org, access = w["org"], w["access"]
     w["admin"] = f.MembershipFactory(organisation=org, role=Role.ADMIN).user
@@ -209,6 +221,8 @@ def world(shop_world):
     )
     w["pending"] = _order(w, w["full"], paid=False)
     w["paid"] = _order(w, w["student"], paid=True)
+    w["checkin_list"] = services.checkin_list_create(access=access, event=w["event"], name="Gate A")
+    w["spare_list"] = services.checkin_list_create(access=access, event=w["event"], name="Spare")
     return w
 
 
@@ -231,6 +245,9 @@ def _ids(world, principal):
         "free": world["free"].pk,
         "pending": world["pending"].pk,
         "paid": world["paid"].pk,
+        "checkin_list": world["checkin_list"].pk,
+        "spare_list": world["spare_list"].pk,
+        "secret": ticket_secret(world["paid"].tickets.get().nonce),
         "later": (starts + datetime.timedelta(days=20)).isoformat(),
         "ends": (starts + datetime.timedelta(hours=3)).isoformat(),
     }

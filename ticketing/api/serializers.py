@@ -8,7 +8,14 @@ from rest_framework import serializers
 
 from panel.api.base import DB_INT_MAX, StrictCharField
 
-from ..models import EventStatus, FieldType, OrderStatus, PaymentMethod
+from ..models import (
+    EventStatus,
+    FieldType,
+    OrderStatus,
+    PaymentMethod,
+    ScanDirection,
+    ScanResult,
+)
 from ..services.offices import CURRENCIES
 
 
@@ -329,3 +336,120 @@ class TicketOrderOut(serializers.Serializer):
     cancelled_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     tickets = TicketOrderTicketOut(many=True)
+
+
+# -- access control ----------------------------------------------------------------------------
+
+
+def _ids(help_text):
+    return serializers.ListField(
+        child=_whole(min_value=1), required=False, max_length=1000, help_text=help_text
+    )
+
+
+class TicketCheckinListIn(serializers.Serializer):
+    name = StrictCharField(max_length=120, help_text=_("Such as the gate it is used at."))
+    dates = _ids(_("The ids of the event's dates it admits; empty admits every date."))
+    zones = _ids(_("The ids of the zones it admits; empty admits every zone."))
+    tariffs = _ids(_("The ids of the tariffs it admits; empty admits every tariff."))
+    admit_unpaid = serializers.BooleanField(
+        required=False, help_text=_("Whether tickets of orders waiting for payment get in.")
+    )
+    allow_reentry = serializers.BooleanField(
+        required=False,
+        help_text=_("Whether a ticket scanned out (direction exit) may come back in."),
+    )
+
+
+def _pks(name):
+    return serializers.SerializerMethodField(method_name=f"{name}_ids")
+
+
+class TicketCheckinListOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    event = serializers.IntegerField(source="event_id")
+    name = serializers.CharField()
+    dates = _pks("dates")
+    zones = _pks("zones")
+    tariffs = _pks("tariffs")
+    admit_unpaid = serializers.BooleanField()
+    allow_reentry = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+    def dates_ids(self, checkin_list) -> list[int]:
+        return sorted(obj.pk for obj in checkin_list.dates.all())
+
+    def zones_ids(self, checkin_list) -> list[int]:
+        return sorted(obj.pk for obj in checkin_list.zones.all())
+
+    def tariffs_ids(self, checkin_list) -> list[int]:
+        return sorted(obj.pk for obj in checkin_list.tariffs.all())
+
+
+class TicketScanIn(serializers.Serializer):
+    secret = StrictCharField(max_length=200, help_text=_("The code read from the ticket."))
+    scan_id = StrictCharField(
+        max_length=64,
+        help_text=_(
+            "Chosen by the device, unique on this list: sending it again answers the first "
+            "result again and records nothing more."
+        ),
+    )
+    direction = serializers.ChoiceField(choices=ScanDirection.choices, required=False)
+    scanned_at = serializers.DateTimeField(
+        required=False, help_text=_("The device's time of the scan; now when not given.")
+    )
+    gate = StrictCharField(max_length=100, required=False, allow_blank=True)
+    device = StrictCharField(max_length=100, required=False, allow_blank=True)
+
+
+class TicketScanFilterIn(serializers.Serializer):
+    result = serializers.ChoiceField(choices=ScanResult.choices, required=False, allow_blank=True)
+    since = serializers.DateTimeField(required=False, help_text=_("Scanned at or after this."))
+    until = serializers.DateTimeField(required=False, help_text=_("Scanned before this."))
+    search = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text=_("The order's code, or part of the name on the ticket or the buyer's."),
+    )
+
+
+class TicketScanTicketOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="holder_name", help_text=_("The name on the ticket."))
+    zone = serializers.IntegerField(source="zone_id")
+    zone_name = serializers.CharField(source="zone.name")
+    tariff = serializers.IntegerField(source="tariff_id")
+    tariff_name = serializers.CharField(source="tariff.name")
+    order = serializers.IntegerField(source="order_id")
+    order_code = serializers.CharField(source="order.code")
+
+
+class TicketScanOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    scan_id = serializers.CharField()
+    checkin_list = serializers.IntegerField(source="checkin_list_id")
+    direction = serializers.ChoiceField(choices=ScanDirection.choices)
+    result = serializers.ChoiceField(
+        choices=ScanResult.choices,
+        help_text=_("exit_refused: an exit on a list without re-entry, or of a ticket not inside."),
+    )
+    ticket = TicketScanTicketOut(
+        allow_null=True, help_text=_("Empty for a code that is no sold ticket of this event.")
+    )
+    first_entry_at = serializers.DateTimeField(
+        source="first_entry.scanned_at",
+        allow_null=True,
+        default=None,
+        help_text=_("When the ticket first came in, if before this scan."),
+    )
+    first_entry_gate = serializers.CharField(
+        source="first_entry.gate", allow_null=True, default=None
+    )
+    gate = serializers.CharField()
+    device = serializers.CharField()
+    scanned_at = serializers.DateTimeField()
+    recorded_at = serializers.DateTimeField()
+    offline = serializers.BooleanField()
+    conflict = serializers.BooleanField()

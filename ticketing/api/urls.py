@@ -12,6 +12,7 @@ event = "events/<int:event_id>/"
 date = "dates/<int:date_id>/"
 zone = "zones/<int:zone_id>/"
 order = "orders/<int:order_id>/"
+checkin_list = "checkin-lists/<int:checkin_list_id>/"
 
 urlpatterns = [
     path("offices/", v.OfficesView.as_view(), name="ticketing-office-list"),
@@ -34,4 +35,9 @@ urlpatterns = [
     path(order + "mark-paid/", v.OrderMarkPaidView.as_view(), name="ticketing-order-mark-paid"),
     path(order + "cancel/", v.OrderCancelView.as_view(), name="ticketing-order-cancel"),
     path(order + "resend/", v.OrderResendView.as_view(), name="ticketing-order-resend"),
+    path(
+        event + "checkin-lists/", v.CheckinListsView.as_view(), name="ticketing-checkin-list-list"
+    ),
+    path(checkin_list, v.CheckinListView.as_view(), name="ticketing-checkin-list-detail"),
+    path(checkin_list + "scans/", v.ScansView.as_view(), name="ticketing-scan-list"),
 ]

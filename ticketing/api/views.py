@@ -18,10 +18,12 @@ from panel.api.views import _plain, _valid
 
 from .. import selectors, services
 from ..models import (
+    CheckinList,
     Event,
     EventDate,
     FormField,
     Order,
+    Scan,
     Tariff,
     TicketForm,
     TicketOffice,
@@ -40,6 +42,7 @@ OFFICE_PATHS = {
     Zone: ("date", "event", "office"),
     Tariff: ("zone", "date", "event", "office"),
     Order: ("office",),
+    CheckinList: ("event", "office"),
 }
 
 HAS_TICKETS = OpenApiResponse(
@@ -640,3 +643,97 @@ class OrderResendView(TicketingScoped, APIView):
         order = self.managed("order")
         services.order_resend(access=self.access, order=order)
         return Response(_order_out(order))
+
+
+# -- access control ----------------------------------------------------------------------------
+
+
+def _checkin_list_out(checkin_list: CheckinList) -> dict:
+    return s.TicketCheckinListOut(checkin_list).data
+
+
+@extend_schema_view(
+    post=extend_schema(request=s.TicketCheckinListIn, responses={201: s.TicketCheckinListOut}),
+)
+class CheckinListsView(Children):
+    """The check-in lists of an event: which dates, zones and tariffs each door admits,
+    whether unpaid tickets get in and whether re-entry is allowed."""
+
+    parent = "event"
+    input_class = s.TicketCheckinListIn
+    serializer_class = s.TicketCheckinListOut
+    queryset = CheckinList.objects.none()  # schema only
+
+    def children(self, event):
+        return selectors.checkin_list_list(event=event)
+
+    def create(self, event, data):
+        return services.checkin_list_create(access=self.access, event=event, **data)
+
+
+@extend_schema_view(
+    get=extend_schema(responses=s.TicketCheckinListOut),
+    patch=extend_schema(
+        request=s.TicketCheckinListIn(partial=True),
+        responses=s.TicketCheckinListOut,
+        description=_lazy("Changes what the list admits; recorded scans keep their result."),
+    ),
+    delete=extend_schema(
+        responses={204: None},
+        description=_lazy("Deletes the list with its scans; tickets that came in stay checked in."),
+    ),
+)
+class CheckinListView(Detail):
+    """One check-in list of an event."""
+
+    kind = "checkin_list"
+    patch_class = s.TicketCheckinListIn
+
+    def render(self, checkin_list):
+        return _checkin_list_out(checkin_list)
+
+    def update(self, checkin_list, changes):
+        return services.checkin_list_update(
+            access=self.access, checkin_list=checkin_list, **changes
+        )
+
+    def remove(self, checkin_list):
+        services.checkin_list_delete(access=self.access, checkin_list=checkin_list)
+
+
+class ScansView(TicketingScoped, generics.ListAPIView):
+    """The scans of a check-in list, refused ones too, latest first; POST scans a
+    ticket at the door.
+
+    POST answers 201 with the scan, also when its `scan_id` was sent before: the answer
+    is then the first one again, word for word, and nothing more is recorded. Scanning
+    changes what a ticket may do next, so it needs the right to manage the office."""
+
+    serializer_class = s.TicketScanOut
+    queryset = Scan.objects.none()  # schema only
+
+    @extend_schema(parameters=[s.TicketScanFilterIn])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        checkin_list = self.found("checkin_list")
+        filters = _valid(s.TicketScanFilterIn, self.request.query_params)
+        return selectors.scan_list(checkin_list=checkin_list, **filters)
+
+    @extend_schema(
+        request=s.TicketScanIn,
+        responses={201: s.TicketScanOut},
+        description=_lazy(
+            "Scans a ticket's code: `result` is valid, already_used (with the first "
+            "entry's time and gate), wrong_date, wrong_zone, unpaid, cancelled, unknown, "
+            "or exit_refused for an exit. Under the ticket's lock, so two devices "
+            "scanning one ticket at once get one valid. The same `scan_id` again "
+            "answers 201 with the first result and records nothing."
+        ),
+    )
+    def post(self, request, org_id, checkin_list_id):
+        checkin_list = self.managed("checkin_list")
+        data = _valid(s.TicketScanIn, request.data)
+        scanned = services.scan(access=self.access, checkin_list=checkin_list, **data)
+        return Response(s.TicketScanOut(scanned).data, status=status.HTTP_201_CREATED)

@@ -14,6 +14,12 @@ from .catalogue import (  # noqa: F401
     zone_delete,
     zone_update,
 )
+from .checkin import (  # noqa: F401
+    checkin_list_create,
+    checkin_list_delete,
+    checkin_list_update,
+    scan,
+)
 from .forms import (  # noqa: F401
     answers_check,
     field_create,

@@ -237,6 +237,7 @@ def event_cancel(request, access, event_id):
             "told by email. A cancelled event stays cancelled."
         ),
         button=_("Cancel the event"),
+        keep_label=_("Keep the event"),
         cancel_url=back,
         run=lambda: run_or_403(
             request,
@@ -377,6 +378,7 @@ def date_cancel(request, access, date_id):
         )
         % {"n": count},
         button=_("Cancel the date"),
+        keep_label=_("Keep the date"),
         cancel_url=back,
         run=run,
         done_url=back,

@@ -10,7 +10,7 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, path, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -35,8 +35,10 @@ def _date_choices(office) -> list[tuple[int, str]]:
     choices = []
     for event in office.events.prefetch_related("dates"):
         for date in event.dates.all():
-            moment = timezone.localtime(date.starts_at)
-            choices.append((date.starts_at, date.pk, f"{event.title} · {moment:%Y-%m-%d %H:%M}"))
+            moment = formats.date_format(
+                timezone.localtime(date.starts_at), "SHORT_DATETIME_FORMAT"
+            )
+            choices.append((date.starts_at, date.pk, f"{event.title} · {moment}"))
     return [(pk, label) for _starts, pk, label in sorted(choices)]
 
 
@@ -184,6 +186,7 @@ def order_cancel(request, access, order_id):
         )
         % {"n": seats, "email": order.buyer_email},
         button=_("Cancel the order"),
+        keep_label=_("Keep the order"),
         cancel_url=back,
         run=lambda: run_or_403(
             request,

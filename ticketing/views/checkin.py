@@ -1,0 +1,331 @@
+"""The door: an event's check-in lists, and the scanner page door staff open on a phone.
+
+The scanner (scanner.html, static/ticketing/scanner.js) reads QR codes with the camera
+through qr-scanner, served by the panel itself (settings STATICFILES_DIRS), or takes a
+code typed in; it POSTs each scan to `scanner-scan` here rather than to the Manager API's
+`checkin-lists/{id}/scans/` (which accepts the same session and CSRF token). The page's
+own endpoint answers what the door shows and the API does not carry: the answers marked
+to be shown on the ticket, and the time of a first entry in the office's time zone; and
+it checks in a ticket found by the search from its id, deriving its secret on the
+server, so that no secret reaches a browser that did not read it off the ticket. Both
+call the same `services.scan`, so the rule and the scan id's idempotence are one.
+
+Each scan carries the id and the clock of the device (`scan_id`, `scanned_at`), so that
+an offline queue can upload later what it recorded. MANAGE_PRODUCT on the office opens
+the scanner, as the API asks; another organisation's list is a 404."""
+
+import json
+
+from django import forms
+from django.db.models import Prefetch
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils import formats, timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+
+from panel.access import Capability
+from panel.errors import InvalidInput, PanelError
+from panel.mixins import organisation_view, post_only
+
+from .. import secrets, selectors, services
+from ..event_forms import ServiceForm
+from ..models import ScanDirection, ScanResult, Ticket
+from .common import found_or_404, require_manage, submit_form
+from .orders import _answers as answers_in_form_order
+
+#: How many orders the scanner's search shows at most.
+SEARCH_ORDERS = 10
+#: A scan's request body is a few short fields.
+MAX_BODY = 4096
+
+
+class CheckinListForm(ServiceForm):
+    name = forms.CharField(
+        label=gettext_lazy("List name"),
+        max_length=120,
+        widget=forms.TextInput(attrs={"placeholder": gettext_lazy("e.g. Main door")}),
+    )
+    admit_unpaid = forms.BooleanField(
+        label=gettext_lazy("Admit unpaid tickets (pay later)"), required=False
+    )
+    allow_reentry = forms.BooleanField(
+        label=gettext_lazy("Allow re-entry after an exit scan"), required=False
+    )
+
+
+def scanner_url(checkin_list) -> str:
+    return reverse("ticketing:scanner", args=[checkin_list.organisation_id, checkin_list.pk])
+
+
+def _lists_url(event) -> str:
+    return reverse("ticketing:checkin-list-list", args=[event.organisation_id, event.pk])
+
+
+def _lists_page(request, access, event, form=None):
+    office = event.office
+    can_manage = access.can(Capability.MANAGE_PRODUCT, office)
+    return render(
+        request,
+        "ticketing/checkin_list_list.html",
+        {
+            "event": event,
+            "office": office,
+            "lists": selectors.checkin_list_list(event=event),
+            "can_manage": can_manage,
+            "form": (form or CheckinListForm()) if can_manage else None,
+        },
+    )
+
+
+@organisation_view()
+def checkin_list_list(request, access, event_id):
+    """The event's check-in lists, each with its scanner; POST creates one."""
+    event = found_or_404(selectors.event_for, access, event_id=event_id)
+    if request.method != "POST":
+        return _lists_page(request, access, event)
+    require_manage(access, event.office)
+    form = CheckinListForm(request.POST)
+    created = submit_form(
+        request,
+        form,
+        services.checkin_list_create,
+        access=access,
+        event=event,
+        success=_("Check-in list created. Open its scanner on the phones at the door."),
+    )
+    if created:
+        return redirect(_lists_url(event))
+    return _lists_page(request, access, event, form=form)
+
+
+def _managed_list(access, checkin_list_id):
+    checkin_list = found_or_404(selectors.checkin_list_for, access, checkin_list_id=checkin_list_id)
+    require_manage(access, checkin_list.event.office)
+    return checkin_list
+
+
+#: The headline of each result, in the page's language (scanner.js shows them).
+RESULT_TITLES = {
+    ScanResult.VALID: gettext_lazy("Valid"),
+    ScanResult.ALREADY_USED: gettext_lazy("Already used"),
+    ScanResult.WRONG_DATE: gettext_lazy("Wrong date"),
+    ScanResult.WRONG_ZONE: gettext_lazy("Wrong zone"),
+    ScanResult.UNPAID: gettext_lazy("Unpaid"),
+    ScanResult.CANCELLED: gettext_lazy("Cancelled"),
+    ScanResult.UNKNOWN: gettext_lazy("Unknown ticket"),
+    ScanResult.EXIT_REFUSED: gettext_lazy("Exit refused"),
+}
+
+
+def _texts() -> dict:
+    """What scanner.js writes on the page, translated here once."""
+    return {
+        "titles": {code: str(title) for code, title in RESULT_TITLES.items()},
+        "reasons": {
+            ScanResult.VALID: _("Let them in."),
+            "valid_exit": _("Exit recorded."),
+            ScanResult.ALREADY_USED: _("This ticket already came in."),
+            "already_used_at": _("Came in at {time}."),
+            "already_used_at_gate": _("Came in at {time} at {gate}."),
+            ScanResult.WRONG_DATE: _("This ticket is for another date."),
+            ScanResult.WRONG_ZONE: _("This door does not admit this zone or tariff."),
+            ScanResult.UNPAID: _("The order is not paid yet."),
+            ScanResult.CANCELLED: _("This ticket is cancelled."),
+            ScanResult.UNKNOWN: _("No ticket of this event has this code."),
+            ScanResult.EXIT_REFUSED: _("This ticket is not inside, or this door has no exit."),
+        },
+        "order": _("Order"),
+        "checking": _("Checking…"),
+        "network_error": _("No answer from the panel: check the network and scan again."),
+        "invalid": _("This code could not be checked."),
+        "no_camera": _("No camera is available here: type or paste the code, or search by name."),
+        "camera_denied": _(
+            "The camera could not start (permission refused?): type or paste the code, "
+            "or search by name."
+        ),
+        "no_match": _("No ticket matches."),
+        "check_in": _("Check in"),
+        "checked_in": _("In since {time}"),
+    }
+
+
+@organisation_view()
+def scanner(request, access, checkin_list_id):
+    checkin_list = _managed_list(access, checkin_list_id)
+    event = checkin_list.event
+    return render(
+        request,
+        "ticketing/scanner.html",
+        {
+            "checkin_list": checkin_list,
+            "event": event,
+            "office": event.office,
+            "texts": _texts(),
+            "scan_url": reverse(
+                "ticketing:scanner-scan", args=[access.organisation.pk, checkin_list.pk]
+            ),
+            "search_url": reverse(
+                "ticketing:scanner-search", args=[access.organisation.pk, checkin_list.pk]
+            ),
+            "lists_url": _lists_url(event),
+        },
+    )
+
+
+def _moment(value) -> str:
+    """A time at the door: the hour today, the date and hour another day."""
+    local = timezone.localtime(value)
+    if local.date() == timezone.localdate():
+        return formats.time_format(local, "TIME_FORMAT")
+    return formats.date_format(local, "SHORT_DATETIME_FORMAT")
+
+
+def _ticket_out(ticket: Ticket | None) -> dict | None:
+    if ticket is None:
+        return None
+    order = ticket.order
+    return {
+        "id": ticket.pk,
+        "name": ticket.holder_name or (order.buyer_name if order else ""),
+        "zone": ticket.zone.name,
+        "tariff": ticket.tariff.name,
+        "date": formats.date_format(
+            timezone.localtime(ticket.zone.date.starts_at), "SHORT_DATETIME_FORMAT"
+        ),
+        "order_code": order.code if order else "",
+        "answers": [
+            {"label": answer["label"], "value": answer["value"]}
+            for answer in answers_in_form_order(ticket)
+            if answer["on_ticket"] and answer["value"] not in (None, "", [])
+        ],
+    }
+
+
+def _scan_out(scanned) -> dict:
+    first = scanned.first_entry
+    return {
+        "scan_id": scanned.scan_id,
+        "result": scanned.result,
+        "direction": scanned.direction,
+        "ticket": _ticket_out(scanned.ticket),
+        "first_entry_at": first.scanned_at.isoformat() if first else None,
+        "first_entry_time": _moment(first.scanned_at) if first else None,
+        "first_entry_gate": first.gate if first else None,
+    }
+
+
+def _error(error: PanelError, status: int | None = None) -> JsonResponse:
+    body = {"code": error.code, "detail": str(error.detail), "fields": error.fields}
+    return JsonResponse(body, status=status or error.status)
+
+
+def _device_time(value):
+    """The device's ISO time as a datetime; anything else goes to the service as it
+    came, which names the field at fault."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return parse_datetime(value) or value
+    except ValueError:
+        return value
+
+
+def _secret_of_ticket(checkin_list, ticket_id) -> str:
+    """The secret of a ticket of the list's event (found by the search), derived on
+    the server from its nonce; 404 for any other."""
+    if isinstance(ticket_id, bool) or not isinstance(ticket_id, int):
+        raise InvalidInput(fields={"ticket": [_("Give a ticket's id.")]})
+    ticket = (
+        Ticket.objects.filter(
+            organisation_id=checkin_list.organisation_id,
+            zone__date__event_id=checkin_list.event_id,
+            order__isnull=False,
+            pk=ticket_id,
+        )
+        .only("nonce")
+        .first()
+    )
+    if ticket is None:
+        raise Http404()
+    return secrets.ticket_secret(ticket.nonce)
+
+
+@never_cache
+@organisation_view()
+@post_only
+def scanner_scan(request, access, checkin_list_id):
+    """POST JSON `{secret | ticket, scan_id, direction?, scanned_at?, gate?, device?}`:
+    the scan's result, the ticket and its first entry, as scanner.js shows them."""
+    checkin_list = _managed_list(access, checkin_list_id)
+    if len(request.body) > MAX_BODY:
+        return _error(InvalidInput(_("This scan is too large.")))
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    if not isinstance(data, dict):
+        return _error(InvalidInput(_("Send the scan as a JSON object.")))
+    try:
+        if data.get("ticket") is not None:
+            secret = _secret_of_ticket(checkin_list, data["ticket"])
+        else:
+            secret = data.get("secret")
+        scanned = services.scan(
+            access=access,
+            checkin_list=checkin_list,
+            secret=secret,
+            scan_id=data.get("scan_id"),
+            direction=data.get("direction") or ScanDirection.ENTRY,
+            scanned_at=_device_time(data.get("scanned_at")),
+            device=data.get("device") or "",
+            gate=data.get("gate") or "",
+        )
+    except PanelError as error:
+        return _error(error)
+    return JsonResponse(_scan_out(scanned), status=201)
+
+
+@never_cache
+@organisation_view()
+def scanner_search(request, access, checkin_list_id):
+    """GET `?q=`: the tickets of this event in the orders whose code, buyer's name or
+    email, or a name on a ticket matches, for the door to check in by hand."""
+    checkin_list = _managed_list(access, checkin_list_id)
+    query = (request.GET.get("q") or "").strip()[:200]
+    if len(query) < 2:
+        return JsonResponse({"results": []})
+    event_tickets = Ticket.objects.filter(
+        zone__date__event_id=checkin_list.event_id
+    ).select_related("zone__date", "tariff__form", "order")
+    orders = (
+        selectors.order_list(office=checkin_list.event.office, search=query)
+        .filter(tickets__zone__date__event_id=checkin_list.event_id)
+        .prefetch_related(
+            Prefetch("tickets", queryset=event_tickets.prefetch_related("tariff__form__fields"))
+        )[:SEARCH_ORDERS]
+    )
+    results = []
+    for order in orders:
+        for ticket in order.tickets.all():
+            shown = _ticket_out(ticket)
+            shown.update(
+                buyer=order.buyer_name,
+                email=order.buyer_email,
+                status=order.get_status_display(),
+                cancelled=ticket.cancelled,
+                checked_in=_moment(ticket.checked_in_at) if ticket.checked_in_at else None,
+            )
+            results.append(shown)
+    return JsonResponse({"results": results})
+
+
+urlpatterns = [
+    path("events/<int:event_id>/checkin-lists/", checkin_list_list, name="checkin-list-list"),
+    path("checkin-lists/<int:checkin_list_id>/scan/", scanner, name="scanner"),
+    path("checkin-lists/<int:checkin_list_id>/scan/scans/", scanner_scan, name="scanner-scan"),
+    path("checkin-lists/<int:checkin_list_id>/scan/search/", scanner_search, name="scanner-search"),
+]
