@@ -11,11 +11,11 @@ unless the list is empty.
 
 import csv
 import io
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
+from panel.csv_files import CsvInvalid, CsvProblem, decode_csv
 from panel.errors import InvalidInput
 
 from .models import MailService
@@ -51,34 +51,6 @@ class CsvRow:
     keep_copy: bool
 
 
-@dataclass(frozen=True)
-class CsvProblem:
-    line: int
-    column: str
-    code: str
-    detail: str
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-class CsvInvalid(InvalidInput):
-    """The file cannot be imported; `errors` lists every problem found."""
-
-    code = "csv_invalid"
-
-    def __init__(self, errors: list[CsvProblem]):
-        self.errors = errors
-        super().__init__(
-            ngettext(
-                "The file has %(n)d problem; nothing was created.",
-                "The file has %(n)d problems; nothing was created.",
-                len(errors),
-            )
-            % {"n": len(errors)},
-        )
-
-
 def template_csv() -> str:
     """The template offered for download: the header and two example rows."""
     buffer = io.StringIO()
@@ -89,31 +61,7 @@ def template_csv() -> str:
 
 
 def _decode(data: bytes) -> str:
-    if len(data) > MAX_FILE_BYTES:
-        raise CsvInvalid(
-            [
-                CsvProblem(
-                    0,
-                    "",
-                    "file_too_large",
-                    _("The file is larger than %(n)d MB.") % {"n": MAX_FILE_BYTES // 2**20},
-                )
-            ]
-        )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise CsvInvalid(
-            [
-                CsvProblem(
-                    line,
-                    "",
-                    "not_utf8",
-                    _("This line is not UTF-8 text; save the file as CSV UTF-8."),
-                )
-            ]
-        ) from None
+    return decode_csv(data, max_bytes=MAX_FILE_BYTES)
 
 
 def _records(text: str, delimiter: str) -> list[tuple[int, list[str]]]:

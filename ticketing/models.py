@@ -321,6 +321,10 @@ class Ticket(models.Model):
     secret_hash = models.CharField(max_length=64, unique=True)
     # The first valid entry at a door (services/checkin.py).
     checked_in_at = models.DateTimeField(null=True, blank=True)
+    # An invitation ticket: free, in no order, taken for good (services/guests.py).
+    guest = models.ForeignKey(
+        "Guest", on_delete=models.CASCADE, null=True, blank=True, related_name="tickets"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -443,3 +447,68 @@ class Scan(models.Model):
 
     def __str__(self):
         return f"scan {self.scan_id}"
+
+
+# -- guests -----------------------------------------------------------------------------------
+
+
+class GuestStatus(models.TextChoices):
+    INVITED = "invited", _("Invited")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+
+
+MAX_GUEST_PLACES = 20
+
+
+class Guest(models.Model):
+    """Someone the organiser invites to an event, with up to `places` free seats of
+    `tariff` (its zone is where they count). Their tickets are `Ticket` rows linked to
+    the guest, in no order and without `expires_at`, so the shop counts them like sold
+    seats (services/guests.py). The personal link's key is kept hashed only; `opened_at`,
+    `answered_at` and `invited_at` are what invitations and reminders need."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="guests")
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("email"))
+    company = models.CharField(_("company"), max_length=200, blank=True)
+    places = models.PositiveSmallIntegerField(_("places offered"), default=1)
+    # RESTRICT: a tariff with guests is not deleted under them.
+    tariff = models.ForeignKey(
+        Tariff, verbose_name=_("tariff"), on_delete=models.RESTRICT, related_name="guests"
+    )
+    # Custom columns of the guest list (a CSV file's other columns), by column name.
+    extra = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=GuestStatus.choices, default=GuestStatus.INVITED
+    )
+    places_accepted = models.PositiveSmallIntegerField(_("places accepted"), default=0)
+    invited_at = models.DateTimeField(_("invited at"), null=True, blank=True)
+    opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "email"], name="guest_email_once_per_event"),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in GuestStatus]), name="guest_status_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(places__gte=1) & Q(places__lte=MAX_GUEST_PLACES),
+                name="guest_places_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(places_accepted__lte=models.F("places")),
+                name="guest_accepts_at_most_offered",
+            ),
+        ]
+        indexes = [models.Index(fields=["event", "status"])]
+
+    def __str__(self):
+        return self.name

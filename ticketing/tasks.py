@@ -26,3 +26,69 @@ def orders_expire() -> int:
     from .services.sales import orders_expire as expire
 
     return expire()
+
+
+@shared_task(name="ticketing.export_build", acks_late=True)
+def export_build(job_id: int) -> None:
+    """Build the file of an export Job (ticketing/exports.py) and attach it to the Job.
+    A message delivered again after the Job finished does nothing; after a worker died
+    half-way, the file is built again under the same name, so the Job keeps one file."""
+    from django.core.files.base import ContentFile
+
+    from panel import jobs
+    from panel.activity import acting_via
+    from panel.models import Via
+
+    from .exports import export_for, write_csv, write_xlsx
+
+    def body(job):
+        export, kind, format = export_for(job.params)
+        step = max(1, min(500, job.total // 20 or 1))
+        written = [0]
+
+        def progress(done):
+            written[0] = done
+            if done % step == 0:
+                jobs.job_progress(job, done)
+
+        if format == "xlsx":
+            content = write_xlsx(export.header, export.rows(), progress=progress, title=kind)
+        else:
+            content = write_csv(export.header, export.rows(), progress=progress)
+        name = export.file_name(kind, format, job_id=job.pk)
+        _forget_earlier_file(job, name)
+        jobs.job_succeed(
+            job,
+            result={"rows": written[0], "file_name": name},
+            file_name=name,
+            content=ContentFile(content),
+        )
+
+    def total(job):
+        return export_for(job.params)[0].count()
+
+    with acting_via(Via.TASK):
+        jobs.run_job(job_id, body, total=total)
+
+
+def _forget_earlier_file(job, name: str) -> None:
+    """Remove what an interrupted run of this Job may have left: its saved file, or a
+    file already written under the name this run is about to use."""
+    if job.result_file:
+        job.result_file.delete(save=False)
+    field = job._meta.get_field("result_file")
+    target = field.generate_filename(job, name)
+    if field.storage.exists(target):
+        field.storage.delete(target)
+
+
+@shared_task(name="ticketing.guests_import")
+def guests_import(job_id: int) -> None:
+    """Adds the guests of a checked CSV file, every one or none (services/guests.py)."""
+    from panel.activity import acting_via
+    from panel.models import Via
+
+    from .services.guests import guests_import_run
+
+    with acting_via(Via.TASK):
+        guests_import_run(job_id)

@@ -1,8 +1,9 @@
 """URLs of the Ticket office pages, under `/o/<org_id>/ticketing/` (see panel/urls.py):
-offices (views/offices.py), their forms (views/forms.py) and orders (views/orders.py),
+offices (views/offices.py), their forms (views/forms.py), orders and exports
+(views/orders.py), sales charts (views/sales.py),
 events and dates (views/events.py), check-in lists and the door's scanner (views/checkin.py)."""
 
-from .views import checkin, events, forms, offices, orders
+from .views import checkin, events, forms, offices, orders, sales
 
 app_name = "ticketing"
 
@@ -10,6 +11,7 @@ urlpatterns = [
     *offices.urlpatterns,
     *forms.urlpatterns,
     *orders.urlpatterns,
+    *sales.urlpatterns,
     *events.urlpatterns,
     *checkin.urlpatterns,
 ]

@@ -26,6 +26,8 @@ JOB_KIND_LABELS = {
     "mail_restore": gettext_lazy("Mailbox restore from a backup"),
     "mail_backup": gettext_lazy("Mailbox backup taken on demand"),
     "mail_import": gettext_lazy("Import of another mailbox"),
+    "ticketing_export": gettext_lazy("Ticket office export"),
+    "ticketing_guests_import": gettext_lazy("Guests added from a CSV file"),
 }
 
 ACTIVITY_LABELS = {
@@ -59,6 +61,14 @@ ACTIVITY_LABELS = {
     "ticketing.date.deleted": gettext_lazy("Deleted a date of an event"),
     "ticketing.date.cancelled": gettext_lazy("Cancelled a date of an event"),
     "ticketing.form.changed": gettext_lazy("Renamed a ticketing form"),
+    "ticketing.checkin_list.created": gettext_lazy("Created a check-in list"),
+    "ticketing.checkin_list.changed": gettext_lazy("Changed a check-in list"),
+    "ticketing.checkin_list.deleted": gettext_lazy("Deleted a check-in list"),
+    "ticketing.export.started": gettext_lazy("Exported an event's orders, tickets or check-ins"),
+    "ticketing.guest.created": gettext_lazy("Added a guest to an event"),
+    "ticketing.guest.updated": gettext_lazy("Changed a guest of an event"),
+    "ticketing.guest.deleted": gettext_lazy("Removed a guest from an event"),
+    "ticketing.guests.imported": gettext_lazy("Added guests from a CSV file"),
     "ticketing.order.paid": gettext_lazy("Marked an order paid"),
     "ticketing.order.cancelled": gettext_lazy("Cancelled an order"),
     "ticketing.order.resent": gettext_lazy("Sent an order's tickets again"),

@@ -93,6 +93,9 @@ def _ticketing_world(access) -> dict:
     order = ticketing.checkout(basket=ordered, name="Ada", email="ada@fuzz.test", payment="later")
     _basket, basket_key = ticketing.basket_create(office=office, items=items)
     checkin_list = ticketing.checkin_list_create(access=access, event=event, name="Main door")
+    guest = ticketing.guest_create(
+        access=access, event=event, name="Grace", email="grace@fuzz.test", tariff=tariff.pk
+    )
     return {
         "office_id": office.pk,
         "office_slug": office.slug,
@@ -107,4 +110,5 @@ def _ticketing_world(access) -> dict:
         "ticket_id": order.tickets.first().pk,
         "basket_key": basket_key,
         "checkin_list_id": checkin_list.pk,
+        "guest_id": guest.pk,
     }

@@ -22,6 +22,7 @@ Each case builds its own world, so destructive calls do not interfere with each 
 import datetime
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -54,7 +55,16 @@ DATE = TICKETING + "dates/{date}/"
 ZONE = TICKETING + "zones/{zone}/"
 ORDER = TICKETING + "orders/{pending}/"
 CHECKIN_LIST = TICKETING + "checkin-lists/{checkin_list}/"
+GUEST = TICKETING + "guests/{guest}/"
+UPLOAD = {"file": "(multipart)"}
+GUEST_CSV = b"name,email,tariff\r\nAlan Turing,alan@example.test,Full price\r\n"
 FIELD = {"label": "Diet", "type": "select", "options": ["Vegan", "Other"], "position": 2}
+OFFLINE_SCAN = {
+    "secret": "{secret}",
+    "scan_id": "o-1",
+    "result": "valid",
+    "scanned_at": "2026-01-02T20:00:00+00:00",
+}
 
 
 def org_read(s):
@@ -136,6 +146,23 @@ TABLE = [
     ("get", CHECKIN_LIST + "scans/", None, office_read()),
     # Scanning changes what the ticket may do next: a write, for those who manage.
     ("post", CHECKIN_LIST + "scans/", {"secret": "{secret}", "scan_id": "p-1"}, manage(201)),
+    # What a scanner keeps offline: the same people as read the scans and the orders.
+    ("get", CHECKIN_LIST + "offline-data/", None, office_read()),
+    ("post", CHECKIN_LIST + "scans/upload/", {"scans": [OFFLINE_SCAN]}, manage(200)),
+    # The file carries the buyers' details: exporting is for those who manage the office.
+    ("post", EVENT + "exports/", {"kind": "tickets", "format": "xlsx"}, manage(202)),
+    # The guest list carries people's details: read like the orders, written by managers.
+    ("get", EVENT + "guests/", None, office_read()),
+    (
+        "post",
+        EVENT + "guests/",
+        {"name": "Ada Lovelace", "email": "ada@example.test", "tariff": "{tariff}"},
+        manage(201),
+    ),
+    ("post", EVENT + "guests/imports/", UPLOAD, manage(202)),
+    ("get", GUEST, None, office_read()),
+    ("patch", GUEST, {"places": 3}, manage(200)),
+    ("delete", GUEST, None, manage(204)),
 ]
 
 CASES = [
@@ -165,6 +192,7 @@ def test_table_covers_every_ticketing_api_url():
             (("{tariff}", "{free}"), "<int:tariff_id>"),
             (("{pending}", "{paid}"), "<int:order_id>"),
             (("{checkin_list}", "{spare_list}"), "<int:checkin_list_id>"),
+            (("{guest}",), "<int:guest_id>"),
         ]:
             for placeholder in placeholders:
                 template = template.replace(placeholder, converter)
@@ -223,6 +251,10 @@ def world(shop_world):
     w["paid"] = _order(w, w["student"], paid=True)
     w["checkin_list"] = services.checkin_list_create(access=access, event=w["event"], name="Gate A")
     w["spare_list"] = services.checkin_list_create(access=access, event=w["event"], name="Spare")
+    w["guest"] = services.guest_create(
+        access=access, event=w["event"], name="Grace", email="grace@example.test",
+        tariff=w["full"].pk,
+    )  # fmt: skip
     return w
 
 
@@ -247,6 +279,7 @@ def _ids(world, principal):
         "paid": world["paid"].pk,
         "checkin_list": world["checkin_list"].pk,
         "spare_list": world["spare_list"].pk,
+        "guest": world["guest"].pk,
         "secret": ticket_secret(world["paid"].tickets.get().nonce),
         "later": (starts + datetime.timedelta(days=20)).isoformat(),
         "ends": (starts + datetime.timedelta(hours=3)).isoformat(),
@@ -282,6 +315,8 @@ def test_permission_table(world, method, path, body, principal, expected):
     client = _client(world, principal)
     ids = _ids(world, principal)
     kwargs = {"format": "json"} if body is None else {"format": "json", "data": _fill(body, ids)}
+    if body == UPLOAD:  # a fresh file for each call
+        kwargs = {"format": "multipart", "data": {"file": SimpleUploadedFile("g.csv", GUEST_CSV)}}
     response = getattr(client, method)(path.format(**ids), **kwargs)
     label = f"{method.upper()} {path} as {principal}"
     assert response.status_code == expected, (

@@ -3,19 +3,16 @@ its own database connection, scan through the Manager API at once. The results a
 counted in the database, not only in the answers."""
 
 import datetime
-import threading
 from collections import Counter
 from decimal import Decimal
 
 import pytest
-from django.db import connections
-from django.utils import timezone
 from rest_framework.test import APIClient
 
-from panel.access import access_for
-from tests import factories as f
 from ticketing import secrets, services
 from ticketing.models import Scan, Ticket
+
+from .concurrency import at_once, rush_event
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,14 +22,9 @@ API = "/api/v1/organisations/{org}/ticketing/"
 @pytest.fixture
 def door(transactional_db):
     """One sold ticket of an event with two doors that forbid re-entry."""
-    legal = f.UserFactory(email="organiser@example.test")
-    org = f.OrganisationFactory(name="Rush", legal_representative=legal)
-    access = access_for(legal, org)
-    office = services.office_create(access=access, name="Rush hour", slug="rush")
-    event = services.event_create(access=access, office=office, title="Last concert")
-    date = services.date_create(
-        access=access, event=event, starts_at=timezone.now() + datetime.timedelta(days=7)
-    )
+    rush = rush_event()
+    legal, org, access, office = rush["legal"], rush["org"], rush["access"], rush["office"]
+    event, date = rush["event"], rush["date"]
     zone = services.zone_create(access=access, date=date, name="Floor", capacity=10)
     tariff = services.tariff_create(access=access, zone=zone, name="Free", price=Decimal("0"))
     services.event_update(access=access, event=event, status="on_sale")
@@ -55,33 +47,15 @@ def door(transactional_db):
 
 
 def in_parallel(door, jobs) -> list[dict]:
-    """Runs every job (a function of an authenticated API client returning the
-    response's body) in its own thread with its own database connection, all released
-    at once; returns the bodies."""
-    start = threading.Barrier(len(jobs))
-    answers: list[dict] = []
-    errors: list[BaseException] = []
+    """Every job at once, each an authenticated API client with its own connection;
+    returns the bodies."""
 
-    def run(job):
-        client = APIClient()
-        client.force_authenticate(user=door["legal"])
-        try:
-            start.wait()
-            try:
-                answers.append(job(client))
-            finally:
-                connections.close_all()
-        except BaseException as error:  # reported below, in the test's thread
-            errors.append(error)
+    def client(_number):
+        api = APIClient()
+        api.force_authenticate(user=door["legal"])
+        return api
 
-    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors[:3]
-    assert not any(thread.is_alive() for thread in threads)
-    return answers
+    return at_once(jobs, client)
 
 
 def scanning(door, checkin_list, scan_id):

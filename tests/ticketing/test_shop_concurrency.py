@@ -6,20 +6,18 @@ The rig's PostgreSQL takes 300 connections: the 200 buyer threads are released t
 each with its own connection, so every seat is fought over by twice as many buyers."""
 
 import datetime
-import threading
 from collections import Counter
 from decimal import Decimal
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from panel.access import access_for
-from tests import factories as f
 from ticketing import services
 from ticketing.models import Basket, Order, OrderStatus, Ticket
 from ticketing.services.sales import counted
+
+from .concurrency import at_once, rush_event
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,15 +26,7 @@ BUYERS = 200
 
 @pytest.fixture
 def office(transactional_db):
-    legal = f.UserFactory(email="organiser@example.test")
-    org = f.OrganisationFactory(name="Rush", legal_representative=legal)
-    access = access_for(legal, org)
-    office = services.office_create(access=access, name="Rush hour", slug="rush")
-    event = services.event_create(access=access, office=office, title="Last concert")
-    date = services.date_create(
-        access=access, event=event, starts_at=timezone.now() + datetime.timedelta(days=7)
-    )
-    return {"access": access, "office": office, "event": event, "date": date}
+    return rush_event()
 
 
 def _tariff(office, *, capacity, cap=None, price="0"):
@@ -72,32 +62,9 @@ def _buy(client, tariff_id, payment="free", basket_id=None):
 
 
 def in_parallel(jobs) -> Counter:
-    """Runs every job (a function of an API client) in its own thread, all released at
-    once; each thread has its own client address and database connection, closed at the
-    end. Returns how many times each outcome came back."""
-    start = threading.Barrier(len(jobs))
-    outcomes: list[str] = []
-    errors: list[BaseException] = []
-
-    def run(number, job):
-        client = APIClient(REMOTE_ADDR=f"10.{number // 250}.{number % 250}.1")
-        try:
-            start.wait()
-            try:
-                outcomes.append(job(client))
-            finally:
-                connections.close_all()
-        except BaseException as error:  # reported below, in the test's thread
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(n, job)) for n, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors[:3]
-    assert not any(thread.is_alive() for thread in threads)
-    return Counter(outcomes)
+    """Every job at once, each buyer with its own client address and connection; how
+    many times each outcome came back."""
+    return Counter(at_once(jobs, lambda n: APIClient(REMOTE_ADDR=f"10.{n // 250}.{n % 250}.1")))
 
 
 def seats_taken(zone_id) -> int:

@@ -413,6 +413,13 @@ class TicketScanFilterIn(serializers.Serializer):
         max_length=200,
         help_text=_("The order's code, or part of the name on the ticket or the buyer's."),
     )
+    conflict = serializers.BooleanField(
+        required=False,
+        help_text=_(
+            "true: only the offline scans that let a ticket in which had already come in "
+            "elsewhere (or was cancelled meanwhile)."
+        ),
+    )
 
 
 class TicketScanTicketOut(serializers.Serializer):
@@ -453,3 +460,76 @@ class TicketScanOut(serializers.Serializer):
     recorded_at = serializers.DateTimeField()
     offline = serializers.BooleanField()
     conflict = serializers.BooleanField()
+
+
+class TicketExportIn(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=[
+            ("orders", _("Orders")),
+            ("tickets", _("Tickets with their form answers")),
+            ("guests", _("Guests")),
+            ("checkins", _("Check-in scans")),
+        ],
+        help_text=_(
+            "`orders`: one row per order; `tickets`: one row per ticket of an order, with "
+            "one column per form field in the form's display order; `guests`: one row per "
+            "guest, with one column per custom column; `checkins`: one row per scan."
+        ),
+    )
+    format = serializers.ChoiceField(choices=[("csv", "CSV"), ("xlsx", "XLSX")])
+    date = _whole(
+        min_value=1,
+        required=False,
+        allow_null=True,
+        help_text=_("Only this date of the event (its id); all of them when left out."),
+    )
+
+
+# -- offline scanning --------------------------------------------------------------------------
+
+
+class TicketOfflineTicketOut(serializers.Serializer):
+    hash = serializers.CharField(
+        help_text=_("The SHA-256 (hex) of the ticket's code as printed, in upper case.")
+    )
+    name = serializers.CharField(help_text=_("The name on the ticket, or the buyer's."))
+    zone = serializers.CharField()
+    tariff = serializers.CharField()
+    status = serializers.ChoiceField(choices=["paid", "unpaid", "cancelled"])
+    checked_in_at = serializers.DateTimeField(
+        allow_null=True, help_text=_("When it first came in, when the data was made.")
+    )
+
+
+class TicketOfflineDataOut(serializers.Serializer):
+    checkin_list = serializers.IntegerField()
+    event = serializers.IntegerField()
+    generated_at = serializers.DateTimeField(
+        help_text=_("Entries and sales after this time are not in the data.")
+    )
+    admit_unpaid = serializers.BooleanField()
+    allow_reentry = serializers.BooleanField()
+    dates = serializers.ListField(child=serializers.IntegerField())
+    zones = serializers.ListField(child=serializers.IntegerField())
+    tariffs = serializers.ListField(child=serializers.IntegerField())
+    tickets = TicketOfflineTicketOut(
+        many=True, help_text=_("The sold tickets of the dates, zones and tariffs it admits.")
+    )
+
+
+class TicketOfflineScanIn(TicketScanIn):
+    scanned_at = serializers.DateTimeField(help_text=_("The device's time of the scan."))
+    result = serializers.ChoiceField(
+        choices=ScanResult.choices, help_text=_("What the device showed at the door.")
+    )
+
+
+class TicketScanUploadIn(serializers.Serializer):
+    scans = serializers.ListField(child=TicketOfflineScanIn(), min_length=1, max_length=200)
+
+
+class TicketScanUploadOut(serializers.Serializer):
+    scans = TicketScanOut(many=True, help_text=_("The recorded scans, in the order sent."))
+    conflicts = serializers.IntegerField(
+        help_text=_("How many of them let in a ticket that the server refuses.")
+    )

@@ -4,6 +4,7 @@ its own flat URL: `POST offices/3/forms/` creates form 7, which is then at `form
 
 from django.urls import path
 
+from . import guests
 from . import views as v
 
 office = "offices/<int:office_id>/"
@@ -39,5 +40,19 @@ urlpatterns = [
         event + "checkin-lists/", v.CheckinListsView.as_view(), name="ticketing-checkin-list-list"
     ),
     path(checkin_list, v.CheckinListView.as_view(), name="ticketing-checkin-list-detail"),
+    path(event + "guests/", guests.GuestsView.as_view(), name="ticketing-guest-list"),
+    path(
+        event + "guests/imports/",
+        guests.GuestImportsView.as_view(),
+        name="ticketing-guest-import-list",
+    ),
+    path("guests/<int:guest_id>/", guests.GuestView.as_view(), name="ticketing-guest-detail"),
     path(checkin_list + "scans/", v.ScansView.as_view(), name="ticketing-scan-list"),
+    path(checkin_list + "scans/upload/", v.ScanUploadView.as_view(), name="ticketing-scan-upload"),
+    path(
+        checkin_list + "offline-data/",
+        v.OfflineDataView.as_view(),
+        name="ticketing-checkin-offline-data",
+    ),
+    path(event + "exports/", v.EventExportsView.as_view(), name="ticketing-export-list"),
 ]

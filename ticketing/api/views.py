@@ -14,9 +14,11 @@ from rest_framework.views import APIView
 
 from panel.access import Capability
 from panel.api.base import OrganisationScoped, confirm_name, confirm_name_parameter
+from panel.api.serializers import JobAcceptedOut, JobOut
 from panel.api.views import _plain, _valid
 
 from .. import selectors, services
+from ..exports import export_start
 from ..models import (
     CheckinList,
     Event,
@@ -29,6 +31,7 @@ from ..models import (
     TicketOffice,
     Zone,
 )
+from ..services.checkin import offline_data, upload_offline_scans
 from ..services.forms import form_update, ordered_fields
 from . import serializers as s
 
@@ -719,7 +722,9 @@ class ScansView(TicketingScoped, generics.ListAPIView):
     def get_queryset(self):
         checkin_list = self.found("checkin_list")
         filters = _valid(s.TicketScanFilterIn, self.request.query_params)
-        return selectors.scan_list(checkin_list=checkin_list, **filters)
+        conflict = filters.pop("conflict", None)
+        scans = selectors.scan_list(checkin_list=checkin_list, **filters)
+        return scans if conflict is None else scans.filter(conflict=conflict)
 
     @extend_schema(
         request=s.TicketScanIn,
@@ -737,3 +742,66 @@ class ScansView(TicketingScoped, generics.ListAPIView):
         data = _valid(s.TicketScanIn, request.data)
         scanned = services.scan(access=self.access, checkin_list=checkin_list, **data)
         return Response(s.TicketScanOut(scanned).data, status=status.HTTP_201_CREATED)
+
+
+# -- exports -----------------------------------------------------------------------------------
+
+
+class EventExportsView(TicketingScoped, APIView):
+    """Exporting an event's orders, tickets, guests or check-ins as a file, built by a Job."""
+
+    @extend_schema(
+        request=s.TicketExportIn,
+        responses={202: JobAcceptedOut},
+        description=_lazy(
+            "Starts the export as a Job and answers 202 with it: follow it at `jobs/{id}/` "
+            "and download the file at `jobs/{id}/download/` once it has succeeded. Cells "
+            "that a spreadsheet would run as a formula are written as text (in CSV, after a "
+            "single quote). Times are in the panel's time zone. The file carries the "
+            "buyers' details, so exporting needs the right to manage the office."
+        ),
+    )
+    def post(self, request, org_id, event_id):
+        event = self.managed("event")
+        data = _valid(s.TicketExportIn, request.data)
+        job = export_start(access=self.access, event=event, **data)
+        return Response(
+            {"job": JobOut(job, context={"request": request}).data},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class OfflineDataView(TicketingScoped, APIView):
+    """What a scanner keeps to check the list's tickets when the network drops: the
+    list's rules and, for each sold ticket it admits, the SHA-256 of its code (never
+    the code), the name on it, zone, tariff, status and whether it already came in."""
+
+    @extend_schema(responses=s.TicketOfflineDataOut)
+    def get(self, request, org_id, checkin_list_id):
+        checkin_list = self.found("checkin_list")
+        data = offline_data(access=self.access, checkin_list=checkin_list)
+        return Response(s.TicketOfflineDataOut(data).data)
+
+
+class ScanUploadView(TicketingScoped, APIView):
+    """The scans a device made offline, uploaded when the network returns."""
+
+    @extend_schema(
+        request=s.TicketScanUploadIn,
+        responses=s.TicketScanUploadOut,
+        description=_lazy(
+            "Records offline scans at the device's time, each with the `result` the door "
+            "showed. A `scan_id` sent before answers its first scan again and records "
+            "nothing, so a queue may be sent again after a lost answer. The entry recorded "
+            "first on the server stays the entry: a scan that let in a ticket which had "
+            "already come in elsewhere is recorded already_used with `conflict` true."
+        ),
+    )
+    def post(self, request, org_id, checkin_list_id):
+        checkin_list = self.managed("checkin_list")
+        data = _valid(s.TicketScanUploadIn, request.data)
+        recorded = upload_offline_scans(
+            access=self.access, checkin_list=checkin_list, scans=data["scans"]
+        )
+        body = {"scans": recorded, "conflicts": sum(1 for one in recorded if one.conflict)}
+        return Response(s.TicketScanUploadOut(body).data)

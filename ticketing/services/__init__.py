@@ -30,6 +30,18 @@ from .forms import (  # noqa: F401
     name_on_ticket,
     ordered_fields,
 )
+from .guests import (  # noqa: F401
+    guest_answer,
+    guest_create,
+    guest_delete,
+    guest_for,
+    guest_for_key,
+    guest_list,
+    guest_opened,
+    guest_update,
+    guests_import_csv,
+    guests_import_start,
+)
 from .offices import office_create, office_delete, office_update  # noqa: F401
 from .sales import (  # noqa: F401
     SoldOut,

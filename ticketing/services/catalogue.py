@@ -15,7 +15,7 @@ from panel.activity import record_by
 from panel.errors import Conflict, InvalidInput, Problems
 from panel.services.common import clean_name
 
-from ..models import Event, EventDate, EventStatus, Tariff, Ticket, TicketForm, Zone
+from ..models import Event, EventDate, EventStatus, Guest, Tariff, Ticket, TicketForm, Zone
 
 MAX_CAPACITY = 1_000_000
 MAX_PRICE = Decimal("1000000")
@@ -117,6 +117,15 @@ def _refuse_if_sold(tickets, what):
             _("%(what)s has tickets: cancel it instead, so that its buyers are told.")
             % {"what": what},
             code="has_tickets",
+        )
+
+
+def _refuse_if_guests(tariffs, what):
+    """Guests are invited to a tariff: it stays while they are on the list."""
+    if Guest.objects.filter(tariff__in=tariffs).exists():
+        raise Conflict(
+            _("%(what)s has guests invited to it: move or remove them first.") % {"what": what},
+            code="has_guests",
         )
 
 
@@ -249,6 +258,7 @@ def date_update(*, access: Access, date: EventDate, **changes) -> EventDate:
 def date_delete(*, access: Access, date: EventDate) -> None:
     office = _require(access, date)
     _refuse_if_sold(Ticket.objects.filter(zone__date=date), _("This date"))
+    _refuse_if_guests(Tariff.objects.filter(zone__date=date), _("This date"))
     record_by(access, "ticketing.date.deleted", office, {"event": date.event.title})
     date.delete()
 
@@ -300,6 +310,7 @@ def zone_update(*, access: Access, zone: Zone, **changes) -> Zone:
 def zone_delete(*, access: Access, zone: Zone) -> None:
     _require(access, zone)
     _refuse_if_sold(zone.tickets.all(), _("This zone"))
+    _refuse_if_guests(zone.tariffs.all(), _("This zone"))
     zone.delete()
 
 
@@ -396,4 +407,5 @@ def tariff_update(*, access: Access, tariff: Tariff, **changes) -> Tariff:
 def tariff_delete(*, access: Access, tariff: Tariff) -> None:
     _require(access, tariff)
     _refuse_if_sold(tariff.tickets.all(), _("This tariff"))
+    _refuse_if_guests([tariff], _("This tariff"))
     tariff.delete()

@@ -11,18 +11,22 @@ devices scanning one ticket at the same moment are served one after the other. A
 names each scan (`scan_id`): the same name on the same list answers the first decision
 again and records nothing more, which makes retries after a lost answer safe and lets
 offline devices upload later without double counting.
+
+Offline (`offline_data`, `upload_offline_scans`, at the end): a scanner keeps the hashes
+of its list's codes, decides alone while the network is down, and uploads its scans
+later; an entry the server then refuses is recorded as a conflict, never merged.
 """
 
 import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, Value
+from django.db.models import CharField, Q, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from panel.access import Access, Capability
 from panel.activity import record_by
-from panel.errors import Problems
+from panel.errors import InvalidInput, Problems
 from panel.services.common import clean_name
 
 from .. import secrets
@@ -223,12 +227,15 @@ def _refusal(checkin_list: CheckinList, ticket: Ticket | None, now) -> str | Non
     order = ticket.order
     if ticket.cancelled or (order is not None and order.status == OrderStatus.CANCELLED):
         return ScanResult.CANCELLED
-    # Only held (a basket), or a hold that ran out: the seat may be someone else's.
-    if order is None or order.status == OrderStatus.EXPIRED:
+    # Only held (a basket), or a hold that ran out: the seat may be someone else's. A
+    # guest's invitation ticket has no order: it is issued when the guest accepts.
+    if (order is None and ticket.guest_id is None) or (
+        order is not None and order.status == OrderStatus.EXPIRED
+    ):
         return ScanResult.UNKNOWN
     if ticket.expires_at is not None and ticket.expires_at <= now:
         return ScanResult.UNKNOWN
-    if order.status == OrderStatus.PENDING and not checkin_list.admit_unpaid:
+    if order is not None and order.status == OrderStatus.PENDING and not checkin_list.admit_unpaid:
         return ScanResult.UNPAID
     admitted = _admitted_ids(checkin_list)
     if admitted["dates"] and ticket.zone.date_id not in admitted["dates"]:
@@ -337,7 +344,13 @@ def _stored(checkin_list: CheckinList, scan_id: str) -> Scan | None:
     )
 
 
-def _record(checkin_list, code_hash, scan_id, direction, scanned_at, device, gate, offline):
+def _record(
+    checkin_list, code_hash, scan_id, direction, scanned_at, device, gate, offline,
+    admitted_offline=False,
+):  # fmt: skip
+    """Decides under the ticket's lock and records the Scan. `admitted_offline`: a door
+    already let this ticket through offline, so a decision other than valid is a
+    conflict (upload_offline_scans)."""
     now = timezone.now()
     ticket = (
         Ticket.objects.select_for_update(of=("self",))
@@ -368,6 +381,7 @@ def _record(checkin_list, code_hash, scan_id, direction, scanned_at, device, gat
         scanned_at=scanned_at or now,
         recorded_at=now,
         offline=offline,
+        conflict=admitted_offline and result != ScanResult.VALID,
     )
     if (
         result == ScanResult.VALID
@@ -377,3 +391,170 @@ def _record(checkin_list, code_hash, scan_id, direction, scanned_at, device, gat
         ticket.checked_in_at = recorded.scanned_at
         ticket.save(update_fields=["checked_in_at"])
     return recorded
+
+
+# -- offline ----------------------------------------------------------------------------------
+#
+# A phone at the door keeps `offline_data` and, when the network drops, checks codes
+# against it (the SHA-256 of the code as printed, as `secrets.secret_hash` computes it),
+# remembers what it let in, and uploads its scans later with `upload_offline_scans`.
+#
+# What it guarantees: a device refuses its own second entry of a ticket; a ticket that
+# came in before the download is refused; every scan reaches the server once (scan_id).
+# What it cannot: two offline devices each let the same ticket in once, since neither
+# can know of the other; tickets sold, cancelled or checked in after the download are
+# not known offline. The server keeps as the entry the one recorded first on the
+# server (online scan or upload, whatever the devices' clocks say); an uploaded entry
+# that the server then refuses is recorded with `conflict=True` and its real result
+# (already_used with the other entry's time and gate, or cancelled...), never merged.
+
+#: At most this many scans in one upload; a device sends its queue in parts.
+UPLOAD_MAX_SCANS = 200
+
+
+def offline_data(*, checkin_list: CheckinList, access: Access | None = None) -> dict:
+    """What a scanner needs to check the list's tickets without the network: the list's
+    rules and, for each sold ticket of the dates, zones and tariffs it admits, the
+    SHA-256 of its secret (never the secret), the name on it, its zone and tariff,
+    `status` (paid, unpaid or cancelled) and `checked_in_at`. In three queries
+    whatever the number of tickets. `access`, when given, needs VIEW on the office."""
+    if access is not None:
+        access.require(Capability.VIEW_PRODUCT, _office_of(checkin_list))
+    generated_at = timezone.now()
+    admitted = _admitted_ids(checkin_list)
+    tickets = (
+        Ticket.objects.filter(zone__date__event_id=checkin_list.event_id)
+        .filter(Q(order__isnull=False) | Q(guest__isnull=False, expires_at__isnull=True))
+        .exclude(order__status=OrderStatus.EXPIRED)
+    )
+    for name, path in (("dates", "zone__date_id__in"), ("zones", "zone_id__in"),
+                       ("tariffs", "tariff_id__in")):  # fmt: skip
+        if admitted[name]:
+            tickets = tickets.filter(**{path: admitted[name]})
+    rows = tickets.order_by("id").values_list(
+        "secret_hash", "holder_name", "order__buyer_name", "zone__name", "tariff__name",
+        "order__status", "cancelled", "checked_in_at",
+    )  # fmt: skip
+    out = []
+    for code_hash, holder, buyer, zone, tariff, order_status, cancelled, entered in rows:
+        if cancelled or order_status == OrderStatus.CANCELLED:
+            state = "cancelled"
+        elif order_status == OrderStatus.PENDING:
+            state = "unpaid"
+        else:
+            state = "paid"
+        out.append({
+            "hash": code_hash, "name": holder or buyer, "zone": zone, "tariff": tariff,
+            "status": state, "checked_in_at": entered,
+        })  # fmt: skip
+    return {
+        "checkin_list": checkin_list.pk,
+        "event": checkin_list.event_id,
+        "generated_at": generated_at,
+        "admit_unpaid": checkin_list.admit_unpaid,
+        "allow_reentry": checkin_list.allow_reentry,
+        "dates": sorted(admitted["dates"]),
+        "zones": sorted(admitted["zones"]),
+        "tariffs": sorted(admitted["tariffs"]),
+        "tickets": out,
+    }
+
+
+def upload_offline_scans(
+    *, checkin_list: CheckinList, scans: list, access: Access | None = None
+) -> list[Scan]:
+    """Records the scans a device made offline, each as it would be online but at the
+    device's `scanned_at` and with `offline=True`; each item is `{secret, scan_id,
+    scanned_at, result, direction?, gate?, device?}` where `result` is what the door
+    showed. A scan_id already recorded answers its Scan again and records nothing, so
+    a device resends its queue after a lost answer or a reload safely. Each scan is its
+    own transaction: a part uploaded stays uploaded.
+
+    A scan the door refused (result other than valid) is recorded refused as shown and
+    never becomes an entry. A scan the door let through is decided again on the server
+    under the ticket's lock: the entry recorded first on the server stays the entry, so
+    if another device (online, or offline and uploaded before) already let the ticket
+    in, this scan is recorded `already_used` with `conflict=True` and the other
+    entry's time and gate (`first_entry`); likewise a ticket cancelled meanwhile.
+    Raises InvalidInput, naming the scan's position, for a malformed item."""
+    if access is not None:
+        access.require(Capability.MANAGE_PRODUCT, _office_of(checkin_list))
+    if not isinstance(scans, list | tuple) or not scans:
+        raise InvalidInput(fields={"scans": [_("Give a list of scans.")]})
+    if len(scans) > UPLOAD_MAX_SCANS:
+        raise InvalidInput(
+            fields={"scans": [_("At most %(n)d scans at once.") % {"n": UPLOAD_MAX_SCANS}]}
+        )
+    cleaned = [_clean_upload(position, item) for position, item in enumerate(scans)]
+    return [_upload_one(checkin_list, item) for item in cleaned]
+
+
+def _clean_upload(position, item):
+    if not isinstance(item, dict):
+        raise InvalidInput(fields={f"scans.{position}": [_("Send each scan as an object.")]})
+    shown = item.get("result")
+    problems = Problems()
+    if shown not in ScanResult.values:
+        problems.add(
+            f"scans.{position}.result",
+            _("Choose one of %(r)s.") % {"r": ", ".join(ScanResult.values)},
+        )
+    if item.get("scanned_at") is None:
+        problems.add(f"scans.{position}.scanned_at", _("Give the device's time of the scan."))
+    problems.raise_if_any()
+    try:
+        scan_id, device, gate, scanned_at = _clean_scan(
+            item.get("secret"), item.get("scan_id"), item.get("direction") or ScanDirection.ENTRY,
+            item.get("scanned_at"), item.get("device"), item.get("gate"),
+        )  # fmt: skip
+    except InvalidInput as error:
+        error.fields = {f"scans.{position}.{k}": v for k, v in (error.fields or {}).items()}
+        raise
+    return {
+        "secret": item["secret"], "scan_id": scan_id, "device": device, "gate": gate,
+        "scanned_at": scanned_at, "shown": shown,
+        "direction": str(item.get("direction") or ScanDirection.ENTRY),
+    }  # fmt: skip
+
+
+def _upload_one(checkin_list, item) -> Scan:
+    existing = _stored(checkin_list, item["scan_id"])
+    if existing is not None:
+        return existing
+    code_hash = secrets.secret_hash(item["secret"])
+    try:
+        with transaction.atomic():
+            if item["shown"] == ScanResult.VALID:
+                return _record(
+                    checkin_list, code_hash, item["scan_id"], item["direction"],
+                    item["scanned_at"], item["device"], item["gate"], True,
+                    admitted_offline=True,
+                )  # fmt: skip
+            return _record_refused(checkin_list, code_hash, item)
+    except IntegrityError:
+        existing = _stored(checkin_list, item["scan_id"])
+        if existing is None:
+            raise
+        return existing
+
+
+def _record_refused(checkin_list, code_hash, item) -> Scan:
+    """A scan the door turned away offline, recorded as the door showed it."""
+    ticket = Ticket.objects.filter(
+        secret_hash=code_hash, zone__date__event_id=checkin_list.event_id
+    ).first()
+    first = _first_entry(ticket) if ticket is not None and ticket.checked_in_at else None
+    return Scan.objects.create(
+        organisation_id=checkin_list.organisation_id,
+        checkin_list=checkin_list,
+        ticket=ticket,
+        direction=item["direction"],
+        result=item["shown"],
+        first_entry=first,
+        scan_id=item["scan_id"],
+        device=item["device"],
+        gate=item["gate"],
+        scanned_at=item["scanned_at"],
+        recorded_at=timezone.now(),
+        offline=True,
+    )

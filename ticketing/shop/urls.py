@@ -3,7 +3,7 @@ the buyer's `?token=...` from their email; the basket is known from the session.
 
 from django.urls import path
 
-from . import views
+from . import guests, views
 
 app_name = "shop"
 
@@ -29,4 +29,4 @@ urlpatterns = [
         views.ticket_answers,
         name="ticket-answers",
     ),
-]
+] + guests.urlpatterns

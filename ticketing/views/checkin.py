@@ -10,14 +10,17 @@ it checks in a ticket found by the search from its id, deriving its secret on th
 server, so that no secret reaches a browser that did not read it off the ticket. Both
 call the same `services.scan`, so the rule and the scan id's idempotence are one.
 
-Each scan carries the id and the clock of the device (`scan_id`, `scanned_at`), so that
-an offline queue can upload later what it recorded. MANAGE_PRODUCT on the office opens
-the scanner, as the API asks; another organisation's list is a 404."""
+Each scan carries the id and the clock of the device (`scan_id`, `scanned_at`). When the
+network drops, scanner.js checks codes against the list's offline data (`scanner-offline`:
+hashes of the codes, never the codes), keeps its scans in the browser's storage and
+uploads them when the network returns (`scanner-upload`); services/checkin.py says what
+offline can and cannot guarantee. MANAGE_PRODUCT on the office opens the scanner, as the
+API asks; another organisation's list is a 404."""
 
 import json
 
 from django import forms
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -34,6 +37,7 @@ from panel.mixins import organisation_view, post_only
 from .. import secrets, selectors, services
 from ..event_forms import ServiceForm
 from ..models import ScanDirection, ScanResult, Ticket
+from ..services.checkin import UPLOAD_MAX_SCANS, offline_data, upload_offline_scans
 from .common import found_or_404, require_manage, submit_form
 from .orders import _answers as answers_in_form_order
 
@@ -41,6 +45,8 @@ from .orders import _answers as answers_in_form_order
 SEARCH_ORDERS = 10
 #: A scan's request body is a few short fields.
 MAX_BODY = 4096
+#: An upload carries at most UPLOAD_MAX_SCANS scans of a few short fields each.
+MAX_UPLOAD_BODY = UPLOAD_MAX_SCANS * 1024
 
 
 class CheckinListForm(ServiceForm):
@@ -74,7 +80,9 @@ def _lists_page(request, access, event, form=None):
         {
             "event": event,
             "office": office,
-            "lists": selectors.checkin_list_list(event=event),
+            "lists": selectors.checkin_list_list(event=event).annotate(
+                conflicts=Count("scans", filter=Q(scans__conflict=True))
+            ),
             "can_manage": can_manage,
             "form": (form or CheckinListForm()) if can_manage else None,
         },
@@ -150,6 +158,30 @@ def _texts() -> dict:
         "no_match": _("No ticket matches."),
         "check_in": _("Check in"),
         "checked_in": _("In since {time}"),
+        "offline_badge": _("Offline"),
+        "offline_ready": _("Offline ready: {count} tickets, data of {time}."),
+        "offline_no_data": _("No offline data yet: stay online until it is downloaded."),
+        "offline_insecure": _(
+            "Offline checking is unavailable on this address: it needs HTTPS (or "
+            "localhost). Scans need the network here."
+        ),
+        "offline_full": _("This phone's storage is full: offline data could not be kept."),
+        "offline_not_on_list": _(
+            "Not in this list's data of {time}: a ticket sold since then cannot be checked offline."
+        ),
+        "offline_unavailable": _("No network, and no offline data on this device."),
+        "queued_one": _("1 scan waiting for upload."),
+        "queued": _("{count} scans waiting for upload."),
+        "uploaded": _("All scans uploaded."),
+        "conflict_one": _(
+            "1 conflict: a ticket let in offline here had already come in at another "
+            "door. See the list of scans."
+        ),
+        "conflicts": _(
+            "{count} conflicts: tickets let in offline here had already come in at "
+            "another door. See the list of scans."
+        ),
+        "upload_refused": _("The panel refused the upload: {detail}"),
     }
 
 
@@ -170,6 +202,13 @@ def scanner(request, access, checkin_list_id):
             ),
             "search_url": reverse(
                 "ticketing:scanner-search", args=[access.organisation.pk, checkin_list.pk]
+            ),
+            "time_zone": timezone.get_current_timezone_name(),
+            "offline_url": reverse(
+                "ticketing:scanner-offline", args=[access.organisation.pk, checkin_list.pk]
+            ),
+            "upload_url": reverse(
+                "ticketing:scanner-upload", args=[access.organisation.pk, checkin_list.pk]
             ),
             "lists_url": _lists_url(event),
         },
@@ -291,6 +330,49 @@ def scanner_scan(request, access, checkin_list_id):
 
 @never_cache
 @organisation_view()
+def scanner_offline(request, access, checkin_list_id):
+    """GET: the list's offline data (services.checkin.offline_data) for scanner.js."""
+    checkin_list = _managed_list(access, checkin_list_id)
+    data = offline_data(access=access, checkin_list=checkin_list)
+    for ticket in data["tickets"]:
+        entered = ticket["checked_in_at"]
+        ticket["checked_in_time"] = _moment(entered) if entered else None
+    data["generated_time"] = _moment(data["generated_at"])
+    return JsonResponse(data)
+
+
+@never_cache
+@organisation_view()
+@post_only
+def scanner_upload(request, access, checkin_list_id):
+    """POST JSON `{scans: [{secret, scan_id, scanned_at, result, direction?, gate?,
+    device?}]}`: records the device's offline scans (services.checkin.upload_offline_scans)
+    and answers each as scanner.js shows it, with how many are conflicts."""
+    checkin_list = _managed_list(access, checkin_list_id)
+    if len(request.body) > MAX_UPLOAD_BODY:
+        return _error(InvalidInput(_("This upload is too large.")))
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    if not isinstance(data, dict) or not isinstance(data.get("scans"), list):
+        return _error(InvalidInput(_("Send the scans as a JSON object with a list.")))
+    scans = [
+        {**item, "scanned_at": _device_time(item.get("scanned_at"))}
+        if isinstance(item, dict)
+        else item
+        for item in data["scans"]
+    ]
+    try:
+        recorded = upload_offline_scans(access=access, checkin_list=checkin_list, scans=scans)
+    except PanelError as error:
+        return _error(error)
+    answers = [{**_scan_out(one), "conflict": one.conflict} for one in recorded]
+    return JsonResponse({"scans": answers, "conflicts": sum(1 for one in recorded if one.conflict)})
+
+
+@never_cache
+@organisation_view()
 def scanner_search(request, access, checkin_list_id):
     """GET `?q=`: the tickets of this event in the orders whose code, buyer's name or
     email, or a name on a ticket matches, for the door to check in by hand."""
@@ -328,4 +410,8 @@ urlpatterns = [
     path("checkin-lists/<int:checkin_list_id>/scan/", scanner, name="scanner"),
     path("checkin-lists/<int:checkin_list_id>/scan/scans/", scanner_scan, name="scanner-scan"),
     path("checkin-lists/<int:checkin_list_id>/scan/search/", scanner_search, name="scanner-search"),
+    path(
+        "checkin-lists/<int:checkin_list_id>/scan/offline/", scanner_offline, name="scanner-offline"
+    ),
+    path("checkin-lists/<int:checkin_list_id>/scan/upload/", scanner_upload, name="scanner-upload"),
 ]

@@ -6,19 +6,24 @@ The list answers in a bounded number of queries whatever the number of orders: o
 of orders with their tickets prefetched. VIEW_PRODUCT on the office sees the orders;
 MANAGE_PRODUCT acts on them (services/sales.py checks it again)."""
 
+from django import forms
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 
+from panel import selectors as panel_selectors
 from panel.access import Capability
 from panel.mixins import organisation_view, post_only
-from panel.views.common import PAGE_SIZE, confirm_then_run
+from panel.views.common import PAGE_SIZE, confirm_then_run, job_label
+from panel.views.jobs import job_state
 
-from .. import secrets, selectors, services
+from .. import exports, secrets, selectors, services
 from ..forms import MarkPaidForm, OrderFilterForm
 from ..models import OrderStatus, Ticket
 from ..services.forms import field_order_key
@@ -52,10 +57,43 @@ def _summarise(order) -> None:
     order.dates = sorted(dates.values(), key=lambda date: date.starts_at)
 
 
+class ExportForm(forms.Form):
+    """What to export: an event (or one of its dates), which rows, which file."""
+
+    event = forms.TypedChoiceField(label=_lazy("Event"), coerce=int)
+    date = forms.TypedChoiceField(label=_lazy("Date"), required=False, coerce=int, empty_value=None)
+    kind = forms.ChoiceField(
+        label=_lazy("Rows"),
+        choices=[
+            ("tickets", _lazy("Tickets and answers")),
+            ("orders", _lazy("Orders")),
+            ("guests", _lazy("Guests")),
+            ("checkins", _lazy("Check-in scans")),
+        ],
+    )
+    format = forms.ChoiceField(
+        label=_lazy("File"), choices=[("xlsx", _lazy("Excel (XLSX)")), ("csv", "CSV")]
+    )
+
+    def __init__(self, *args, events, dates=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["event"].choices = [(event.pk, event.title) for event in events]
+        self.fields["date"].choices = [("", _lazy("All dates")), *dates]
+
+
 @organisation_view()
 def order_list(request, access, office_id):
     office = found_or_404(selectors.office_for, access, office_id=office_id)
-    form = OrderFilterForm(request.GET or None, dates=_date_choices(office))
+    return _order_list_page(request, access, office)
+
+
+def _order_list_page(request, access, office, *, export_form=None):
+    can_manage = access.can(Capability.MANAGE_PRODUCT, office)
+    dates = _date_choices(office)
+    events = list(office.events.order_by("title", "id"))
+    if can_manage and export_form is None:
+        export_form = ExportForm(events=events, dates=dates)
+    form = OrderFilterForm(request.GET or None, dates=dates)
     invalid = form.is_bound and not form.is_valid()
     orders = selectors.order_list(office=office, **form.filters()).prefetch_related(
         Prefetch("tickets", queryset=Ticket.objects.select_related("zone__date__event"))
@@ -74,8 +112,59 @@ def order_list(request, access, office_id):
             "page": page,
             "filtered": bool(form.filters()) or invalid,
             "invalid": invalid,
-            "can_manage": access.can(Capability.MANAGE_PRODUCT, office),
+            "can_manage": can_manage,
+            "export_form": export_form if can_manage else None,
+            "events": events,
             "shop_url": shop_url(office),
+            "tab": "orders",
+        },
+    )
+
+
+@organisation_view()
+@post_only
+def export_start(request, access, office_id):
+    """Start an export Job from the orders page, then follow it on its own page."""
+    office = found_or_404(selectors.office_for, access, office_id=office_id)
+    require_manage(access, office)
+    events = office.events.order_by("title", "id")
+    form = ExportForm(request.POST, events=events, dates=_date_choices(office))
+    if form.is_valid():
+        data = form.cleaned_data
+        event = office.events.get(pk=data["event"])
+        ok, job = run_or_403(
+            request,
+            exports.export_start,
+            form=form,
+            access=access,
+            event=event,
+            kind=data["kind"],
+            format=data["format"],
+            date=data["date"],
+        )
+        if ok:
+            return redirect("ticketing:export-job", office.organisation_id, office.pk, job.pk)
+    return _order_list_page(request, access, office, export_form=form)
+
+
+@organisation_view()
+def export_job(request, access, office_id, job_id):
+    """An export's progress, refreshed live by panel.js, and its file once it is built."""
+    office = found_or_404(selectors.office_for, access, office_id=office_id)
+    job = panel_selectors.job_list(access=access).filter(pk=job_id, kind=exports.EXPORT_JOB).first()
+    if job is None or not office.events.filter(pk=job.params.get("event")).exists():
+        raise Http404()
+    job.label = job_label(job)
+    event = office.events.get(pk=job.params["event"])
+    return render(
+        request,
+        "ticketing/export_job.html",
+        {
+            "office": office,
+            "event": event,
+            "job": job,
+            "state": job_state(job, access.organisation.pk),
+            "kind_label": dict(ExportForm.base_fields["kind"].choices).get(job.params.get("kind")),
             "tab": "orders",
         },
     )
@@ -216,6 +305,8 @@ def order_resend(request, access, order_id):
 
 urlpatterns = [
     path("offices/<int:office_id>/orders/", order_list, name="order-list"),
+    path("offices/<int:office_id>/exports/", export_start, name="export-start"),
+    path("offices/<int:office_id>/exports/<int:job_id>/", export_job, name="export-job"),
     path("orders/<int:order_id>/", order_detail, name="order-detail"),
     path("orders/<int:order_id>/mark-paid/", order_mark_paid, name="order-mark-paid"),
     path("orders/<int:order_id>/cancel/", order_cancel, name="order-cancel"),

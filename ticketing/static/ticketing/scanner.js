@@ -4,9 +4,21 @@
    the typed code and the search still work.
 
    Every scan is made once, with its own id and the device's clock (`newScan`), before it
-   is sent: sending the same scan again is safe (the server answers the first decision),
-   which is what an offline queue will rely on to keep scans and upload them later.
-   `window.panelScanner.submit(code)` is what the camera calls with each code it reads. */
+   is sent: sending the same scan again is safe (the server answers the first decision).
+   `window.panelScanner.submit(code)` is what the camera calls with each code it reads.
+
+   Offline: the page keeps the list's offline data in localStorage (the SHA-256 of each
+   ticket's code, never the code; about 200 bytes a ticket, so some 20,000 tickets fit
+   in the usual 5 MB), downloaded on load and every minute while online. When the
+   browser is offline, or a scan gets no answer, the code is hashed with
+   crypto.subtle (which needs a secure context: HTTPS, or localhost) and checked
+   against that data; the answer carries an "Offline" badge, the device remembers what
+   it let in (so it refuses its own second entry) and queues the scan, kept in
+   localStorage until the server has answered it. The queue is uploaded when the
+   network returns, on load and every minute; the server recognises each scan by its
+   id, so a reload or a lost answer mid-upload only sends it again. What the server
+   finds in conflict (a ticket let in here that came in elsewhere first) is counted on
+   the page. */
 (function () {
   "use strict";
 
@@ -16,6 +28,8 @@
   var csrf = root.querySelector("[name=csrfmiddlewaretoken]").value;
   var scanUrl = root.getAttribute("data-scan-url");
   var searchUrl = root.getAttribute("data-search-url");
+  var offlineUrl = root.getAttribute("data-offline-url");
+  var uploadUrl = root.getAttribute("data-upload-url");
 
   var panel = root.querySelector("[data-testid=scan-result]");
   var title = panel.querySelector("[data-result-title]");
@@ -26,6 +40,9 @@
   var ticketAnswers = panel.querySelector("[data-ticket-answers]");
   var gateInput = root.querySelector("[data-gate]");
   var directionInput = root.querySelector("[data-direction]");
+  var badge = panel.querySelector("[data-offline-badge]");
+  var offlineStatus = root.querySelector("[data-offline-status]");
+  var syncStatus = root.querySelector("[data-sync-status]");
 
   var GATE_KEY = "panel.scanner.gate";
   var DEVICE_KEY = "panel.scanner.device";
@@ -104,6 +121,8 @@
 
   function show(state, headline, sentence, ticket) {
     panel.setAttribute("data-result", state);
+    panel.removeAttribute("data-offline");
+    badge.hidden = true;
     title.textContent = headline;
     reason.textContent = sentence;
     showTicket(ticket);
@@ -153,17 +172,265 @@
   function deliver(scan) {
     show("pending", texts.checking, "", null);
     panel.setAttribute("data-code", "");
-    return post(scan).then(function (reply) {
-      if (reply.ok) showAnswer(reply.body);
-      else showProblem(reply.body);
-      return reply.body;
-    }, function () {
-      // The place where an offline queue will keep `scan` and decide locally.
-      show("error", texts.invalid, texts.network_error, null);
-      panel.setAttribute("data-code", "network");
-      return null;
+    var hashing = scan.secret && canHash ? codeHash(scan.secret) : Promise.resolve(null);
+    return hashing.then(function (hash) {
+      if (navigator.onLine === false) return offlineScan(scan, hash);
+      return post(scan).then(function (reply) {
+        if (reply.ok) {
+          if (hash) remember(hash, reply.body, scan.gate);
+          showAnswer(reply.body);
+          upload();
+        } else {
+          showProblem(reply.body);
+        }
+        return reply.body;
+      }, function () {
+        // No answer: perhaps recorded, perhaps not. Decided here and queued with the
+        // same scan_id, which the server recognises if it did record it.
+        return offlineScan(scan, hash);
+      });
     });
   }
+
+  // -- offline ------------------------------------------------------------------------------
+
+  var listId = root.getAttribute("data-list");
+  var DATA_KEY = "panel.scanner." + listId + ".data";
+  var QUEUE_KEY = "panel.scanner." + listId + ".queue";
+  var LOCAL_KEY = "panel.scanner." + listId + ".local";
+  var CONFLICTS_KEY = "panel.scanner." + listId + ".conflicts";
+  var REFRESH_MS = 60000;
+  var UPLOAD_PART = 50;
+  // crypto.subtle exists only in a secure context (HTTPS, localhost): on plain http to a
+  // LAN address nothing can be checked offline, and the page says so.
+  var canHash = !!(window.isSecureContext && window.crypto && window.crypto.subtle);
+  var offline = { data: null, byHash: {}, problem: null, uploaded: false };
+
+  function readJson(key, fallback) {
+    var raw = stored(key);
+    if (!raw) return fallback;
+    try { return JSON.parse(raw); } catch (e) { return fallback; }
+  }
+  function writeJson(key, value) {
+    try {
+      window.localStorage.setItem(key, JSON.stringify(value));
+      return true;
+    } catch (e) {
+      return false;
+    }
+  }
+
+  function codeHash(code) {
+    // As the server hashes it (ticketing/secrets.py): the code as printed, upper case.
+    var bytes = new TextEncoder().encode(String(code).trim().toUpperCase());
+    return window.crypto.subtle.digest("SHA-256", bytes).then(function (buffer) {
+      return Array.prototype.map.call(new Uint8Array(buffer), function (b) {
+        return (b + 0x100).toString(16).slice(1);
+      }).join("");
+    });
+  }
+
+  function setLine(element, sentence, state) {
+    element.textContent = sentence || "";
+    element.hidden = !sentence;
+    if (state) element.setAttribute("data-state", state);
+    else element.removeAttribute("data-state");
+  }
+
+  function showOfflineStatus() {
+    if (!canHash) return setLine(offlineStatus, texts.offline_insecure, "warning");
+    if (offline.problem) return setLine(offlineStatus, offline.problem, "warning");
+    if (!offline.data) return setLine(offlineStatus, texts.offline_no_data, "warning");
+    setLine(offlineStatus, fill(texts.offline_ready, {
+      count: offline.data.tickets.length, time: offline.data.generated_time,
+    }), "ready");
+  }
+
+  function useData(data) {
+    if (!data || !data.tickets) return;
+    offline.data = data;
+    offline.byHash = {};
+    data.tickets.forEach(function (ticket) { offline.byHash[ticket.hash] = ticket; });
+  }
+
+  function refresh() {
+    if (!canHash || navigator.onLine === false) {
+      showOfflineStatus();
+      return Promise.resolve(false);
+    }
+    return fetch(offlineUrl, {
+      credentials: "same-origin", headers: { Accept: "application/json" },
+    }).then(function (response) {
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      return response.json();
+    }).then(function (data) {
+      useData(data);
+      offline.problem = writeJson(DATA_KEY, data) ? null : texts.offline_full;
+      showOfflineStatus();
+      return true;
+    }, function () {
+      showOfflineStatus(); // the data kept so far stays in use
+      return false;
+    });
+  }
+
+  // What this device let in, by code hash: {entered: {time, gate}, inside}.
+  function remember(hash, answer, gate) {
+    if (answer.result !== "valid") return;
+    var local = readJson(LOCAL_KEY, {});
+    var mine = local[hash] || { entered: null, inside: false };
+    if (answer.direction === "exit") {
+      mine.inside = false;
+    } else {
+      mine.inside = true;
+      if (!mine.entered) mine.entered = { time: clock(new Date()), gate: gate || "" };
+    }
+    local[hash] = mine;
+    writeJson(LOCAL_KEY, local);
+  }
+
+  // The hour as the panel writes it: 24-hour, in the time zone the server answers in.
+  function clock(date) {
+    var options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+    var zone = root.getAttribute("data-time-zone");
+    try {
+      return date.toLocaleTimeString(undefined, zone ? Object.assign({ timeZone: zone }, options) : options);
+    } catch (e) {
+      return date.toLocaleTimeString(undefined, options);
+    }
+  }
+
+  function decideOffline(scan, hash) {
+    var data = offline.data;
+    var ticket = offline.byHash[hash];
+    var mine = readJson(LOCAL_KEY, {})[hash];
+    function answer(result, entry) {
+      return {
+        result: result, direction: scan.direction, scan_id: scan.scan_id,
+        ticket: ticket ? { name: ticket.name, zone: ticket.zone, tariff: ticket.tariff } : null,
+        first_entry_time: entry ? entry.time : null,
+        first_entry_gate: entry ? entry.gate || null : null,
+      };
+    }
+    if (!ticket) return answer("unknown");
+    if (ticket.status === "cancelled") return answer("cancelled");
+    if (ticket.status === "unpaid" && !data.admit_unpaid) return answer("unpaid");
+    var known = ticket.checked_in_at ? { time: ticket.checked_in_time, gate: "" } : null;
+    var entry = (mine && mine.entered) || known;
+    if (scan.direction === "exit") {
+      var inside = mine ? mine.inside : !!known;
+      return answer(data.allow_reentry && inside ? "valid" : "exit_refused", entry);
+    }
+    if (data.allow_reentry) {
+      return mine && mine.inside ? answer("already_used", mine.entered) : answer("valid", entry);
+    }
+    return entry ? answer("already_used", entry) : answer("valid");
+  }
+
+  function offlineScan(scan, hash) {
+    if (!scan.secret || !hash || !offline.data) {
+      show("error", texts.invalid, canHash ? texts.offline_unavailable : texts.offline_insecure, null);
+      panel.setAttribute("data-code", "network");
+      return null;
+    }
+    var answer = decideOffline(scan, hash);
+    // Kept before it is shown, so that a reload loses nothing the door was told.
+    var queue = readJson(QUEUE_KEY, []);
+    queue.push({
+      scan_id: scan.scan_id, scanned_at: scan.scanned_at, secret: scan.secret,
+      direction: scan.direction, gate: scan.gate, device: scan.device, result: answer.result,
+    });
+    writeJson(QUEUE_KEY, queue);
+    remember(hash, answer, scan.gate);
+    showAnswer(answer);
+    if (answer.result === "unknown") {
+      reason.textContent = fill(texts.offline_not_on_list, { time: offline.data.generated_time });
+    }
+    panel.setAttribute("data-offline", "true");
+    badge.hidden = false;
+    showQueue();
+    return answer;
+  }
+
+  function showQueue() {
+    var waiting = readJson(QUEUE_KEY, []).length;
+    var conflicts = Object.keys(readJson(CONFLICTS_KEY, {})).length;
+    if (waiting) {
+      setLine(syncStatus, waiting === 1 ? texts.queued_one
+        : fill(texts.queued, { count: waiting }), "warning");
+    } else if (conflicts) {
+      setLine(syncStatus, conflicts === 1 ? texts.conflict_one
+        : fill(texts.conflicts, { count: conflicts }), "conflict");
+    } else {
+      setLine(syncStatus, offline.uploaded ? texts.uploaded : "", null);
+    }
+    syncStatus.setAttribute("data-waiting", String(waiting));
+    syncStatus.setAttribute("data-conflicts", String(conflicts));
+  }
+
+  var uploading = null;
+
+  function upload() {
+    if (uploading) return uploading;
+    var part = readJson(QUEUE_KEY, []).slice(0, UPLOAD_PART);
+    if (!part.length || navigator.onLine === false) {
+      showQueue();
+      return Promise.resolve();
+    }
+    uploading = fetch(uploadUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
+      body: JSON.stringify({ scans: part }),
+    }).then(function (response) {
+      return response.json().then(function (body) { return { ok: response.ok, body: body }; });
+    }).then(function (reply) {
+      uploading = null;
+      if (!reply.ok) {
+        var body = reply.body || {};
+        var details = [];
+        Object.keys(body.fields || {}).forEach(function (name) { details = details.concat(body.fields[name]); });
+        setLine(syncStatus, fill(texts.upload_refused, {
+          detail: details.join(" ") || body.detail || "",
+        }), "warning");
+        return null;
+      }
+      var conflicts = readJson(CONFLICTS_KEY, {});
+      reply.body.scans.forEach(function (answer) {
+        if (answer.conflict) {
+          conflicts[answer.scan_id] = {
+            result: answer.result, name: answer.ticket ? answer.ticket.name : "",
+            first_entry_time: answer.first_entry_time, first_entry_gate: answer.first_entry_gate,
+          };
+        }
+      });
+      writeJson(CONFLICTS_KEY, conflicts);
+      // Only what the server answered leaves the queue (scans added meanwhile stay).
+      var sent = {};
+      part.forEach(function (scan) { sent[scan.scan_id] = true; });
+      writeJson(QUEUE_KEY, readJson(QUEUE_KEY, []).filter(function (scan) { return !sent[scan.scan_id]; }));
+      offline.uploaded = true;
+      showQueue();
+      return upload();
+    }, function () {
+      uploading = null;
+      showQueue();
+      return null;
+    });
+    return uploading;
+  }
+
+  function sync() {
+    return upload().then(refresh);
+  }
+
+  useData(readJson(DATA_KEY, null));
+  showOfflineStatus();
+  showQueue();
+  sync();
+  window.setInterval(sync, REFRESH_MS);
+  window.addEventListener("online", sync);
+  window.addEventListener("offline", showOfflineStatus);
 
   var last = { code: null, at: 0 };
 
@@ -281,6 +548,9 @@
     }, function () { noCamera(texts.no_camera); });
   }
 
-  window.panelScanner = { submit: submit, checkIn: checkIn, newScan: newScan };
+  window.panelScanner = {
+    submit: submit, checkIn: checkIn, newScan: newScan, sync: sync,
+    offlineReady: function () { return canHash && !!offline.data; },
+  };
   startCamera();
 })();
