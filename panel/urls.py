@@ -12,6 +12,7 @@ urlpatterns = [
     path("o/<int:org_id>/domains/", include("domains.urls")),
     path("o/<int:org_id>/ticketing/", include("ticketing.urls")),
     path("shop/", include("ticketing.shop.urls")),  # the ticket offices' public shops
+    path("door/", include("ticketing.door_urls")),  # door phones opened by a device link
     path("ticketing/webhooks/", include("ticketing.webhook_urls")),
     path("o/<int:org_id>/newsletter/", include("newsletter.urls")),
     path("o/<int:org_id>/cloud/", include("cloud.urls")),

@@ -12,6 +12,7 @@ once `expires_at` is empty (a paid order). A hold that passes its time stops cou
 itself, so no cleanup job is needed for the shop to be right (services/sales.py).
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -509,6 +510,34 @@ class Guest(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["event", "status"])]
+
+    def __str__(self):
+        return self.name
+
+
+class ScannerDevice(models.Model):
+    """A door phone let in by a link rather than an account: it scans the tickets of
+    its event's check-in lists (`lists`; none chosen means all the event's lists) and
+    reaches nothing else. The link's key is random and only its SHA-256 is kept
+    (`key_hash`), as for basket keys; setting `revoked_at` stops the device on its very
+    next request (services/checkin.py, views/door.py)."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="scanner_devices")
+    name = models.CharField(_("name"), max_length=100)
+    lists = models.ManyToManyField(CheckinList, blank=True, related_name="scanner_devices")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    last_seen_at = models.DateTimeField(_("last seen at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
 
     def __str__(self):
         return self.name

@@ -1,7 +1,19 @@
 """Reads of the ticket office that the Manager, the API, the shop and the tasks share.
 Each answers in a bounded number of queries, whatever the number of rows."""
 
-from django.db.models import Prefetch, Q
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    Func,
+    OuterRef,
+    Prefetch,
+    Q,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from panel.access import Access, Capability
@@ -13,8 +25,15 @@ from .models import (
     EventDate,
     EventStatus,
     FormField,
+    Guest,
+    GuestStatus,
     Order,
+    OrderStatus,
+    Scan,
+    ScanDirection,
+    ScanResult,
     Tariff,
+    Ticket,
     TicketForm,
     TicketOffice,
     Zone,
@@ -266,3 +285,80 @@ def scan_list(*, checkin_list: CheckinList, result=None, since=None, until=None,
             | Q(ticket__order__buyer_email__icontains=search)
         )
     return scans.order_by("-scanned_at", "-id")
+
+
+# -- guests and the door ----------------------------------------------------------------------
+
+#: What the guest list shows of a guest, in the order a guest goes through them.
+GUEST_STATES = ("invited", "opened", "accepted", "declined", "checked_in")
+
+
+def guests_with_state(*, event: Event):
+    """The event's guests with `state`: checked_in once one of their tickets came in,
+    else accepted or declined once they answered, else opened once they opened their
+    link, else invited. Filter and count on it in the database."""
+    came_in = Ticket.objects.filter(
+        guest=OuterRef("pk"), cancelled=False, checked_in_at__isnull=False
+    )
+    return Guest.objects.filter(event=event, organisation_id=event.organisation_id).annotate(
+        state=Case(
+            When(Exists(came_in), then=Value("checked_in")),
+            When(status=GuestStatus.ACCEPTED, then=Value("accepted")),
+            When(status=GuestStatus.DECLINED, then=Value("declined")),
+            When(opened_at__isnull=False, then=Value("opened")),
+            default=Value("invited"),
+        )
+    )
+
+
+def guest_state_counts(*, event: Event) -> dict[str, int]:
+    """{state: how many guests}, every state present, in one query."""
+    rows = guests_with_state(event=event).order_by().values("state").annotate(n=Count("id"))
+    counts = dict.fromkeys(GUEST_STATES, 0)
+    counts.update({row["state"]: row["n"] for row in rows})
+    return counts
+
+
+class _QuarterHour(Func):
+    """The start of the quarter hour a moment falls in (PostgreSQL; SQLite for make run)."""
+
+    template = "to_timestamp(floor(extract(epoch from %(expressions)s) / 900) * 900)"
+    output_field = DateTimeField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler,
+            connection,
+            template="datetime(CAST(strftime('%%%%s', %(expressions)s) AS INTEGER) / 900 * 900, "
+            "'unixepoch')",
+            **extra_context,
+        )
+
+
+def door_counts(*, event: Event) -> dict:
+    """How many of the event's tickets are in: {sold, checked_in}. Sold counts the
+    tickets of paid orders and the guests' seats, not cancelled ones; one query."""
+    tickets = Ticket.objects.filter(
+        organisation_id=event.organisation_id, zone__date__event=event, cancelled=False
+    ).filter(Q(order__status=OrderStatus.PAID) | Q(order__isnull=True, guest__isnull=False))
+    return tickets.aggregate(
+        sold=Count("id"), checked_in=Count("id", filter=Q(checked_in_at__isnull=False))
+    )
+
+
+def entries_per_quarter_hour(*, event: Event) -> dict:
+    """{start of a quarter hour: valid entries scanned then} on all the event's lists,
+    counted in the database; one query."""
+    rows = (
+        Scan.objects.filter(
+            organisation_id=event.organisation_id,
+            checkin_list__event=event,
+            result=ScanResult.VALID,
+            direction=ScanDirection.ENTRY,
+        )
+        .annotate(slot=_QuarterHour(F("scanned_at")))
+        .values("slot")
+        .annotate(entries=Count("id"))
+        .order_by("slot")
+    )
+    return {row["slot"]: row["entries"] for row in rows}

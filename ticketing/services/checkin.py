@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from panel.access import Access, Capability
 from panel.activity import record_by
-from panel.errors import InvalidInput, Problems
+from panel.errors import InvalidInput, NotFound, PermissionDenied, Problems
 from panel.services.common import clean_name
 
 from .. import secrets
@@ -37,6 +37,7 @@ from ..models import (
     OrderStatus,
     Scan,
     ScanDirection,
+    ScannerDevice,
     ScanResult,
     Tariff,
     Ticket,
@@ -139,11 +140,18 @@ def checkin_list_update(*, access: Access, checkin_list: CheckinList, **changes)
 @transaction.atomic
 def checkin_list_delete(*, access: Access, checkin_list: CheckinList) -> None:
     """Deletes the list with its scans. The tickets that came in keep their entry
-    (`Ticket.checked_in_at`), so no other list lets them in a second time."""
+    (`Ticket.checked_in_at`), so no other list lets them in a second time. A door
+    device that scanned only this list is revoked."""
     office = _office_of(checkin_list)
     access.require(Capability.MANAGE_PRODUCT, office)
     record_by(access, "ticketing.checkin_list.deleted", office, {"list": checkin_list.name})
+    limited = list(checkin_list.scanner_devices.filter(revoked_at__isnull=True))
     checkin_list.delete()
+    # A door device left without any of its lists would scan all the event's lists
+    # (none chosen means all): it stops instead.
+    for device in limited:
+        if not device.lists.exists():
+            device_revoke(access=access, device=device)
 
 
 # -- scans ------------------------------------------------------------------------------------
@@ -295,8 +303,9 @@ def scan(
     offline: bool = False,
 ) -> Scan:
     """Reads a ticket's code at a door of `checkin_list` and records the Scan, whatever
-    its result. `access`, when given, needs MANAGE_PRODUCT on the office (a device's
-    own credential will come later). Raises InvalidInput for a malformed input only.
+    its result. `access`, when given, needs MANAGE_PRODUCT on the office; a door
+    device (views/door.py) scans without one, limited to its lists by `device_list`.
+    Raises InvalidInput for a malformed input only.
 
     The rule, in this order:
     - no sold ticket of the list's event has this code (garbage, another event's
@@ -558,3 +567,104 @@ def _record_refused(checkin_list, code_hash, item) -> Scan:
         recorded_at=timezone.now(),
         offline=True,
     )
+
+
+# -- door devices -----------------------------------------------------------------------------
+#
+# A device link lets a phone scan without an account: the key in the link is random, kept
+# only as its SHA-256, and the device reaches its event's lists (the ones chosen, or all)
+# and nothing else. Every request of the device looks it up again, so a revoked device is
+# refused from its very next request.
+
+DEVICE_NAME_MAX_LENGTH = 100
+#: `last_seen_at` is written at most this often, not on every scan.
+DEVICE_SEEN_EVERY = datetime.timedelta(seconds=30)
+
+
+@transaction.atomic
+def device_create(*, access: Access, event: Event, name, lists=()) -> tuple[ScannerDevice, str]:
+    """A door device of the event (MANAGE_PRODUCT on its office) named `name` (e.g.
+    "Gate B phone"), limited to `lists` (check-in lists of the event, or their ids;
+    none means all the event's lists). Answers the device and the key of its link,
+    which is not kept and cannot be shown again."""
+    access.require(Capability.MANAGE_PRODUCT, event.office)
+    problems = Problems()
+    name = problems.check(clean_name, name, max_length=DEVICE_NAME_MAX_LENGTH)
+    ids = [getattr(item, "pk", item) for item in (lists or ())]
+    if any(isinstance(i, bool) or not isinstance(i, int) for i in ids):
+        problems.add("lists", _("Give a list of ids."))
+        chosen = []
+    else:
+        chosen = list(CheckinList.objects.filter(event=event, pk__in=set(ids)))
+        if len(chosen) != len(set(ids)):
+            problems.add("lists", _("Choose check-in lists of this event."))
+    problems.raise_if_any()
+    key = secrets.new_basket_key()
+    device = ScannerDevice.objects.create(
+        organisation=access.organisation, event=event, name=name,
+        key_hash=secrets.basket_key_hash(key),
+        created_by=access.user if getattr(access.user, "pk", None) else None,
+    )  # fmt: skip
+    device.lists.set(chosen)
+    record_by(access, "ticketing.scanner_device.created", event.office,
+              {"event": event.title, "device": device.name})  # fmt: skip
+    return device, key
+
+
+@transaction.atomic
+def device_revoke(*, access: Access, device: ScannerDevice) -> ScannerDevice:
+    """Stops the device from its next request on; revoking twice changes nothing."""
+    office = device.event.office
+    access.require(Capability.MANAGE_PRODUCT, office)
+    if device.revoked_at is None:
+        device.revoked_at = timezone.now()
+        device.save(update_fields=["revoked_at"])
+        record_by(access, "ticketing.scanner_device.revoked", office, {"device": device.name})
+    return device
+
+
+def _active(devices) -> ScannerDevice:
+    device = devices.select_related("event").first()
+    if device is None:
+        raise NotFound()
+    if device.revoked_at is not None:
+        raise PermissionDenied(_("This device was revoked: ask the organiser for a new link."))
+    now = timezone.now()
+    if device.last_seen_at is None or device.last_seen_at < now - DEVICE_SEEN_EVERY:
+        ScannerDevice.objects.filter(pk=device.pk).update(last_seen_at=now)
+        device.last_seen_at = now
+    return device
+
+
+def device_for_key(key) -> ScannerDevice:
+    """The device a link's key opens; NotFound for a wrong key or a revoked device."""
+    if not isinstance(key, str) or not key or len(key) > 100:
+        raise NotFound()
+    try:
+        return _active(ScannerDevice.objects.filter(key_hash=secrets.basket_key_hash(key)))
+    except PermissionDenied:
+        raise NotFound() from None
+
+
+def device_for_id(device_id) -> ScannerDevice:
+    """The device a session holds (stored when its link was opened); PermissionDenied
+    once it is revoked (the page says so), NotFound for no device."""
+    if isinstance(device_id, bool) or not isinstance(device_id, int):
+        raise NotFound()
+    return _active(ScannerDevice.objects.filter(pk=device_id))
+
+
+def device_lists(device: ScannerDevice):
+    """The check-in lists the device scans: the ones chosen, or all its event's."""
+    chosen = device.lists.all()
+    if chosen.exists():
+        return chosen.filter(event_id=device.event_id).order_by("name", "id")
+    return CheckinList.objects.filter(event_id=device.event_id).order_by("name", "id")
+
+
+def device_list(device: ScannerDevice, checkin_list_id) -> CheckinList:
+    """One of the device's lists; NotFound for any other (another event's above all)."""
+    found = device_lists(device).filter(pk=checkin_list_id).select_related("event__office").first()
+    if found is None:
+        raise NotFound()
+    return found

@@ -15,11 +15,15 @@ network drops, scanner.js checks codes against the list's offline data (`scanner
 hashes of the codes, never the codes), keeps its scans in the browser's storage and
 uploads them when the network returns (`scanner-upload`); services/checkin.py says what
 offline can and cannot guarantee. MANAGE_PRODUCT on the office opens the scanner, as the
-API asks; another organisation's list is a 404."""
+API asks; another organisation's list is a 404. Door devices (links that open the scanner
+without an account) are created and revoked on the lists page; their scanner lives under
+/door/ (views/door.py) and uses the page and endpoints here, fed its own URLs."""
 
 import json
 
+import segno
 from django import forms
+from django.contrib import messages
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
@@ -36,7 +40,8 @@ from panel.mixins import organisation_view, post_only
 
 from .. import secrets, selectors, services
 from ..event_forms import ServiceForm
-from ..models import ScanDirection, ScanResult, Ticket
+from ..models import ScanDirection, ScannerDevice, ScanResult, Ticket
+from ..services import checkin as services_checkin
 from ..services.checkin import UPLOAD_MAX_SCANS, offline_data, upload_offline_scans
 from .common import found_or_404, require_manage, submit_form
 from .orders import _answers as answers_in_form_order
@@ -63,6 +68,32 @@ class CheckinListForm(ServiceForm):
     )
 
 
+class DeviceForm(ServiceForm):
+    prefix = "device"  # beside the list form on one page: distinct field ids
+    name = forms.CharField(
+        label=gettext_lazy("Device name"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": gettext_lazy("e.g. Gate B phone")}),
+    )
+    lists = forms.TypedMultipleChoiceField(
+        label=gettext_lazy("Lists it scans"),
+        help_text=gettext_lazy("None chosen: all the lists of the event."),
+        required=False,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, event, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lists"].choices = [
+            (one.pk, one.name) for one in event.checkin_lists.order_by("name", "id")
+        ]
+
+
+#: Where the link of a device just created waits for the page that shows it once.
+NEW_DEVICE_SESSION_KEY = "ticketing.new_door_device"
+
+
 def scanner_url(checkin_list) -> str:
     return reverse("ticketing:scanner", args=[checkin_list.organisation_id, checkin_list.pk])
 
@@ -71,9 +102,21 @@ def _lists_url(event) -> str:
     return reverse("ticketing:checkin-list-list", args=[event.organisation_id, event.pk])
 
 
-def _lists_page(request, access, event, form=None):
+def _new_device(request, event):
+    """The link of the device just created, shown once and then forgotten."""
+    new = request.session.pop(NEW_DEVICE_SESSION_KEY, None)
+    if not isinstance(new, dict) or new.get("event") != event.pk:
+        return None
+    url = new.get("url") or ""
+    return {"name": new.get("name"), "url": url, "qr": segno.make(url, error="m").svg_inline(
+        scale=5, border=4, title=_("QR code of the device link"))}  # fmt: skip
+
+
+def _lists_page(request, access, event, form=None, device_form=None):
     office = event.office
     can_manage = access.can(Capability.MANAGE_PRODUCT, office)
+    if can_manage:
+        device_form = device_form or DeviceForm(event=event)
     return render(
         request,
         "ticketing/checkin_list_list.html",
@@ -85,6 +128,9 @@ def _lists_page(request, access, event, form=None):
             ),
             "can_manage": can_manage,
             "form": (form or CheckinListForm()) if can_manage else None,
+            "devices": event.scanner_devices.prefetch_related("lists") if can_manage else None,
+            "device_form": device_form if can_manage else None,
+            "new_device": _new_device(request, event) if can_manage else None,
         },
     )
 
@@ -108,6 +154,56 @@ def checkin_list_list(request, access, event_id):
     if created:
         return redirect(_lists_url(event))
     return _lists_page(request, access, event, form=form)
+
+
+@organisation_view()
+@post_only
+def device_create(request, access, event_id):
+    """POST: a door device of the event; its link is shown once on the lists page."""
+    event = found_or_404(selectors.event_for, access, event_id=event_id)
+    require_manage(access, event.office)
+    form = DeviceForm(request.POST, event=event)
+    made = submit_form(
+        request,
+        form,
+        services_checkin.device_create,
+        access=access,
+        event=event,
+        success=_("Device link created. Open it on the door phone; it is shown only once."),
+    )
+    if not made:
+        return _lists_page(request, access, event, device_form=form)
+    device, key = made
+    request.session[NEW_DEVICE_SESSION_KEY] = {
+        "event": event.pk,
+        "name": device.name,
+        "url": request.build_absolute_uri(reverse("door:open", args=[key])),
+    }
+    return redirect(_lists_url(event) + "#door-devices")
+
+
+@organisation_view()
+def device_revoke(request, access, device_id):
+    """GET: asks to confirm; POST: revokes the device, which stops at once."""
+    device = (
+        ScannerDevice.objects.filter(organisation=access.organisation, pk=device_id)
+        .select_related("event__office")
+        .first()
+    )
+    if device is None or not access.can(Capability.VIEW_PRODUCT, device.event.office):
+        raise Http404()
+    require_manage(access, device.event.office)
+    back = _lists_url(device.event) + "#door-devices"
+    if request.method == "POST":
+        services_checkin.device_revoke(access=access, device=device)
+        messages.success(request, _("%(name)s is revoked: it can no longer scan.")
+                         % {"name": device.name})  # fmt: skip
+        return redirect(back)
+    return render(
+        request,
+        "ticketing/door_device_revoke.html",
+        {"device": device, "event": device.event, "office": device.event.office, "back": back},
+    )
 
 
 def _managed_list(access, checkin_list_id):
@@ -182,12 +278,14 @@ def _texts() -> dict:
             "another door. See the list of scans."
         ),
         "upload_refused": _("The panel refused the upload: {detail}"),
+        "device_revoked": _("This device was revoked"),
+        "device_revoked_reason": _("It can no longer scan. Ask the organiser for a new link."),
     }
 
 
-@organisation_view()
-def scanner(request, access, checkin_list_id):
-    checkin_list = _managed_list(access, checkin_list_id)
+def render_scanner(request, checkin_list, *, urls: dict, back_url: str, device=None):
+    """The scanner page; `urls` names its endpoints ("scan", "search", "offline",
+    "upload"), so that the same scanner.js works for a member and for a door device."""
     event = checkin_list.event
     return render(
         request,
@@ -197,22 +295,26 @@ def scanner(request, access, checkin_list_id):
             "event": event,
             "office": event.office,
             "texts": _texts(),
-            "scan_url": reverse(
-                "ticketing:scanner-scan", args=[access.organisation.pk, checkin_list.pk]
-            ),
-            "search_url": reverse(
-                "ticketing:scanner-search", args=[access.organisation.pk, checkin_list.pk]
-            ),
+            "scan_url": urls["scan"],
+            "search_url": urls["search"],
             "time_zone": timezone.get_current_timezone_name(),
-            "offline_url": reverse(
-                "ticketing:scanner-offline", args=[access.organisation.pk, checkin_list.pk]
-            ),
-            "upload_url": reverse(
-                "ticketing:scanner-upload", args=[access.organisation.pk, checkin_list.pk]
-            ),
-            "lists_url": _lists_url(event),
+            "offline_url": urls["offline"],
+            "upload_url": urls["upload"],
+            "lists_url": back_url,
+            "device": device,
         },
     )
+
+
+@organisation_view()
+def scanner(request, access, checkin_list_id):
+    checkin_list = _managed_list(access, checkin_list_id)
+    args = [access.organisation.pk, checkin_list.pk]
+    urls = {
+        name: reverse(f"ticketing:scanner-{name}", args=args)
+        for name in ("scan", "search", "offline", "upload")
+    }
+    return render_scanner(request, checkin_list, urls=urls, back_url=_lists_url(checkin_list.event))
 
 
 def _moment(value) -> str:
@@ -299,7 +401,12 @@ def _secret_of_ticket(checkin_list, ticket_id) -> str:
 def scanner_scan(request, access, checkin_list_id):
     """POST JSON `{secret | ticket, scan_id, direction?, scanned_at?, gate?, device?}`:
     the scan's result, the ticket and its first entry, as scanner.js shows them."""
-    checkin_list = _managed_list(access, checkin_list_id)
+    return scan_response(request, _managed_list(access, checkin_list_id), access=access)
+
+
+def scan_response(request, checkin_list, *, access=None, device_name=None) -> JsonResponse:
+    """A scan POSTed to the scanner's endpoint, answered as scanner.js shows it.
+    `device_name`, for a door device, is recorded whatever the page sends."""
     if len(request.body) > MAX_BODY:
         return _error(InvalidInput(_("This scan is too large.")))
     try:
@@ -320,7 +427,7 @@ def scanner_scan(request, access, checkin_list_id):
             scan_id=data.get("scan_id"),
             direction=data.get("direction") or ScanDirection.ENTRY,
             scanned_at=_device_time(data.get("scanned_at")),
-            device=data.get("device") or "",
+            device=device_name if device_name is not None else (data.get("device") or ""),
             gate=data.get("gate") or "",
         )
     except PanelError as error:
@@ -332,7 +439,10 @@ def scanner_scan(request, access, checkin_list_id):
 @organisation_view()
 def scanner_offline(request, access, checkin_list_id):
     """GET: the list's offline data (services.checkin.offline_data) for scanner.js."""
-    checkin_list = _managed_list(access, checkin_list_id)
+    return offline_response(_managed_list(access, checkin_list_id), access=access)
+
+
+def offline_response(checkin_list, *, access=None) -> JsonResponse:
     data = offline_data(access=access, checkin_list=checkin_list)
     for ticket in data["tickets"]:
         entered = ticket["checked_in_at"]
@@ -348,7 +458,10 @@ def scanner_upload(request, access, checkin_list_id):
     """POST JSON `{scans: [{secret, scan_id, scanned_at, result, direction?, gate?,
     device?}]}`: records the device's offline scans (services.checkin.upload_offline_scans)
     and answers each as scanner.js shows it, with how many are conflicts."""
-    checkin_list = _managed_list(access, checkin_list_id)
+    return upload_response(request, _managed_list(access, checkin_list_id), access=access)
+
+
+def upload_response(request, checkin_list, *, access=None, device_name=None) -> JsonResponse:
     if len(request.body) > MAX_UPLOAD_BODY:
         return _error(InvalidInput(_("This upload is too large.")))
     try:
@@ -357,8 +470,9 @@ def scanner_upload(request, access, checkin_list_id):
         data = None
     if not isinstance(data, dict) or not isinstance(data.get("scans"), list):
         return _error(InvalidInput(_("Send the scans as a JSON object with a list.")))
+    named = {} if device_name is None else {"device": device_name}
     scans = [
-        {**item, "scanned_at": _device_time(item.get("scanned_at"))}
+        {**item, "scanned_at": _device_time(item.get("scanned_at")), **named}
         if isinstance(item, dict)
         else item
         for item in data["scans"]
@@ -376,7 +490,10 @@ def scanner_upload(request, access, checkin_list_id):
 def scanner_search(request, access, checkin_list_id):
     """GET `?q=`: the tickets of this event in the orders whose code, buyer's name or
     email, or a name on a ticket matches, for the door to check in by hand."""
-    checkin_list = _managed_list(access, checkin_list_id)
+    return search_response(request, _managed_list(access, checkin_list_id))
+
+
+def search_response(request, checkin_list) -> JsonResponse:
     query = (request.GET.get("q") or "").strip()[:200]
     if len(query) < 2:
         return JsonResponse({"results": []})
@@ -407,6 +524,8 @@ def scanner_search(request, access, checkin_list_id):
 
 urlpatterns = [
     path("events/<int:event_id>/checkin-lists/", checkin_list_list, name="checkin-list-list"),
+    path("events/<int:event_id>/door-devices/", device_create, name="door-device-create"),
+    path("door-devices/<int:device_id>/revoke/", device_revoke, name="door-device-revoke"),
     path("checkin-lists/<int:checkin_list_id>/scan/", scanner, name="scanner"),
     path("checkin-lists/<int:checkin_list_id>/scan/scans/", scanner_scan, name="scanner-scan"),
     path("checkin-lists/<int:checkin_list_id>/scan/search/", scanner_search, name="scanner-search"),

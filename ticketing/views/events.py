@@ -32,6 +32,7 @@ from ..event_forms import DateForm, EventForm, TariffForm, ZoneForm, time_zone_n
 from ..models import EventStatus, OrderStatus
 from ..services.catalogue import STATUS_MOVES
 from .common import found_or_404, require_manage, run_or_403, submit_form
+from .entries import door_card
 
 #: The buttons that move an event's status, by the status they lead to.
 STATUS_ACTIONS = {
@@ -163,6 +164,7 @@ def _event_page(request, access, event, *, form=None, date_form=None, zone_form=
         "single": dates[0] if len(dates) == 1 else None,
         "calendar": _calendar(request, dates) if len(dates) > 1 else None,
         "time_zone_note": time_zone_note(),
+        "door": door_card(event, dates),
     }
     if can_manage:
         moves = STATUS_MOVES[event.status]

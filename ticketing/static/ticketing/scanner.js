@@ -146,7 +146,20 @@
     panel.setAttribute("data-code", answer.result);
   }
 
+  // A door device revoked by the organiser: say so, and keep nothing that would let it
+  // go on checking tickets offline.
+  function revoked() {
+    offline.data = null;
+    offline.byHash = {};
+    offline.problem = texts.device_revoked;
+    try { window.localStorage.removeItem(DATA_KEY); } catch (e) { /* nothing kept */ }
+    show("error", texts.device_revoked, texts.device_revoked_reason, null);
+    panel.setAttribute("data-code", "device_revoked");
+    setLine(offlineStatus, texts.device_revoked, "warning");
+  }
+
   function showProblem(body) {
+    if (body && body.code === "device_revoked") return revoked();
     var details = [];
     if (body && body.fields) {
       Object.keys(body.fields).forEach(function (name) { details = details.concat(body.fields[name]); });
@@ -261,6 +274,12 @@
     return fetch(offlineUrl, {
       credentials: "same-origin", headers: { Accept: "application/json" },
     }).then(function (response) {
+      if (response.status === 403) {
+        return response.json().then(function (body) {
+          if (body && body.code === "device_revoked") revoked();
+          throw new Error("HTTP 403");
+        });
+      }
       if (!response.ok) throw new Error("HTTP " + response.status);
       return response.json();
     }).then(function (data) {
