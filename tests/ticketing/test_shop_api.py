@@ -407,3 +407,20 @@ def test_wrong_answers_sent_with_the_checkout_order_nothing(buyer, shop_world):
     assert list(error["fields"]) == [f"tickets.1.answers.{shop_world['terms'].pk}"]
     assert counts() == before
     assert list(Ticket.objects.values_list("answers", flat=True)) == [{}, {}]
+
+
+def test_a_broker_down_does_not_turn_a_paid_order_into_an_error(
+    buyer, shop_world, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The order is committed before its email is queued: the buyer sees their order."""
+    from ticketing import tasks
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("Error 111 connecting to the broker")
+
+    monkeypatch.setattr(tasks.order_mail_send, "delay", broker_down)
+    basket = hold(buyer, shop_world, [{"tariff": shop_world["free"].pk, "quantity": 2}])
+    with django_capture_on_commit_callbacks(execute=True):
+        order = check_out(buyer, shop_world, basket, "free")["order"]
+    assert order["status"] == "paid"
+    assert Order.objects.get(code=order["code"]).tickets.count() == 2

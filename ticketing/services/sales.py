@@ -18,6 +18,7 @@ basket left alone frees its seats without any job.
 """
 
 import datetime
+import logging
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
@@ -43,6 +44,8 @@ from ..models import (
     Zone,
 )
 from .forms import answers_check, name_on_ticket, ordered_fields
+
+logger = logging.getLogger(__name__)
 
 MAX_TICKETS_PER_BASKET = 100
 #: How long a card payment holds the seats once the buyer has gone to pay.
@@ -457,9 +460,7 @@ def checkout(
 
 
 def _send_after_commit(order: Order, kind: str) -> None:
-    from ..tasks import order_mail_send
-
-    transaction.on_commit(lambda: order_mail_send.delay(order.pk, kind))
+    transaction.on_commit(lambda: _mail_later(order.pk, kind))
 
 
 def order_for_buyer(*, office: TicketOffice, code: str, token: str) -> Order:
@@ -547,9 +548,15 @@ def date_cancel(*, access: Access, date) -> int:
 
 
 def _mail_later(order_id, kind):
+    """Queue the buyer's email. The order is committed already: a broker that cannot be
+    reached must not turn the buyer's success into an error page. It is logged, and the
+    organiser can send the tickets again from the order's page."""
     from ..tasks import order_mail_send
 
-    order_mail_send.delay(order_id, kind)
+    try:
+        order_mail_send.delay(order_id, kind)
+    except Exception:  # broker down or misconfigured
+        logger.exception("Could not queue the %s email of order %s", kind, order_id)
 
 
 def order_resend(*, access: Access, order: Order) -> None:
