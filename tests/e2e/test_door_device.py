@@ -3,54 +3,22 @@ check-in lists, a phone without an account (a second browser context, 390 px wid
 it and scans a ticket green; the organiser revokes the device, and the phone's next scan
 says plainly that the device was revoked. Screenshots go to tests/e2e/screenshots/."""
 
-import datetime
-
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
-from panel.access import access_for
-from tests import factories as f
-from ticketing import secrets, services
+from ticketing import secrets
 from ticketing.models import Scan, ScannerDevice
 
 from .conftest import TIMEOUT_MS, shot
-from .test_scanner import PHONE, sign_in
+from .test_scanner import PHONE, door_world, sign_in
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def door(transactional_db):
-    legal = f.UserFactory(email="olivia@example.test")
-    org = f.OrganisationFactory(name="Théâtre Associatif", legal_representative=legal)
-    access = access_for(legal, org)
-    office = services.office_create(access=access, name="Théâtre du Jorat", slug="jorat-device")
-    event = services.event_create(access=access, office=office, title="Le Misanthrope")
-    date = services.date_create(
-        access=access, event=event, starts_at=timezone.now() + datetime.timedelta(hours=2)
-    )
-    zone = services.zone_create(access=access, date=date, name="Stalls", capacity=50)
-    tariff = services.tariff_create(
-        access=access, zone=zone, name="Invitation", price="0", max_per_order=4
-    )
-    services.event_update(access=access, event=event, status="on_sale")
-    main = services.checkin_list_create(access=access, event=event, name="Main door")
-    services.checkin_list_create(access=access, event=event, name="Side door")
-
-    def ticket_of(name):
-        basket, _key = services.basket_create(
-            office=office, items=[{"tariff": tariff.pk, "quantity": 1}]
-        )
-        order = services.checkout(
-            basket=basket, name=name, email="guest@example.test", payment="free"
-        )
-        return order.tickets.get()
-
-    return {
-        "legal": legal, "org": org, "event": event, "main": main,
-        "zoe": ticket_of("Zoé Rochat"), "ulysse": ticket_of("Ulysse Bühler"),
-    }  # fmt: skip
+    world = door_world(slug="jorat-device", list_names=["Main door", "Side door"])
+    return {**world, "main": world["lists"][0]}
 
 
 def test_a_device_link_scans_until_it_is_revoked(live_server, door, browser):

@@ -27,12 +27,13 @@ pytestmark = pytest.mark.e2e
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture
-def door(transactional_db):
+def door_world(*, slug: str, list_names: list[str]) -> dict:
+    """An event on sale in two hours with its check-in lists and two free tickets sold
+    (Zoé's and Ulysse's), for the scanner's browser tests."""
     legal = f.UserFactory(email="olivia@example.test")
     org = f.OrganisationFactory(name="Théâtre Associatif", legal_representative=legal)
     access = access_for(legal, org)
-    office = services.office_create(access=access, name="Théâtre du Jorat", slug="jorat-door")
+    office = services.office_create(access=access, name="Théâtre du Jorat", slug=slug)
     event = services.event_create(access=access, office=office, title="Le Misanthrope")
     date = services.date_create(
         access=access, event=event, starts_at=timezone.now() + datetime.timedelta(hours=2)
@@ -42,7 +43,9 @@ def door(transactional_db):
         access=access, zone=zone, name="Invitation", price="0", max_per_order=4
     )
     services.event_update(access=access, event=event, status="on_sale")
-    checkin_list = services.checkin_list_create(access=access, event=event, name="Main door")
+    lists = [
+        services.checkin_list_create(access=access, event=event, name=name) for name in list_names
+    ]
 
     def ticket_of(name):
         basket, _key = services.basket_create(
@@ -54,9 +57,15 @@ def door(transactional_db):
         return order.tickets.get()
 
     return {
-        "legal": legal, "org": org, "event": event, "list": checkin_list,
+        "legal": legal, "org": org, "event": event, "lists": lists,
         "zoe": ticket_of("Zoé Rochat"), "ulysse": ticket_of("Ulysse Bühler"),
     }  # fmt: skip
+
+
+@pytest.fixture
+def door(transactional_db):
+    world = door_world(slug="jorat-door", list_names=["Main door"])
+    return {**world, "list": world["lists"][0]}
 
 
 def sign_in(page, base, email):
