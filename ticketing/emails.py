@@ -44,7 +44,7 @@ def order_page_url(order: Order) -> str:
 def _lines(order: Order) -> list[dict]:
     """One line per ticket: what it is for and the name on it, and whether it still
     holds (a cancelled date's tickets do not)."""
-    tickets = order.tickets.select_related("zone__date__event", "tariff").order_by("pk")
+    tickets = order.tickets.select_related("zone__date__event", "tariff", "seat").order_by("pk")
     local = zoneinfo.ZoneInfo(settings.TIME_ZONE)
     return [
         {
@@ -52,6 +52,7 @@ def _lines(order: Order) -> list[dict]:
             "starts_at": ticket.zone.date.starts_at.astimezone(local),
             "zone": ticket.zone.name,
             "tariff": ticket.tariff.name,
+            "seat": ticket.seat.label if ticket.seat_id else "",
             "name": ticket.holder_name or order.buyer_name,
             "valid": not ticket.cancelled,
             "date_cancelled": ticket.zone.date.cancelled_at is not None,

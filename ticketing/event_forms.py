@@ -109,6 +109,42 @@ class ZoneForm(ServiceForm):
     )
 
 
+class SeatPlanForm(forms.Form):
+    """A zone's numbered seats: the switch and the plan's text (services/seats.py)."""
+
+    numbered = forms.BooleanField(
+        label=_("Numbered seats"),
+        required=False,
+        help_text=_("Buyers pick their seats on the plan; the capacity is the seats on sale."),
+    )
+    layout = forms.CharField(
+        label=_("Plan"),
+        required=False,
+        max_length=100_000,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 10,
+                "spellcheck": "false",
+                "class": "tk-plan-text",
+                "placeholder": "A: 1-10, _, 11-20",
+            }
+        ),
+        help_text=_(
+            "One line per row: its name, a colon, then its seats from left to right. "
+            "1-10 is a range (10-1 numbers from the right), _ is a place without a seat "
+            "(_3 for three), [11-12] are seats drawn but not on sale, an empty line is an "
+            "aisle."
+        ),
+    )
+
+    def values(self) -> dict:
+        layout = self.cleaned_data["layout"]
+        return {
+            "numbered": self.cleaned_data["numbered"],
+            "layout": layout if layout.strip() else None,
+        }
+
+
 class TariffForm(forms.Form):
     """A tariff, with its advanced settings (folded away on the page) and the form its
     tickets ask ("Link a form to this tariff")."""

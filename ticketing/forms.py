@@ -196,6 +196,14 @@ class FieldForm(forms.Form):
             "The answer replaces the buyer's name on the ticket, such as the attendee's name."
         ),
     )
+    show_at_checkin = forms.BooleanField(
+        label=_("Show at check-in"),
+        required=False,
+        help_text=_(
+            "Door staff see the answer when they scan the ticket, such as a meal or a "
+            "wheelchair place."
+        ),
+    )
     buyer_can_change = forms.BooleanField(
         label=_("The buyer can change the answer later"),
         required=False,
@@ -208,7 +216,7 @@ class FieldForm(forms.Form):
         initial = {
             name: getattr(field, name)
             for name in ("label", "type", "help_text", "url", "position", "required",
-                         "show_on_ticket", "buyer_can_change")
+                         "show_on_ticket", "show_at_checkin", "buyer_can_change")
         }  # fmt: skip
         initial["options"] = "\n".join(field.options)
         return cls(data, initial=initial)

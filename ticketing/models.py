@@ -91,6 +91,8 @@ class FormField(models.Model):
     position = models.PositiveIntegerField(_("position"), null=True, blank=True)
     # Whether the buyer may change the answer later from their order page.
     buyer_can_change = models.BooleanField(_("buyer can change"), default=True)
+    # The answer is shown to door staff when the ticket is scanned (a meal, a wheelchair).
+    show_at_checkin = models.BooleanField(_("show at check-in"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -174,6 +176,9 @@ class Zone(models.Model):
     date = models.ForeignKey(EventDate, on_delete=models.CASCADE, related_name="zones")
     name = models.CharField(_("name"), max_length=120)
     capacity = models.PositiveIntegerField(_("capacity"))
+    # Numbered: buyers pick their seats on the zone's plan (`seats`); the capacity is
+    # then the number of seats on sale (services/seats.py).
+    numbered = models.BooleanField(_("numbered seats"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -181,6 +186,39 @@ class Zone(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class Seat(models.Model):
+    """One seat of a numbered zone's plan: its row and number as printed on the ticket,
+    and where it is drawn (`x` the column, `y` the line of the plan, so gaps and aisles
+    are simply positions without a seat). A seat taken out of sale stays on the plan."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    zone = models.ForeignKey(Zone, on_delete=models.CASCADE, related_name="seats")
+    row = models.CharField(_("row"), max_length=8)
+    number = models.CharField(_("seat"), max_length=8)
+    x = models.PositiveSmallIntegerField()
+    y = models.PositiveSmallIntegerField()
+    on_sale = models.BooleanField(_("on sale"), default=True)
+
+    class Meta:
+        ordering = ["y", "x", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["zone", "row", "number"], name="seat_once_in_zone"),
+            models.UniqueConstraint(fields=["zone", "x", "y"], name="seat_place_once_in_zone"),
+        ]
+
+    def __str__(self):
+        return f"{self.row}-{self.number}"
+
+    @property
+    def label(self) -> str:
+        """'Row A, seat 5', as the ticket, the basket and the emails print it."""
+        from .services.seats import seat_label
+
+        return seat_label(self.row, self.number)
 
 
 class Tariff(models.Model):
@@ -326,11 +364,23 @@ class Ticket(models.Model):
     guest = models.ForeignKey(
         "Guest", on_delete=models.CASCADE, null=True, blank=True, related_name="tickets"
     )
+    # The seat of a numbered zone; a seat is sold at most once (the constraint), and held
+    # at most once under the zone's row lock (services/seats.py).
+    seat = models.ForeignKey(
+        Seat, on_delete=models.RESTRICT, null=True, blank=True, related_name="tickets"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["zone", "cancelled", "expires_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["seat"],
+                condition=Q(seat__isnull=False, cancelled=False, expires_at__isnull=True),
+                name="seat_sold_once",
+            )
+        ]
 
     def __str__(self):
         return f"ticket {self.pk}"
@@ -488,8 +538,12 @@ class Guest(models.Model):
     )
     places_accepted = models.PositiveSmallIntegerField(_("places accepted"), default=0)
     invited_at = models.DateTimeField(_("invited at"), null=True, blank=True)
+    reminded_at = models.DateTimeField(_("reminded at"), null=True, blank=True)
     opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    # The link's key is derived from this nonce (secrets.guest_key), so that every email
+    # can carry it while the database keeps only its hash.
+    link_nonce = models.CharField(max_length=32, unique=True)
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -513,6 +567,60 @@ class Guest(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class GuestMessageKind(models.TextChoices):
+    INVITATION = "invitation", _("Invitation")
+    REMINDER = "reminder", _("Reminder")
+
+
+class GuestMessage(models.Model):
+    """The organiser's text of an event's invitation or reminder email, with variables
+    such as {{ name }} and {{ link }} (services/invitations.py lists them)."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="guest_messages")
+    kind = models.CharField(max_length=16, choices=GuestMessageKind.choices)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("message"), max_length=10000)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "kind"], name="guest_message_once_per_kind"),
+            models.CheckConstraint(
+                condition=Q(kind__in=[k.value for k in GuestMessageKind]),
+                name="guest_message_kind_known",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.event} {self.kind}"
+
+
+class GuestReminder(models.Model):
+    """A reminder the organiser planned: at `send_at`, the beat starts one Job (`job`,
+    set once under the row's lock) that reminds every guest invited and still silent."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="guest_reminders")
+    send_at = models.DateTimeField(_("send at"))
+    job = models.ForeignKey(
+        "panel.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["send_at", "id"]
+        indexes = [models.Index(fields=["started_at", "send_at"])]
+
+    def __str__(self):
+        return f"{self.event} {self.send_at:%Y-%m-%d %H:%M}"
 
 
 class ScannerDevice(models.Model):

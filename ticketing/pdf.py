@@ -1,7 +1,8 @@
 """PDF tickets: one A4 page per seat, printable at home or shown on a phone.
 
 The ticket carries what the door and the buyer need: the event, its date and time in the
-panel's time zone, the zone, tariff and price, the name on the ticket (the "show on
+panel's time zone, the zone, tariff and price, the seat of a numbered zone ("Row A,
+seat 5"), the name on the ticket (the "show on
 ticket" answers or the buyer's name, services.forms.name_on_ticket), the order code, and
 the QR code of the ticket's secret with the secret printed under it for a door that types
 it in. The secret is derived from the ticket's nonce (ticketing/secrets.py), so a ticket
@@ -88,7 +89,8 @@ def _printable(text) -> str:
 
 
 def ticket_filename(ticket) -> str:
-    return f"ticket-{ticket.order.code}-{ticket.pk}.pdf"
+    reference = ticket.order.code if ticket.order_id else "invitation"
+    return f"ticket-{reference}-{ticket.pk}.pdf"
 
 
 def _local(moment):
@@ -184,8 +186,9 @@ class _Page:
 
 
 def _draw(page: _Page, ticket, secret: str) -> None:
-    order = ticket.order
-    office = order.office
+    # A guest's invitation ticket has no order: its guest stands for the buyer.
+    order, guest = ticket.order, ticket.guest
+    office = order.office if order else guest.event.office
     tariff = ticket.tariff
     zone = ticket.zone
     date = zone.date
@@ -237,22 +240,29 @@ def _draw(page: _Page, ticket, secret: str) -> None:
     third = column / 3
     page.label_value(x, y, _("Zone"), zone.name, width=third - 6)
     page.label_value(x + third, y, _("Tariff"), tariff.name, width=third - 6)
-    page.label_value(
-        x + 2 * third, y, _("Price"), _price(ticket.price, order.currency), width=third
-    )
+    price = _price(ticket.price, order.currency) if order else pgettext("ticket", "Invitation")
+    page.label_value(x + 2 * third, y, _("Price"), price, width=third)
     y -= 36
+    if ticket.seat_id:
+        page.text(x, y, pgettext("ticket", "Seat").upper(), size=7, color=MUTED)
+        y = page.lines(x, y - 16, ticket.seat.label, width=column, font=BOLD, size=15, most=1)
+        y -= 6
 
     # the name on the ticket, and the other answers shown on it
     page.text(x, y, pgettext("ticket", "Name").upper(), size=7, color=MUTED)
-    y = page.lines(x, y - 16, ticket.holder_name or order.buyer_name, width=column, font=BOLD,
-                   size=15, most=2)  # fmt: skip
+    holder = ticket.holder_name or (order.buyer_name if order else guest.name)
+    y = page.lines(x, y - 16, holder, width=column, font=BOLD, size=15, most=2)
     shown = _shown_answers(ticket)
     if len(shown) > 1:
         for label, answer in shown[:3]:
             y = page.lines(x, y, f"{label}: {answer}", width=column, size=9, color=MUTED, most=1)
     y -= 8
-    page.text(x, y, pgettext("ticket", "Order").upper(), size=7, color=MUTED)
-    page.text(x, y - 14, order.code, font=CODE, size=12)
+    if order:
+        page.text(x, y, pgettext("ticket", "Order").upper(), size=7, color=MUTED)
+        page.text(x, y - 14, order.code, font=CODE, size=12)
+    else:
+        page.text(x, y, pgettext("ticket", "Invitation").upper(), size=7, color=MUTED)
+        page.text(x, y - 14, guest.name, size=12)
     bottom = min(y - 14 - 6 * mm, qr_y - 16 * mm)
     pdf.setStrokeColor(RULE)
     pdf.setLineWidth(1)
@@ -282,15 +292,20 @@ def _draw(page: _Page, ticket, secret: str) -> None:
 
 
 def ticket_pdf(ticket) -> bytes:
-    """One ticket as a one-page PDF, in the order's language. Drawing the same ticket
-    twice gives the same bytes."""
+    """One ticket as a one-page PDF, in the order's language (a guest's in the language
+    of the page asking for it). Drawing the same ticket twice gives the same bytes."""
     order = ticket.order
     secret = secrets.ticket_secret(ticket.nonce)
     buffer = io.BytesIO()
-    with translation.override(order.language or settings.LANGUAGE_CODE):
+    if order:
+        language, reference, office = order.language, order.code, order.office
+    else:
+        language, reference = translation.get_language(), ticket.guest.name
+        office = ticket.guest.event.office
+    with translation.override(language or settings.LANGUAGE_CODE):
         pdf = canvas.Canvas(buffer, pagesize=A4, invariant=1, pageCompression=1)
-        pdf.setTitle(_printable(f"{ticket.zone.date.event.title} – {order.code}"))
-        pdf.setAuthor(_printable(order.office.name))
+        pdf.setTitle(_printable(f"{ticket.zone.date.event.title} – {reference}"))
+        pdf.setAuthor(_printable(office.name))
         pdf.setCreator("Panel")
         _draw(_Page(pdf), ticket, secret)
         pdf.showPage()
@@ -304,12 +319,27 @@ def ticket_pdfs(order) -> list[tuple[str, bytes]]:
         return []
     tickets = (
         order.tickets.filter(cancelled=False)
-        .select_related("zone__date__event", "tariff__form")
+        .select_related("zone__date__event", "tariff__form", "seat")
         .prefetch_related("tariff__form__fields")
         .order_by("pk")
     )
     pdfs = []
     for ticket in tickets:
         ticket.order = order
+        pdfs.append((ticket_filename(ticket), ticket_pdf(ticket)))
+    return pdfs
+
+
+def guest_ticket_pdfs(guest) -> list[tuple[str, bytes]]:
+    """One PDF per seat a guest has accepted."""
+    tickets = (
+        guest.tickets.filter(cancelled=False)
+        .select_related("zone__date__event", "tariff__form", "seat")
+        .prefetch_related("tariff__form__fields")
+        .order_by("pk")
+    )
+    pdfs = []
+    for ticket in tickets:
+        ticket.guest = guest
         pdfs.append((ticket_filename(ticket), ticket_pdf(ticket)))
     return pdfs

@@ -9,8 +9,11 @@ basket or an order page.
 - An order page is opened by a token derived the same way from the order, so nothing
   is stored for it and it cannot be guessed from the short order code.
 - A basket key is random and kept hashed.
+- A guest's link key is derived like a ticket's secret from the guest's nonce, so every
+  invitation and reminder can carry it while only its hash is stored.
 """
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -72,3 +75,9 @@ def new_basket_key() -> str:
 
 def basket_key_hash(key: str) -> str:
     return hashlib.sha256(str(key).encode()).hexdigest()
+
+
+def guest_key(nonce: str) -> str:
+    """The key of a guest's personal link (URL-safe, 128 bits)."""
+    digest = hmac.new(_key().encode(), f"guest:{nonce}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")

@@ -266,10 +266,11 @@ def checkin_list_list(*, event: Event):
 def scan_list(*, checkin_list: CheckinList, result=None, since=None, until=None, search=None):
     """The list's scans, latest first (by the device's time), filtered by result, a
     time window [since, until) and a search over the order's code, the name on the
-    ticket and the buyer's name and email; with their tickets, in one query."""
+    ticket and the buyer's name and email; with their tickets, in one query, and the
+    fields of their forms (the answers shown at check-in) in two more."""
     scans = checkin_list.scans.select_related(
         "ticket__order", "ticket__zone", "ticket__tariff", "first_entry"
-    )
+    ).prefetch_related("ticket__tariff__form__fields")
     if result:
         scans = scans.filter(result=result)
     if since:

@@ -92,3 +92,35 @@ def guests_import(job_id: int) -> None:
 
     with acting_via(Via.TASK):
         guests_import_run(job_id)
+
+
+@shared_task(name="ticketing.guest_invitations_send", acks_late=True)
+def guest_invitations_send(job_id: int) -> None:
+    """Emails the invitations of a Job, once per guest (services/invitations.py)."""
+    from panel.activity import acting_via
+    from panel.models import Via
+
+    from .services.invitations import invitations_run
+
+    with acting_via(Via.TASK):
+        invitations_run(job_id)
+
+
+@shared_task(name="ticketing.guest_reminders_send", acks_late=True)
+def guest_reminders_send(job_id: int) -> None:
+    """Emails a planned reminder to the guests still silent, once each."""
+    from panel.activity import acting_via
+    from panel.models import Via
+
+    from .services.invitations import reminders_run
+
+    with acting_via(Via.TASK):
+        reminders_run(job_id)
+
+
+@shared_task(name="ticketing.guest_reminders_due")
+def guest_reminders_due() -> int:
+    """The beat's minute: starts the reminders whose moment has come."""
+    from .services.invitations import reminders_start_due
+
+    return reminders_start_due()

@@ -424,3 +424,8 @@ CELERY_BEAT_SCHEDULE["expire-ticket-orders"] = {
     "task": "ticketing.orders_expire",
     "schedule": 300.0,
 }
+# Guests' reminders go out within a minute of the moment the organiser chose.
+CELERY_BEAT_SCHEDULE["start-guest-reminders"] = {
+    "task": "ticketing.guest_reminders_due",
+    "schedule": 60.0,
+}

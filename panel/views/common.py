@@ -28,6 +28,8 @@ JOB_KIND_LABELS = {
     "mail_import": gettext_lazy("Import of another mailbox"),
     "ticketing_export": gettext_lazy("Ticket office export"),
     "ticketing_guests_import": gettext_lazy("Guests added from a CSV file"),
+    "ticketing_guest_invitations": gettext_lazy("Invitations to guests"),
+    "ticketing_guest_reminders": gettext_lazy("Reminders to guests"),
 }
 
 ACTIVITY_LABELS = {

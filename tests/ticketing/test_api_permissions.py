@@ -20,18 +20,25 @@ Each case builds its own world, so destructive calls do not interfere with each 
 """
 
 import datetime
+import json
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import URLPattern
+from django.test import Client
+from django.urls import URLPattern, reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from panel.access import access_for
 from panel.models import Role
 from tests import factories as f
 from tests.conftest import token_client
 from ticketing import services
+from ticketing import urls as ticketing_urls
+from ticketing.models import Scan
 from ticketing.secrets import ticket_secret
+from ticketing.services import checkin as door_services
 
 from .conftest import full_answers
 
@@ -128,6 +135,8 @@ TABLE = [
     ("get", ZONE, None, office_read()),
     ("patch", ZONE, {"capacity": 120}, manage(200)),
     ("delete", TICKETING + "zones/{balcony}/", None, manage(204)),
+    ("get", ZONE + "seats/", None, office_read()),
+    ("put", ZONE + "seats/", {"layout": "A: 1-10, _, 11-20"}, manage(200)),
     ("get", ZONE + "tariffs/", None, office_read()),
     ("post", ZONE + "tariffs/", {"name": "Senior", "price": "30.00"}, manage(201)),
     ("get", TICKETING + "tariffs/{tariff}/", None, office_read()),
@@ -345,3 +354,144 @@ def test_a_refused_write_changes_nothing(world):
     assert response.json()["fields"] == {}
     world["office"].refresh_from_db()
     assert (world["office"].name, world["office"].slug) == ("Théâtre du Jorat", "jorat")
+
+
+# -- the scanner-only access: a door device -----------------------------------------------------
+#
+# Door staff get a device link (ticketing/views/door.py), not a member role: the panel has
+# no scanner-only capability in panel/access.py. The device reaches its event's lists that
+# it was given, under /door/, and nothing else: any other list (the event's list it was
+# not given, another event's, another organisation's) is a 404, exactly as if it did not
+# exist; once revoked, every door URL answers 403 "device revoked" (the page says so and
+# the scanner wipes its offline data), and the link opens nothing any more (404). The
+# session holds no user, so the Manager API answers it as anyone without credentials
+# (401) and the Manager's pages send it to sign in: nothing of the organisation shows.
+
+DOOR_CASES = ("own", "unassigned", "other_event", "other_org", "revoked", "no_device")
+
+
+def door_list(s):
+    """A door URL of one list: only the device's own list answers."""
+    return (s, 404, 404, 404, 403, 404)
+
+
+DOOR_TABLE = [
+    # The device's home goes straight to its only list, whatever list the case names.
+    ("get", "door:home", None, (302, 302, 302, 302, 403, 404)),
+    ("get", "door:scanner", None, door_list(200)),
+    ("post", "door:scan", {"secret": "{secret}", "scan_id": "d-1"}, door_list(201)),
+    ("get", "door:search", {"q": "Grace"}, door_list(200)),
+    ("get", "door:offline", None, door_list(200)),
+    ("post", "door:upload", {"scans": [OFFLINE_SCAN]}, door_list(200)),
+]
+
+
+@pytest.fixture
+def door(world):
+    """world with a door device limited to "Gate A", the "Spare" list it was not given,
+    a list of the draft event, and a list of another organisation's event."""
+    w = dict(world)
+    w["draft_list"] = services.checkin_list_create(
+        access=w["access"], event=w["draft"], name="Draft door"
+    )
+    theirs = access_for(w["outsider"], w["other_org"])
+    office = services.office_create(access=theirs, name="Elsewhere", slug="elsewhere")
+    event = services.event_create(access=theirs, office=office, title="Elsewhere")
+    w["their_list"] = services.checkin_list_create(access=theirs, event=event, name="Gate A")
+    w["device"], w["key"] = door_services.device_create(
+        access=w["access"], event=w["event"], name="Gate A phone", lists=[w["checkin_list"]]
+    )
+    return w
+
+
+def _door_client(door, case):
+    client = Client()
+    if case == "no_device":
+        return client
+    assert client.get(f"/door/{door['key']}/").status_code == 302
+    if case == "revoked":
+        door_services.device_revoke(access=door["access"], device=door["device"])
+    return client
+
+
+def _door_list(door, case):
+    return {
+        "unassigned": door["spare_list"],
+        "other_event": door["draft_list"],
+        "other_org": door["their_list"],
+    }.get(case, door["checkin_list"])
+
+
+@pytest.mark.parametrize(
+    ("method", "name", "body", "case", "expected"),
+    [
+        pytest.param(method, name, body, case, expected[i], id=f"{name} [{case}]")
+        for method, name, body, expected in DOOR_TABLE
+        for i, case in enumerate(DOOR_CASES)
+    ],
+)
+def test_door_device_table(door, method, name, body, case, expected):
+    client = _door_client(door, case)
+    checkin_list = _door_list(door, case)
+    url = reverse(name) if name == "door:home" else reverse(name, args=[checkin_list.pk])
+    data = _fill(body, _ids(door, "legal")) if body else None
+    if method == "post":
+        response = client.post(url, json.dumps(data), content_type="application/json")
+    else:
+        response = client.get(url, data)
+    assert response.status_code == expected, f"{name} [{case}]: {response.status_code}"
+    if expected in (403, 404) and response["Content-Type"].startswith("application/json"):
+        assert set(response.json()) == {"code", "detail", "fields"}
+        if expected == 403:
+            assert response.json()["code"] == "device_revoked"
+    if method == "post" and expected >= 400:
+        assert not Scan.objects.exists()
+    if expected == 200 and name == "door:offline":
+        assert response.json()["checkin_list"] == door["checkin_list"].pk
+
+
+def test_a_revoked_device_link_opens_nothing(door):
+    door_services.device_revoke(access=door["access"], device=door["device"])
+    assert Client().get(f"/door/{door['key']}/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [pytest.param(m, p, b, id=f"{m.upper()} {p}") for m, p, b, _ in TABLE],
+)
+def test_a_door_device_is_nobody_to_the_manager_api(door, method, path, body):
+    """Every row of TABLE, with the device's session: 401, as without credentials, for
+    its own list's scans and offline data too (the device has its own door URLs)."""
+    client = _door_client(door, "own")
+    ids = _ids(door, "legal")
+    data = _fill(body, ids) if body and body != UPLOAD else None
+    response = getattr(client, method)(
+        path.format(**ids), json.dumps(data) if data else None, content_type="application/json"
+    )
+    assert response.status_code == 401, f"{method.upper()} {path}: {response.status_code}"
+    assert set(response.json()) == {"code", "detail", "fields"}
+
+
+def _manager_pages(door):
+    """Every page of the Manager's ticket office (ticketing/urls.py), with the door's ids."""
+    ids = {
+        "org_id": door["org"].pk, "office_id": door["office"].pk, "form_id": door["form"].pk,
+        "field_id": door["attendee"].pk, "order_id": door["paid"].pk, "job_id": 1,
+        "event_id": door["event"].pk, "date_id": door["date"].pk, "zone_id": door["stalls"].pk,
+        "tariff_id": door["full"].pk, "device_id": door["device"].pk,
+        "checkin_list_id": door["checkin_list"].pk, "guest_id": door["guest"].pk,
+    }  # fmt: skip
+    for pattern in ticketing_urls.urlpatterns:
+        route = "o/<int:org_id>/ticketing/" + str(pattern.pattern)
+        yield "/" + re.sub(r"<int:(\w+)>", lambda m: str(ids[m.group(1)]), route)
+
+
+def test_a_door_device_sees_no_manager_page_of_the_ticket_office(door):
+    client = _door_client(door, "own")
+    pages = list(_manager_pages(door))
+    assert len(pages) > 40
+    for page in pages:
+        for method in ("get", "post"):
+            response = getattr(client, method)(page)
+            assert response.status_code == 302, f"{method.upper()} {page}"
+            assert response["Location"].startswith("/accounts/login/"), page

@@ -89,7 +89,7 @@ def test_free_order_from_basket_to_tickets(buyer, shop_world):
     assert len(basket["id"]) >= 32 and basket["id"] != str(Basket.objects.get().pk)
     [item] = basket["items"]
     assert (item["tariff"], item["quantity"], item["zone"]) == (shop_world["free"].pk, 2, "Balcony")
-    assert basket["tickets"] == [{"tariff": shop_world["free"].pk, "answers": {}}] * 2
+    assert basket["tickets"] == [{"tariff": shop_world["free"].pk, "answers": {}, "seat": None}] * 2
 
     body = check_out(buyer, shop_world, basket, "free")
     order = body["order"]

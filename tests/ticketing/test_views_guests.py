@@ -280,7 +280,8 @@ def test_the_list_answers_in_bounded_queries(login, shop_world, django_assert_ma
             [
                 Guest(organisation=shop_world["org"], event=shop_world["event"],
                       name=f"Guest {i}", email=f"g{i}@x.test", tariff=shop_world["free"],
-                      places=2, token_hash=f"hash{i}", opened_at=timezone.now() if i % 2 else None)
+                      places=2, token_hash=f"hash{i}", link_nonce=f"nonce{i}",
+                      opened_at=timezone.now() if i % 2 else None)
                 for i in range(start, start + n)
             ]
         )  # fmt: skip

@@ -21,7 +21,8 @@ from panel.api.serializers import JobAcceptedOut, JobOut
 from panel.api.views import _valid
 
 from .. import services
-from ..models import MAX_GUEST_PLACES, Guest, GuestStatus
+from ..models import MAX_GUEST_PLACES, Guest, GuestMessageKind, GuestReminder, GuestStatus
+from ..services import invitations
 from ..services.guests import MAX_FILE_BYTES, decode_guest_csv
 from .views import Detail, TicketingScoped
 
@@ -87,6 +88,7 @@ class TicketGuestOut(serializers.Serializer):
     )
     extra = serializers.DictField(child=serializers.CharField())
     invited_at = serializers.DateTimeField(allow_null=True)
+    reminded_at = serializers.DateTimeField(allow_null=True)
     opened_at = serializers.DateTimeField(allow_null=True)
     answered_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
@@ -131,22 +133,27 @@ class TicketGuestCsvInvalidOut(serializers.Serializer):
 
 
 class GuestScoped(TicketingScoped):
-    """`found("guest")` and `managed("guest")` for the guest named in the URL."""
+    """`found(kind)` and `managed(kind)` for the guest or the reminder named in the URL."""
+
+    LOOKUPS = {
+        "guest": lambda access, pk: services.guest_for(access=access, guest_id=pk),
+        "reminder": lambda access, pk: invitations.reminder_for(access=access, reminder_id=pk),
+    }
 
     def found(self, kind: str):
-        if kind != "guest":
+        if kind not in self.LOOKUPS:
             return super().found(kind)
         cache = self.__dict__.setdefault("_found", {})
         if kind not in cache:
-            cache[kind] = services.guest_for(access=self.access, guest_id=self.kwargs["guest_id"])
+            cache[kind] = self.LOOKUPS[kind](self.access, self.kwargs[f"{kind}_id"])
         return cache[kind]
 
     def managed(self, kind: str):
-        if kind != "guest":
+        if kind not in self.LOOKUPS:
             return super().managed(kind)
-        guest = self.found(kind)
-        self.access.require(Capability.MANAGE_PRODUCT, guest.event.office)
-        return guest
+        found = self.found(kind)
+        self.access.require(Capability.MANAGE_PRODUCT, found.event.office)
+        return found
 
 
 def _link(request, guest: Guest) -> str:
@@ -251,3 +258,154 @@ class GuestImportsView(GuestScoped, generics.GenericAPIView):
             {"job": JobOut(job, context={"request": request}).data},
             status=status.HTTP_202_ACCEPTED,
         )
+
+
+# -- invitations and reminders ------------------------------------------------------------------
+
+
+class TicketGuestInvitationsIn(serializers.Serializer):
+    guests = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=DB_INT_MAX),
+        required=False,
+        max_length=5000,
+        help_text=_("Ids of the event's guests; every guest not invited yet when not given."),
+    )
+    again = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=_("Write again to guests already invited."),
+    )
+
+
+class TicketGuestMessageIn(serializers.Serializer):
+    subject = StrictCharField(max_length=invitations.MAX_SUBJECT)
+    body = StrictCharField(max_length=invitations.MAX_BODY)
+
+
+class TicketGuestMessageOut(serializers.Serializer):
+    kind = serializers.CharField(help_text=_("invitation or reminder."))
+    subject = serializers.CharField()
+    body = serializers.CharField()
+    custom = serializers.SerializerMethodField(
+        help_text=_("False while the panel's default text is used.")
+    )
+    variables = serializers.SerializerMethodField(
+        help_text=_("The variables the texts may use, written {{ name }}.")
+    )
+
+    def get_custom(self, message) -> bool:
+        return message.pk is not None
+
+    def get_variables(self, message) -> list[str]:
+        return list(invitations.VARIABLES)
+
+
+class TicketGuestReminderIn(serializers.Serializer):
+    send_at = serializers.DateTimeField(
+        help_text=_("When the guests invited and still silent are reminded.")
+    )
+
+
+class TicketGuestReminderOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    event = serializers.IntegerField(source="event_id")
+    send_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    job = serializers.IntegerField(source="job_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class GuestInvitationsView(GuestScoped, generics.GenericAPIView):
+    """Emails the event's invitation to its guests, as a Job."""
+
+    serializer_class = TicketGuestInvitationsIn
+
+    @extend_schema(
+        request=TicketGuestInvitationsIn,
+        responses={202: JobAcceptedOut},
+        description=_(
+            "Starts the Job that emails the invitation, with each guest's personal link, "
+            "once per guest (its result: `sent`). 409 `nobody_to_invite` when every guest "
+            "chosen was invited already."
+        ),
+    )
+    def post(self, request, org_id, event_id):
+        event = self.managed("event")
+        data = _valid(TicketGuestInvitationsIn, request.data)
+        job = invitations.invitations_start(
+            access=self.access, event=event, guests=data.get("guests"), again=data["again"]
+        )
+        return Response(
+            {"job": JobOut(job, context={"request": request}).data},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class GuestMessageView(GuestScoped, generics.GenericAPIView):
+    """The text of the event's invitation or reminder email."""
+
+    serializer_class = TicketGuestMessageOut
+
+    def _kind(self):
+        from panel.errors import NotFound
+
+        kind = self.kwargs["kind"]
+        if kind not in GuestMessageKind.values:
+            raise NotFound()
+        return kind
+
+    def get(self, request, org_id, event_id, kind):
+        event = self.found("event")
+        message = invitations.guest_message(event=event, kind=self._kind())
+        return Response(TicketGuestMessageOut(message).data)
+
+    @extend_schema(
+        request=TicketGuestMessageIn,
+        responses=TicketGuestMessageOut,
+        description=_(
+            "Saves the text. An unknown variable is refused, naming it; the message must "
+            "carry {{ link }}."
+        ),
+    )
+    def put(self, request, org_id, event_id, kind):
+        event = self.managed("event")
+        kind = self._kind()
+        data = _valid(TicketGuestMessageIn, request.data)
+        message = invitations.guest_message_save(access=self.access, event=event, kind=kind, **data)
+        return Response(TicketGuestMessageOut(message).data)
+
+
+class GuestRemindersView(GuestScoped, generics.ListAPIView):
+    """The reminders planned for an event's guests; POST plans one."""
+
+    serializer_class = TicketGuestReminderOut
+    queryset = GuestReminder.objects.none()  # schema only
+
+    def get_queryset(self):
+        return self.found("event").guest_reminders.order_by("send_at", "pk")
+
+    @extend_schema(request=TicketGuestReminderIn, responses={201: TicketGuestReminderOut})
+    def post(self, request, org_id, event_id):
+        event = self.managed("event")
+        data = _valid(TicketGuestReminderIn, request.data)
+        reminder = invitations.reminder_create(access=self.access, event=event, **data)
+        return Response(TicketGuestReminderOut(reminder).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    delete=extend_schema(
+        responses={204: None},
+        description=_("Cancels a planned reminder; one already sent answers 409."),
+    ),
+)
+class GuestReminderView(GuestScoped, generics.GenericAPIView):
+    """One planned reminder."""
+
+    serializer_class = TicketGuestReminderOut
+
+    def get(self, request, org_id, reminder_id):
+        return Response(TicketGuestReminderOut(self.found("reminder")).data)
+
+    def delete(self, request, org_id, reminder_id):
+        invitations.reminder_delete(access=self.access, reminder=self.managed("reminder"))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -16,6 +16,7 @@ from ..models import (
     ScanDirection,
     ScanResult,
 )
+from ..services.checkin import ticket_checkin_answers
 from ..services.offices import CURRENCIES
 
 
@@ -127,6 +128,9 @@ class TicketFieldIn(serializers.Serializer):
     buyer_can_change = serializers.BooleanField(
         required=False, help_text=_("Whether the buyer may change the answer from their order.")
     )
+    show_at_checkin = serializers.BooleanField(
+        required=False, help_text=_("Whether door staff see the answer when they scan the ticket.")
+    )
 
 
 @extend_schema_serializer(component_name="TicketField")
@@ -142,6 +146,7 @@ class TicketFieldOut(serializers.Serializer):
     url = serializers.CharField()
     position = serializers.IntegerField(allow_null=True)
     buyer_can_change = serializers.BooleanField()
+    show_at_checkin = serializers.BooleanField()
 
 
 class TicketFormOut(serializers.Serializer):
@@ -211,7 +216,13 @@ class TicketDateIn(serializers.Serializer):
 
 class TicketZoneIn(serializers.Serializer):
     name = StrictCharField(max_length=120)
-    capacity = _whole(help_text=_("Seats that are never oversold."))
+    capacity = _whole(
+        required=False,
+        help_text=_("Seats that are never oversold; a numbered zone's are its seats on sale."),
+    )
+    numbered = serializers.BooleanField(
+        required=False, help_text=_("Buyers pick their seats on the zone's plan (seats/).")
+    )
 
 
 class TicketTariffIn(serializers.Serializer):
@@ -262,6 +273,7 @@ class TicketZoneOut(serializers.Serializer):
     date = serializers.IntegerField(source="date_id")
     name = serializers.CharField()
     capacity = serializers.IntegerField()
+    numbered = serializers.BooleanField()
     held = _held()
     sold = serializers.IntegerField()
     available = serializers.IntegerField()
@@ -422,6 +434,11 @@ class TicketScanFilterIn(serializers.Serializer):
     )
 
 
+class TicketCheckinAnswerOut(serializers.Serializer):
+    label = serializers.CharField(help_text=_("The question."))
+    value = serializers.CharField(help_text=_("The answer; ticked boxes joined by commas."))
+
+
 class TicketScanTicketOut(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField(source="holder_name", help_text=_("The name on the ticket."))
@@ -429,8 +446,20 @@ class TicketScanTicketOut(serializers.Serializer):
     zone_name = serializers.CharField(source="zone.name")
     tariff = serializers.IntegerField(source="tariff_id")
     tariff_name = serializers.CharField(source="tariff.name")
-    order = serializers.IntegerField(source="order_id")
-    order_code = serializers.CharField(source="order.code")
+    order = serializers.IntegerField(
+        source="order_id", allow_null=True, help_text=_("Empty for a guest's invitation.")
+    )
+    order_code = serializers.CharField(source="order.code", allow_null=True, default=None)
+    answers = serializers.SerializerMethodField(
+        help_text=_(
+            "The answers of the form's fields marked to be shown at check-in, in the "
+            "form's display order; unanswered ones are left out."
+        )
+    )
+
+    @extend_schema_field(TicketCheckinAnswerOut(many=True))
+    def get_answers(self, ticket) -> list[dict]:
+        return ticket_checkin_answers(ticket)
 
 
 class TicketScanOut(serializers.Serializer):
@@ -498,6 +527,9 @@ class TicketOfflineTicketOut(serializers.Serializer):
     status = serializers.ChoiceField(choices=["paid", "unpaid", "cancelled"])
     checked_in_at = serializers.DateTimeField(
         allow_null=True, help_text=_("When it first came in, when the data was made.")
+    )
+    answers = TicketCheckinAnswerOut(
+        many=True, help_text=_("The answers shown at check-in, as a scan answers them.")
     )
 
 

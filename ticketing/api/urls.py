@@ -4,7 +4,7 @@ its own flat URL: `POST offices/3/forms/` creates form 7, which is then at `form
 
 from django.urls import path
 
-from . import guests
+from . import guests, seats
 from . import views as v
 
 office = "offices/<int:office_id>/"
@@ -29,6 +29,7 @@ urlpatterns = [
     path(date + "cancel/", v.DateCancelView.as_view(), name="ticketing-date-cancel"),
     path(date + "zones/", v.ZonesView.as_view(), name="ticketing-zone-list"),
     path(zone, v.ZoneView.as_view(), name="ticketing-zone-detail"),
+    path(zone + "seats/", seats.ZoneSeatsView.as_view(), name="ticketing-zone-seats"),
     path(zone + "tariffs/", v.TariffsView.as_view(), name="ticketing-tariff-list"),
     path("tariffs/<int:tariff_id>/", v.TariffView.as_view(), name="ticketing-tariff-detail"),
     path(office + "orders/", v.OrdersView.as_view(), name="ticketing-order-list"),
@@ -47,6 +48,26 @@ urlpatterns = [
         name="ticketing-guest-import-list",
     ),
     path("guests/<int:guest_id>/", guests.GuestView.as_view(), name="ticketing-guest-detail"),
+    path(
+        event + "guests/invitations/",
+        guests.GuestInvitationsView.as_view(),
+        name="ticketing-guest-invitations",
+    ),
+    path(
+        event + "guests/messages/<str:kind>/",
+        guests.GuestMessageView.as_view(),
+        name="ticketing-guest-message",
+    ),
+    path(
+        event + "guests/reminders/",
+        guests.GuestRemindersView.as_view(),
+        name="ticketing-guest-reminder-list",
+    ),
+    path(
+        "guest-reminders/<int:reminder_id>/",
+        guests.GuestReminderView.as_view(),
+        name="ticketing-guest-reminder-detail",
+    ),
     path(checkin_list + "scans/", v.ScansView.as_view(), name="ticketing-scan-list"),
     path(checkin_list + "scans/upload/", v.ScanUploadView.as_view(), name="ticketing-scan-upload"),
     path(

@@ -267,28 +267,55 @@ def date_delete(*, access: Access, date: EventDate) -> None:
 
 
 @transaction.atomic
-def zone_create(*, access: Access, date: EventDate, name: str, capacity: int) -> Zone:
-    """A zone of the date: `name` and `capacity` (seats that are never oversold)."""
+def zone_create(
+    *, access: Access, date: EventDate, name: str, capacity: int | None = None,
+    numbered: bool = False, layout: str | None = None,
+) -> Zone:  # fmt: skip
+    """A zone of the date: `name` and `capacity` (seats that are never oversold), or
+    `numbered` with the text `layout` of its plan, whose seats on sale are its capacity
+    (services/seats.py; a numbered zone without a plan sells nothing yet)."""
+    from .seats import seat_plan_set
+
     _require(access, date)
     problems = Problems()
     name = problems.check(clean_name, name, max_length=120)
-    capacity = _whole(problems, {"capacity": capacity}, "capacity", 1, MAX_CAPACITY)
+    if not numbered:
+        capacity = _whole(problems, {"capacity": capacity}, "capacity", 1, MAX_CAPACITY)
     problems.raise_if_any()
-    return Zone.objects.create(
-        organisation=access.organisation, date=date, name=name, capacity=capacity
-    )
+    zone = Zone.objects.create(
+        organisation=access.organisation, date=date, name=name, capacity=capacity or 0,
+        numbered=bool(numbered),
+    )  # fmt: skip
+    zone.date = date
+    if numbered and layout is not None:
+        zone = seat_plan_set(access=access, zone=zone, layout=layout)
+    return zone
 
 
 @transaction.atomic
 def zone_update(*, access: Access, zone: Zone, **changes) -> Zone:
-    """Its name and capacity; the capacity does not go below the seats already taken."""
+    """Its name and capacity; the capacity does not go below the seats already taken.
+    `numbered` switches the zone to seats picked on its plan, or back (only while it has
+    no tickets); a numbered zone's capacity is its seats on sale and is not set here."""
     from .sales import lock_zones, taken_counts
+    from .seats import seat_plan_set
 
     _require(access, zone)
     problems = Problems()
     if "name" in changes:
         zone.name = problems.check(clean_name, changes["name"], max_length=120) or zone.name
-    if "capacity" in changes:
+    numbered = changes.get("numbered")
+    if numbered is not None and not isinstance(numbered, bool):
+        problems.add("numbered", _("Give true or false."))
+        numbered = None
+    will_be_numbered = zone.numbered if numbered is None else numbered
+    if "capacity" in changes and will_be_numbered:
+        if changes["capacity"] not in (None, zone.capacity):
+            problems.add(
+                "capacity",
+                _("A numbered zone sells the seats on sale in its plan: change the plan."),
+            )
+    elif "capacity" in changes:
         capacity = _whole(problems, changes, "capacity", 1, MAX_CAPACITY)
         if capacity is not None:
             lock_zones([zone.pk])
@@ -302,7 +329,9 @@ def zone_update(*, access: Access, zone: Zone, **changes) -> Zone:
             else:
                 zone.capacity = capacity
     problems.raise_if_any()
-    zone.save()
+    zone.save(update_fields=["name", "capacity"])
+    if numbered is not None and numbered != zone.numbered:
+        zone = seat_plan_set(access=access, zone=zone, numbered=numbered)
     return zone
 
 

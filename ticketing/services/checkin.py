@@ -34,6 +34,7 @@ from ..models import (
     CheckinList,
     Event,
     EventDate,
+    FormField,
     OrderStatus,
     Scan,
     ScanDirection,
@@ -44,6 +45,7 @@ from ..models import (
     Zone,
 )
 from .catalogue import EARLIEST_YEAR, LATEST_YEAR
+from .forms import checkin_answers
 
 SCAN_ID_MAX_LENGTH = 64
 LABEL_MAX_LENGTH = 100
@@ -263,6 +265,14 @@ def _first_entry(ticket: Ticket) -> Scan | None:
     )
 
 
+def ticket_checkin_answers(ticket: Ticket) -> list[dict]:
+    """The answers the door shows under the name on the ticket: those of its tariff's
+    form fields marked "show at check-in" (services.forms.checkin_answers)."""
+    if ticket.tariff.form_id is None:
+        return []
+    return checkin_answers(ticket.tariff.form.fields.all(), ticket.answers)
+
+
 def _decide(checkin_list: CheckinList, ticket: Ticket, direction: str):
     """Under the ticket's lock: (result, the ticket's first valid entry or None)."""
     # checked_in_at is set with the first valid entry, and outlives a deleted list and
@@ -425,8 +435,10 @@ def offline_data(*, checkin_list: CheckinList, access: Access | None = None) -> 
     """What a scanner needs to check the list's tickets without the network: the list's
     rules and, for each sold ticket of the dates, zones and tariffs it admits, the
     SHA-256 of its secret (never the secret), the name on it, its zone and tariff,
-    `status` (paid, unpaid or cancelled) and `checked_in_at`. In three queries
-    whatever the number of tickets. `access`, when given, needs VIEW on the office."""
+    `status` (paid, unpaid or cancelled), `checked_in_at`, and `answers`: the answers
+    marked to be shown at check-in, as the door shows them online (`checkin_answers`;
+    no other answer leaves the server). In four queries whatever the number of
+    tickets. `access`, when given, needs VIEW on the office."""
     if access is not None:
         access.require(Capability.VIEW_PRODUCT, _office_of(checkin_list))
     generated_at = timezone.now()
@@ -440,21 +452,30 @@ def offline_data(*, checkin_list: CheckinList, access: Access | None = None) -> 
                        ("tariffs", "tariff_id__in")):  # fmt: skip
         if admitted[name]:
             tickets = tickets.filter(**{path: admitted[name]})
+    shown_fields = {}
+    for field in FormField.objects.filter(
+        show_at_checkin=True, form__tariffs__zone__date__event_id=checkin_list.event_id
+    ).distinct():
+        shown_fields.setdefault(field.form_id, []).append(field)
+    # The answers are read only when some field of the event's forms is shown at the door.
+    extra = ("tariff__form_id", "answers") if shown_fields else ()
     rows = tickets.order_by("id").values_list(
         "secret_hash", "holder_name", "order__buyer_name", "zone__name", "tariff__name",
-        "order__status", "cancelled", "checked_in_at",
+        "order__status", "cancelled", "checked_in_at", *extra,
     )  # fmt: skip
     out = []
-    for code_hash, holder, buyer, zone, tariff, order_status, cancelled, entered in rows:
+    for code_hash, holder, buyer, zone, tariff, order_status, cancelled, entered, *more in rows:
         if cancelled or order_status == OrderStatus.CANCELLED:
             state = "cancelled"
         elif order_status == OrderStatus.PENDING:
             state = "unpaid"
         else:
             state = "paid"
+        form_id, answers = more or (None, None)
         out.append({
             "hash": code_hash, "name": holder or buyer, "zone": zone, "tariff": tariff,
             "status": state, "checked_in_at": entered,
+            "answers": checkin_answers(shown_fields.get(form_id, ()), answers),
         })  # fmt: skip
     return {
         "checkin_list": checkin_list.pk,

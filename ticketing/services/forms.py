@@ -6,7 +6,9 @@ formulaire par tarif"), and the three rules that make them ours:
   shop, the tickets, the API and the exports all call `ordered_fields`;
 - "required" on checkboxes means every box is ticked (an "I accept the terms" box);
   on every other type it means an answer is given;
-- the answer of a "show on ticket" field replaces the buyer's name on that ticket.
+- the answer of a "show on ticket" field replaces the buyer's name on that ticket;
+- the answers of the "show at check-in" fields (a meal, a wheelchair) are shown to door
+  staff when the ticket is scanned, under the name on it (`checkin_answers`).
 """
 
 import datetime
@@ -128,6 +130,7 @@ def _clean_field(data: dict) -> dict:
     cleaned["required"] = bool(data.get("required"))
     cleaned["show_on_ticket"] = bool(data.get("show_on_ticket"))
     cleaned["buyer_can_change"] = bool(data.get("buyer_can_change", True))
+    cleaned["show_at_checkin"] = bool(data.get("show_at_checkin"))
     problems.raise_if_any()
     return cleaned
 
@@ -136,7 +139,8 @@ def _clean_field(data: dict) -> dict:
 def field_create(*, access: Access, form: TicketForm, **data) -> FormField:
     """A new question of the form: `label`, `type`, `options` (selection, radio buttons and
     checkboxes), `required`, `show_on_ticket`, `url`, `position`, `help_text`,
-    `buyer_can_change` (whether the buyer may change the answer later; yes by default)."""
+    `buyer_can_change` (whether the buyer may change the answer later; yes by default),
+    `show_at_checkin` (whether door staff see the answer when they scan the ticket)."""
     access.require(Capability.MANAGE_PRODUCT, form.office)
     field = FormField.objects.create(
         organisation=access.organisation, form=form, **_clean_field(data)
@@ -151,7 +155,7 @@ def field_update(*, access: Access, field: FormField, **changes) -> FormField:
     current = {
         name: getattr(field, name)
         for name in ("label", "type", "options", "url", "position", "help_text", "required",
-                     "show_on_ticket", "buyer_can_change")
+                     "show_on_ticket", "buyer_can_change", "show_at_checkin")
     }  # fmt: skip
     for name, value in _clean_field({**current, **changes}).items():
         setattr(field, name, value)
@@ -249,3 +253,19 @@ def name_on_ticket(fields, answers: dict, *, buyer_name: str) -> str:
         if answer:
             shown.append(str(answer))
     return " ".join(shown) or buyer_name
+
+
+def checkin_answers(fields, answers: dict) -> list[dict]:
+    """What the door shows under the name on a ticket: `{"label", "value"}` for each
+    "show at check-in" field of `fields` answered in `answers` (by field id), in the
+    display order; ticked boxes joined by commas. Unanswered fields are left out."""
+    shown = []
+    for field in sorted(fields, key=field_order_key):
+        if not field.show_at_checkin:
+            continue
+        answer = (answers or {}).get(str(field.pk), (answers or {}).get(field.pk))
+        if isinstance(answer, list):
+            answer = ", ".join(str(item) for item in answer)
+        if not _is_empty(answer):
+            shown.append({"label": field.label, "value": str(answer)})
+    return shown

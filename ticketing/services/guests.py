@@ -39,6 +39,7 @@ from ..models import (
     Ticket,
     TicketOffice,
 )
+from .forms import answers_check, name_on_ticket, ordered_fields
 from .sales import SoldOut, _left, lock_zones, taken_counts
 
 GUESTS_IMPORT_JOB = "ticketing_guests_import"
@@ -157,9 +158,15 @@ def _email_taken(event: Event, email: str, *, excluding=None) -> bool:
 
 
 def _new_key(guest: Guest) -> str:
-    key = secrets.new_basket_key()
+    guest.link_nonce = secrets.new_nonce()
+    key = guest_link_key(guest)
     guest.token_hash = secrets.basket_key_hash(key)
     return key
+
+
+def guest_link_key(guest: Guest) -> str:
+    """The key of the guest's personal link, derived again for each email."""
+    return secrets.guest_key(guest.link_nonce)
 
 
 @transaction.atomic
@@ -285,7 +292,7 @@ def _answerable(guest: Guest) -> None:
         raise Conflict(_("This event has started; answers are closed."), code="answers_closed")
 
 
-def _guest_ticket(guest: Guest) -> Ticket:
+def _guest_ticket(guest: Guest, answers: dict, holder_name: str) -> Ticket:
     nonce = secrets.new_nonce()
     return Ticket(
         organisation_id=guest.organisation_id,
@@ -294,25 +301,56 @@ def _guest_ticket(guest: Guest) -> Ticket:
         guest=guest,
         price=0,
         expires_at=None,
-        holder_name=guest.name,
+        answers=answers,
+        holder_name=holder_name,
         nonce=nonce,
         secret_hash=secrets.secret_hash(secrets.ticket_secret(nonce)),
     )
 
 
-def guest_answer(*, guest: Guest, accept: bool, places: int | None = None) -> Guest:
+def _ticket_answers(guest: Guest, wanted: int, held: list, answers) -> list[dict] | None:
+    """The checked answers of the tariff's form for each of the `wanted` tickets, every
+    problem at once under `tickets.<n>.answers.<field id>`; None when the tariff has no
+    form. Tickets already held keep their answers unless new ones are given."""
+    if not guest.tariff.form_id:
+        return None
+    fields = ordered_fields(guest.tariff.form)
+    if answers is not None and not isinstance(answers, list | tuple):
+        raise InvalidInput(fields={"tickets": [_("Give one set of answers per place.")]})
+    problems = Problems()
+    checked = []
+    for index in range(wanted):
+        if answers is None and index < len(held):
+            checked.append(held[index].answers)
+            continue
+        entry = answers[index] if answers is not None and index < len(answers) else {}
+        entry = entry if isinstance(entry, dict) else {}
+        result = problems.check(answers_check, fields, entry, prefix=f"tickets.{index}.answers.")
+        checked.append({str(key): value for key, value in (result or {}).items()})
+    if problems.fields:
+        raise InvalidInput(
+            _("Some answers are missing or not valid."), code="answers_invalid",
+            fields=problems.fields,
+        )  # fmt: skip
+    return checked
+
+
+def guest_answer(*, guest: Guest, accept: bool, places: int | None = None, answers=None) -> Guest:
     """The guest's answer from their personal link. Accepting takes `places` free seats
     (1 to what they were offered) in their tariff's zone, under the zone's row lock and by
     the shop's count, so guests and buyers together never pass its capacity; a full zone
-    is refused with SoldOut (409) saying how many are left. Accepting fewer later, or
-    declining, frees the seats given up. The same answer twice changes nothing. Raises
-    InvalidInput `places`, or Conflict when the event is cancelled or has started."""
+    is refused with SoldOut (409) saying how many are left. When the tariff has a form,
+    `answers` gives one dict per place (by field id), checked as the shop checks a
+    buyer's. Accepting fewer later, or declining, frees the seats given up. The same
+    answer twice changes nothing. Raises InvalidInput `places` or
+    `tickets.<n>.answers.<field>`, or Conflict when the event is cancelled or has
+    started."""
     with transaction.atomic():
         # The guest's row first, the zone's last: the shop never locks a guest, so no
         # two claims wait for each other.
         guest = (
             Guest.objects.select_for_update(of=("self",))
-            .select_related("event", "tariff__zone__date")
+            .select_related("event", "tariff__zone__date", "tariff__form")
             .get(pk=guest.pk)
         )
         _answerable(guest)
@@ -336,8 +374,20 @@ def guest_answer(*, guest: Guest, accept: bool, places: int | None = None) -> Gu
             wanted = places
         status = GuestStatus.ACCEPTED if accept else GuestStatus.DECLINED
         held = list(guest.tickets.filter(cancelled=False).order_by("pk"))
-        if status == guest.status and len(held) == wanted:
+        checked = _ticket_answers(guest, wanted, held, answers)
+        if status == guest.status and len(held) == wanted and answers is None:
             return guest
+        fields = ordered_fields(guest.tariff.form) if checked is not None else []
+
+        def holder(index):
+            if checked is None:
+                return guest.name
+            return name_on_ticket(fields, checked[index], buyer_name=guest.name)
+
+        for index, ticket in enumerate(held[:wanted]):
+            if checked is not None and ticket.answers != checked[index]:
+                ticket.answers, ticket.holder_name = checked[index], holder(index)
+                ticket.save(update_fields=["answers", "holder_name"])
         if wanted > len(held):
             tariff = guest.tariff
             lock_zones([tariff.zone_id])
@@ -357,7 +407,16 @@ def guest_answer(*, guest: Guest, accept: bool, places: int | None = None) -> Gu
                     fields={"places": [detail]},
                     available=[{"tariff": tariff.pk, "available": can}],
                 )
-            Ticket.objects.bulk_create([_guest_ticket(guest) for _n in range(more)])
+            Ticket.objects.bulk_create(
+                [
+                    _guest_ticket(
+                        guest,
+                        checked[index] if checked is not None else {},
+                        holder(index),
+                    )
+                    for index in range(len(held), wanted)
+                ]
+            )
         elif wanted < len(held):
             # Freeing seats needs no lock: it only ever makes room.
             Ticket.objects.filter(pk__in=[t.pk for t in held[wanted:]]).update(cancelled=True)

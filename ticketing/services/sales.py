@@ -15,6 +15,10 @@ need a row for every seat of every zone kept in step with capacity changes.
 
 Holds are tickets with `expires_at`: they stop counting when that moment passes, so a
 basket left alone frees its seats without any job.
+
+In a numbered zone the buyer names the seats, one per ticket: under the same zone lock a
+seat that a counted ticket is on is refused (services/seats.py, 409 `seats_taken`), and
+the capacity (its seats on sale) is counted as in any zone.
 """
 
 import datetime
@@ -38,12 +42,14 @@ from ..models import (
     Order,
     OrderStatus,
     PaymentMethod,
+    Seat,
     Tariff,
     Ticket,
     TicketOffice,
     Zone,
 )
 from .forms import answers_check, name_on_ticket, ordered_fields
+from .seats import SeatsTaken, labels, refuse_taken
 
 logger = logging.getLogger(__name__)
 
@@ -147,25 +153,53 @@ def _claim_or_refuse(wanted: dict[Tariff, int], *, now, excluding=None) -> None:
         )
 
 
-def _clean_items(office: TicketOffice, items, now) -> dict[Tariff, int]:
-    """{tariff: quantity} of a basket request, every problem at once."""
+def _seat_ids(item, index, problems: Problems) -> list[int] | None:
+    """The seat ids an item names (None when it names none), or None noted as a problem."""
+    seats = item.get("seats")
+    if seats is None:
+        return None
+    if not isinstance(seats, list) or any(
+        isinstance(seat, bool) or not isinstance(seat, int) for seat in seats
+    ):
+        problems.add(f"items.{index}.seats", _("Give the ids of the seats picked."))
+        return None
+    return seats
+
+
+def _clean_items(office: TicketOffice, items, now) -> tuple[dict[Tariff, int], dict]:
+    """({tariff: quantity}, {tariff: [Seat]}) of a basket request, every problem at once.
+    An item of a numbered zone names its seats, one per ticket (`quantity` may then be
+    left out)."""
     problems = Problems()
     if not isinstance(items, list) or not items:
         raise InvalidInput(fields={"items": [_("Choose at least one ticket.")]})
     quantities: dict[int, int] = {}
     positions: dict[int, int] = {}
+    asked_seats: dict[int, list[int]] = {}
     for index, item in enumerate(items):
         tariff_id = item.get("tariff") if isinstance(item, dict) else None
         quantity = item.get("quantity") if isinstance(item, dict) else None
         if isinstance(tariff_id, bool) or not isinstance(tariff_id, int):
             problems.add(f"items.{index}.tariff", _("Give the tariff's id."))
             continue
+        seat_ids = _seat_ids(item, index, problems)
+        if seat_ids is not None and quantity is None:
+            quantity = len(seat_ids)
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
             problems.add(f"items.{index}.quantity", _("Enter a whole number of tickets."))
+            continue
+        if seat_ids is not None and len(seat_ids) != quantity:
+            problems.add(
+                f"items.{index}.seats",
+                _("Pick one seat per ticket: %(n)d tickets, %(m)d seats.")
+                % {"n": quantity, "m": len(seat_ids)},
+            )
             continue
         if quantity:
             quantities[tariff_id] = quantities.get(tariff_id, 0) + quantity
             positions.setdefault(tariff_id, index)
+            if seat_ids is not None:
+                asked_seats.setdefault(tariff_id, []).extend(seat_ids)
     tariffs = {
         tariff.pk: tariff
         for tariff in Tariff.objects.filter(
@@ -199,11 +233,53 @@ def _clean_items(office: TicketOffice, items, now) -> dict[Tariff, int]:
         problems.add("items", _("Choose at least one ticket."))
     if sum(wanted.values()) > MAX_TICKETS_PER_BASKET:
         problems.add("items", _("At most %(n)d tickets per order.") % {"n": MAX_TICKETS_PER_BASKET})
+    picked = _clean_seats(wanted, asked_seats, positions, problems)
     problems.raise_if_any()
-    return wanted
+    return wanted, picked
 
 
-def _new_ticket(tariff: Tariff, *, basket, expires_at) -> Ticket:
+def _clean_seats(wanted, asked_seats, positions, problems: Problems) -> dict:
+    """{tariff: [Seat]}: a numbered zone's tickets each name a seat of the zone's plan on
+    sale, none twice; other zones' tickets name none. Whether the seats are free is
+    decided later, under the zone's lock."""
+    ids = [seat_id for tariff in wanted for seat_id in asked_seats.get(tariff.pk, [])]
+    seats = {
+        seat.pk: seat
+        for seat in Seat.objects.filter(pk__in=ids, zone_id__in={t.zone_id for t in wanted})
+    }
+    picked: dict[Tariff, list[Seat]] = {}
+    seen: set[int] = set()
+    for tariff in wanted:
+        field = f"items.{positions[tariff.pk]}.seats"
+        asked = asked_seats.get(tariff.pk)
+        if not tariff.zone.numbered:
+            if asked:
+                problems.add(field, _("This zone has no numbered seats: leave out `seats`."))
+            continue
+        if asked is None:
+            problems.add(
+                field, _("Pick your seats on the plan of %(zone)s.") % {"zone": tariff.zone.name}
+            )
+            continue
+        found, messages = [], []
+        for seat_id in asked:
+            seat = seats.get(seat_id)
+            if seat is None or seat.zone_id != tariff.zone_id:
+                messages.append(_("Seat %(id)d is not in this zone.") % {"id": seat_id})
+            elif seat_id in seen:
+                messages.append(_("%(seat)s is picked twice.") % {"seat": labels([seat])})
+            elif not seat.on_sale:
+                messages.append(_("%(seat)s is not on sale.") % {"seat": labels([seat])})
+            else:
+                found.append(seat)
+            seen.add(seat_id)
+        for message in messages:
+            problems.add(field, message)
+        picked[tariff] = found
+    return picked
+
+
+def _new_ticket(tariff: Tariff, *, basket, expires_at, seat=None) -> Ticket:
     nonce = secrets.new_nonce()
     return Ticket(
         organisation_id=tariff.organisation_id,
@@ -214,7 +290,26 @@ def _new_ticket(tariff: Tariff, *, basket, expires_at) -> Ticket:
         expires_at=expires_at,
         nonce=nonce,
         secret_hash=secrets.secret_hash(secrets.ticket_secret(nonce)),
+        seat=seat,
     )
+
+
+def _refuse_taken_seats(picked: dict, wanted: dict, *, now) -> None:
+    """Under the zones' locks: SeatsTaken naming the picked seats that are held or sold,
+    each under the item that asked for it."""
+    seats = [seat for tariff_seats in picked.values() for seat in tariff_seats]
+    try:
+        refuse_taken(seats, now=now)
+    except SeatsTaken as error:
+        taken = set(error.extra["seats"])
+        error.fields = {}
+        for index, (tariff, _quantity) in enumerate(wanted.items()):
+            mine = [seat for seat in picked.get(tariff, []) if seat.pk in taken]
+            if mine:
+                error.fields[f"items.{index}.seats"] = [
+                    _("Taken meanwhile: %(seats)s.") % {"seats": labels(mine)}
+                ]
+        raise
 
 
 def basket_create(*, office: TicketOffice, items, now=None) -> tuple[Basket, str]:
@@ -223,7 +318,7 @@ def basket_create(*, office: TicketOffice, items, now=None) -> tuple[Basket, str
     `basket.held_tickets`. Raises InvalidInput naming each item at fault, or SoldOut
     (409) with what is left of each tariff."""
     now = now or timezone.now()
-    wanted = _clean_items(office, items, now)
+    wanted, picked = _clean_items(office, items, now)
     key = secrets.new_basket_key()
     expires_at = now + datetime.timedelta(minutes=office.hold_minutes)
     with transaction.atomic():
@@ -236,14 +331,18 @@ def basket_create(*, office: TicketOffice, items, now=None) -> tuple[Basket, str
         )
         lock_zones(t.zone_id for t in wanted)
         now = timezone.now()  # counted at the moment the locks are held
+        _refuse_taken_seats(picked, wanted, now=now)
         _claim_or_refuse(wanted, now=now)
         basket.held_tickets = Ticket.objects.bulk_create(
             [
-                _new_ticket(tariff, basket=basket, expires_at=expires_at)
+                _new_ticket(
+                    tariff, basket=basket, expires_at=expires_at,
+                    seat=picked[tariff][n] if tariff in picked else None,
+                )
                 for tariff, quantity in wanted.items()
-                for _n in range(quantity)
+                for n in range(quantity)
             ]
-        )
+        )  # fmt: skip
     return basket, key
 
 
@@ -255,9 +354,9 @@ def basket_for(*, office: TicketOffice, key: str) -> Basket:
 
 
 def basket_tickets(basket: Basket) -> list[Ticket]:
-    """The basket's tickets in its order, with their tariffs and forms' fields."""
+    """The basket's tickets in its order, with their tariffs, seats and forms' fields."""
     return list(
-        basket.tickets.select_related("tariff__zone__date__event", "tariff__form")
+        basket.tickets.select_related("tariff__zone__date__event", "tariff__form", "seat")
         .prefetch_related("tariff__form__fields")
         .order_by("pk")
     )
@@ -364,14 +463,20 @@ def _insert_order(order: Order) -> None:
 
 
 def _hold_again(tickets: list[Ticket], *, now) -> None:
-    """Under the zones' locks: seats whose hold ran out are claimed again, if still free."""
+    """Under the zones' locks: seats whose hold ran out are claimed again, if still free
+    (a numbered seat too, if nobody else holds or bought it meanwhile)."""
     if all(t.expires_at is None or t.expires_at > now for t in tickets):
         return
     wanted: dict[Tariff, int] = {}
     for ticket in tickets:
         wanted[ticket.tariff] = wanted.get(ticket.tariff, 0) + 1
+    mine = [t.pk for t in tickets]
+    refuse_taken(
+        [t.seat for t in tickets if t.seat_id], now=now, excluding=mine,
+        detail=_("Your hold has run out and these seats have been taken meanwhile: %(seats)s."),
+    )  # fmt: skip
     try:
-        _claim_or_refuse(wanted, now=now, excluding=[t.pk for t in tickets])
+        _claim_or_refuse(wanted, now=now, excluding=mine)
     except SoldOut as error:
         error.detail = _("Your hold has run out and these seats have been sold meanwhile.")
         raise
@@ -488,12 +593,12 @@ def order_mark_paid(*, order: Order, access: Access | None = None, reference: st
         return order
     if order.status == OrderStatus.CANCELLED:
         raise Conflict(_("This order is cancelled."), code="order_cancelled")
-    tickets = list(order.tickets.filter(cancelled=False).select_related("tariff__zone"))
+    tickets = list(order.tickets.filter(cancelled=False).select_related("tariff__zone", "seat"))
     lock_zones(t.zone_id for t in tickets)
     now = timezone.now()
     try:
         _hold_again(tickets, now=now)
-    except SoldOut:
+    except (SoldOut, SeatsTaken):
         raise Conflict(
             _("The payment deadline has passed and these seats have been sold meanwhile."),
             code="seats_gone",

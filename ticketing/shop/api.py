@@ -26,6 +26,7 @@ from panel.errors import NotFound
 from .. import pdf, selectors, services
 from ..models import Event, EventDate, OrderStatus, PaymentMethod
 from ..payments import card_provider
+from ..services import seats
 from . import api_serializers as s
 
 
@@ -123,6 +124,27 @@ class EventView(ShopView, APIView):
         return Response(s.ShopEventDetailOut(event, context={"request": request}).data)
 
 
+class ZoneSeatsView(ShopView, APIView):
+    @extend_schema(responses=s.ShopSeatPlanOut)
+    def get(self, request, office_slug, zone_id):
+        """A numbered zone's plan: each seat `free`, `taken` or `off_sale`, drawn at
+        column `x` of line `y`. Pick free ones and send their ids in a basket's item.
+        404 for a zone that is not numbered or not on sale."""
+        zone = seats.shop_zone(self.office(), zone_id)
+        plan = seats.seat_plan(zone)
+        for seat in plan.seats:
+            seat.shop_state = seats.SHOP_STATES[seat.state]
+        body = {
+            "zone": zone.pk, "name": zone.name, "width": plan.width, "height": plan.height,
+            "seats": [
+                {"id": seat.pk, "row": seat.row, "number": seat.number, "label": seat.label,
+                 "x": seat.x, "y": seat.y, "state": seat.shop_state}
+                for seat in plan.seats
+            ],
+        }  # fmt: skip
+        return Response(s.ShopSeatPlanOut(body).data)
+
+
 # -- baskets --------------------------------------------------------------------------------
 
 
@@ -135,8 +157,10 @@ def _basket_response(basket, key, tickets=None, *, status_code=status.HTTP_200_O
 class BasketsView(ShopView, APIView):
     @extend_schema(request=s.BasketIn, responses={201: s.BasketOut})
     def post(self, request, office_slug):
-        """Holds the seats asked for (`office.hold_minutes`, 15 by default). 409
-        `sold_out` lists under `available` what is left of each tariff asked."""
+        """Holds the seats asked for (`office.hold_minutes`, 15 by default); a numbered
+        zone's item names its `seats`, one per ticket. 409 `sold_out` lists under
+        `available` what is left of each tariff asked; 409 `seats_taken` lists under
+        `seats` the ids of the seats someone else holds or bought."""
         basket, key = services.basket_create(
             office=self.office(), items=_body(request).get("items")
         )
@@ -201,6 +225,7 @@ TOKEN = OpenApiParameter("token", str, required=True, description="The order's t
 
 def _order_tickets(order) -> list:
     tickets = list(selectors.order_tickets(order))
+    prefetch_related_objects(tickets, "seat")
     for ticket in tickets:
         ticket.order = order
     return tickets

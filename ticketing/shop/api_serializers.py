@@ -22,7 +22,15 @@ NULLABLE_URL = serializers.URLField(allow_null=True)
 
 class BasketItemIn(serializers.Serializer):
     tariff = serializers.IntegerField(min_value=1, max_value=DB_INT_MAX)
-    quantity = serializers.IntegerField(min_value=0, max_value=DB_INT_MAX)
+    quantity = serializers.IntegerField(
+        min_value=0, max_value=DB_INT_MAX, required=False,
+        help_text=_("How many tickets; for a numbered zone, as many as `seats` when left out."),
+    )  # fmt: skip
+    seats = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=DB_INT_MAX), required=False,
+        help_text=_("A numbered zone's seats picked on its plan (zones/{id}/seats/), one per "
+                    "ticket; 409 `seats_taken` names those taken meanwhile."),
+    )  # fmt: skip
 
 
 class BasketIn(serializers.Serializer):
@@ -101,6 +109,9 @@ class ShopTariffOut(serializers.Serializer):
 class ShopZoneOut(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
+    numbered = serializers.BooleanField(
+        help_text=_("Buyers pick their seats on the plan: GET zones/{id}/seats/.")
+    )
     available = serializers.IntegerField()
     tariffs = serializers.SerializerMethodField()
 
@@ -176,9 +187,31 @@ class BasketItemOut(serializers.Serializer):
     fields = ShopFieldOut(many=True, help_text=_("The form asked for each of these tickets."))
 
 
+class ShopSeatOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    row = serializers.CharField()
+    number = serializers.CharField()
+    label = serializers.CharField(help_text=_('"Row A, seat 5", as the ticket prints it.'))
+
+
+class ShopPlanSeatOut(ShopSeatOut):
+    x = serializers.IntegerField(help_text=_("The column it is drawn in, from 1."))
+    y = serializers.IntegerField(help_text=_("The line it is drawn on, from 1."))
+    state = serializers.ChoiceField(choices=["free", "taken", "off_sale"])
+
+
+class ShopSeatPlanOut(serializers.Serializer):
+    zone = serializers.IntegerField()
+    name = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    seats = ShopPlanSeatOut(many=True)
+
+
 class BasketTicketOut(serializers.Serializer):
     tariff = serializers.IntegerField()
     answers = serializers.DictField(help_text=_("The answers given so far, by field id."))
+    seat = ShopSeatOut(allow_null=True, help_text=_("The seat of a numbered zone, or null."))
 
 
 class BasketOut(serializers.Serializer):
@@ -215,7 +248,9 @@ def basket_data(basket, key: str, tickets: list) -> dict:
             "currency": basket.office.currency,
             "total": total,
             "items": list(items.values()),
-            "tickets": [{"tariff": t.tariff_id, "answers": t.answers} for t in tickets],
+            "tickets": [
+                {"tariff": t.tariff_id, "answers": t.answers, "seat": t.seat} for t in tickets
+            ],
         }
     ).data
 
@@ -243,6 +278,7 @@ class OrderTicketOut(serializers.Serializer):
     tariff_id = serializers.IntegerField()
     price = serializers.DecimalField(max_digits=10, decimal_places=2)
     name = serializers.CharField(source="holder_name", help_text=_("The name on the ticket."))
+    seat = ShopSeatOut(allow_null=True, help_text=_("The seat of a numbered zone, or null."))
     cancelled = serializers.BooleanField()
     answers = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField(

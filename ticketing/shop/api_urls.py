@@ -11,6 +11,7 @@ order = "orders/<str:code>/"
 urlpatterns = [
     path("events/", v.EventsView.as_view(), name="shop-event-list"),
     path("events/<int:event_id>/", v.EventView.as_view(), name="shop-event-detail"),
+    path("zones/<int:zone_id>/seats/", v.ZoneSeatsView.as_view(), name="shop-zone-seats"),
     path("baskets/", v.BasketsView.as_view(), name="shop-basket-list"),
     path(basket, v.BasketView.as_view(), name="shop-basket-detail"),
     path(basket + "answers/", v.BasketAnswersView.as_view(), name="shop-basket-answers"),

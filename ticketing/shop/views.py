@@ -3,6 +3,11 @@ event's dates and tariffs with what is left, the basket that holds the seats whi
 buyer answers the forms, the checkout, the test card page, and the buyer's order page
 opened by the link of their email (`?token=...`).
 
+In a numbered zone the buyer picks seats on the zone's plan (checkboxes drawn as a
+grid, so that the page works without JavaScript); a zone sold through one tariff takes
+as many tickets as seats picked, one with several tariffs asks both and spreads the
+seats over the tariffs in order.
+
 The basket's key lives in the session, per office, never in a URL. A buyer has one
 basket per office: choosing tickets again, or emptying the basket, gives the previous
 basket's seats back at once rather than leaving them held until the hold runs out.
@@ -14,11 +19,12 @@ nothing changes."""
 
 from django.contrib import messages
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -28,6 +34,7 @@ from panel.errors import InvalidInput, NotFound, PanelError
 from .. import payments, pdf, secrets, selectors, services
 from ..models import EventDate, OrderStatus, PaymentMethod
 from ..services.sales import not_on_sale_reason
+from ..services.seats import SeatsTaken, seat_plans
 from .forms import BuyerForm, TestCardForm, TicketAnswersForm
 
 SESSION_BASKETS = "shop_baskets"
@@ -155,32 +162,50 @@ def _summarise(events) -> None:
 
 
 def event_page(request, office_slug, event_id):
-    """The event's dates, zones and tariffs with what is left; its form puts the chosen
-    tickets in a basket that holds them (services.sales.basket_create)."""
+    """The event's dates, zones and tariffs with what is left, and the plans of numbered
+    zones; its form puts the chosen tickets (and seats) in a basket that holds them
+    (services.sales.basket_create)."""
     office = _office(office_slug)
     event = _found(selectors.shop_event, office, event_id)
     dates = selectors.shop_dates(event)
     chosen: dict[int, int] = {}
+    picked: dict[int, list[int]] = {}
     errors: dict[int, list[str]] = {}
+    zone_errors: dict[int, list[str]] = {}
     problems: list[str] = []
+    _with_plans(dates)
     if request.method == "POST":
         items, items_tariffs = [], []
         for tariff in _tariffs_of(dates):
             raw = request.POST.get(f"qty-{tariff.pk}", "").strip() or "0"
+            if tariff.zone.pick_only:
+                raw = str(len(request.POST.getlist(f"seat-{tariff.zone_id}")))
             if not raw.isdigit():
                 errors[tariff.pk] = [_("Enter a whole number of tickets.")]
                 problems.append(f"{_describe(tariff)}: {errors[tariff.pk][0]}")
                 continue
             chosen[tariff.pk] = int(raw)
-            if int(raw):
-                items.append({"tariff": tariff.pk, "quantity": int(raw)})
+        for zone in _numbered_zones(dates):
+            ids = request.POST.getlist(f"seat-{zone.pk}")
+            picked[zone.pk] = [int(i) for i in ids if i.isdigit()]
+            message = _spread_seats(zone, chosen, picked[zone.pk])
+            if message:
+                zone_errors[zone.pk] = [message]
+                problems.append(f"{zone.name}: {message}")
+        for tariff in _tariffs_of(dates):
+            if chosen.get(tariff.pk):
+                item = {"tariff": tariff.pk, "quantity": chosen[tariff.pk]}
+                if tariff.zone.numbered:
+                    item["seats"] = tariff.seats
+                items.append(item)
                 items_tariffs.append(tariff)
-        if not errors:
+        if not errors and not zone_errors:
             try:
                 key = _basket_again(request, office, items)
             except PanelError as error:
-                problems = _item_problems(error, items_tariffs, errors)
+                problems = _item_problems(error, items_tariffs, errors, zone_errors)
                 dates = selectors.shop_dates(event)  # what is left now
+                _with_plans(dates)
             else:
                 _keep_basket(request, office, key)
                 return redirect("shop:basket", office.slug)
@@ -188,6 +213,10 @@ def event_page(request, office_slug, event_id):
         tariff.chosen = chosen.get(tariff.pk, 0)
         tariff.errors = errors.get(tariff.pk, [])
         tariff.choices = _quantities(tariff)
+    for zone in _numbered_zones(dates):
+        zone.errors = zone_errors.get(zone.pk, [])
+        for seat in zone.plan.seats:
+            seat.chosen = seat.state == "free" and seat.pk in picked.get(zone.pk, ())
     on_sale = any(tariff.choices for tariff in _tariffs_of(dates))
     return _page(
         request,
@@ -195,6 +224,50 @@ def event_page(request, office_slug, event_id):
         "shop/event.html",
         {"event": event, "dates": dates, "problems": problems, "on_sale": on_sale},
     )  # fmt: skip
+
+
+def _numbered_zones(dates) -> list:
+    return [zone for date in dates for zone in date.zones.all() if zone.numbered]
+
+
+def _with_plans(dates) -> None:
+    """Each numbered zone's `plan` with its seats' states (two queries for all of them),
+    and `pick_only` when one tariff sells it: the seats picked are then the quantity."""
+    zones = [zone for zone in _numbered_zones(dates) if zone.tariffs.all()]
+    plans = seat_plans(zones)
+    for date in dates:
+        for zone in date.zones.all():
+            zone.pick_only, zone.single_price = False, None
+    for zone in _numbered_zones(dates):
+        zone.plan = plans.get(zone.pk)
+        on_sale = [t for t in zone.tariffs.all() if not t.reason]
+        zone.pick_only = len(on_sale) == 1 and len(zone.tariffs.all()) == 1
+        zone.single_price = on_sale[0].price if zone.pick_only else None
+        if zone.plan is None:
+            zone.numbered = False  # no tariff: the zone is not offered at all
+        for tariff in zone.tariffs.all():
+            tariff.seats = []
+
+
+def _spread_seats(zone, chosen, seat_ids) -> str | None:
+    """The picked seats of a numbered zone given to its tariffs in order, one per ticket
+    (`tariff.seats`); a message when their numbers differ."""
+    tariffs = list(zone.tariffs.all())
+    wanted = sum(chosen.get(t.pk, 0) for t in tariffs)
+    if wanted != len(seat_ids):
+        if not seat_ids:
+            return _("Pick your seats on the plan: one per ticket.")
+        return ngettext(
+            "You picked %(m)d seat for %(n)d tickets: pick one seat per ticket.",
+            "You picked %(m)d seats for %(n)d tickets: pick one seat per ticket.",
+            len(seat_ids),
+        ) % {"m": len(seat_ids), "n": wanted}
+    start = 0
+    for tariff in tariffs:
+        quantity = chosen.get(tariff.pk, 0)
+        tariff.seats = seat_ids[start : start + quantity]
+        start += quantity
+    return None
 
 
 def _basket_again(request, office, items) -> str:
@@ -224,9 +297,9 @@ def _quantities(tariff) -> list[int]:
     return list(range(tariff.min_per_order, most + 1))
 
 
-def _item_problems(error: PanelError, items_tariffs, errors) -> list[str]:
+def _item_problems(error: PanelError, items_tariffs, errors, zone_errors) -> list[str]:
     """The refusal of a basket (`items.<i>.quantity` ...) next to each tariff's picker,
-    and every message at the top."""
+    a seat's (`items.<i>.seats`) next to its zone's plan, and every message at the top."""
     problems = [] if error.fields and type(error) is InvalidInput else [str(error.detail)]
     for name, field_messages in error.fields.items():
         parts = name.split(".")
@@ -237,6 +310,10 @@ def _item_problems(error: PanelError, items_tariffs, errors) -> list[str]:
         for message in field_messages:
             if tariff is None:
                 problems.append(message)
+            elif parts[-1] == "seats":
+                zone_errors.setdefault(tariff.zone_id, []).append(message)
+                if not isinstance(error, SeatsTaken):  # its detail names the seats already
+                    problems.append(f"{tariff.zone.name}: {message}")
             else:
                 errors.setdefault(tariff.pk, []).append(message)
                 problems.append(f"{_describe(tariff)}: {message}")
@@ -341,6 +418,7 @@ def _rows(tickets) -> list:
     rows = []
     for ticket in tickets:
         last = rows[-1] if rows else None
+        seat = [ticket.seat.label] if ticket.seat_id else []
         if (
             not ticket.form.questions
             and last is not None
@@ -349,8 +427,9 @@ def _rows(tickets) -> list:
         ):
             last.quantity += 1
             last.subtotal += ticket.price
+            last.seat_labels += seat
             continue
-        ticket.quantity, ticket.subtotal = 1, ticket.price
+        ticket.quantity, ticket.subtotal, ticket.seat_labels = 1, ticket.price, seat
         rows.append(ticket)
     return rows
 
@@ -434,6 +513,7 @@ def _order_page(request, office, order, *, bound=None, problems=()):
     """The order, its status, its tickets with their answers and downloads, and a form
     per ticket for the answers the buyer may change (`bound`: (ticket id, form) sent)."""
     tickets = list(selectors.order_tickets(order))
+    prefetch_related_objects(tickets, "seat")
     can_change = order.status in (OrderStatus.PAID, OrderStatus.PENDING)
     for ticket in tickets:
         fields = services.ordered_fields(ticket.tariff.form) if ticket.tariff.form_id else []

@@ -4,11 +4,13 @@ The scanner (scanner.html, static/ticketing/scanner.js) reads QR codes with the 
 through qr-scanner, served by the panel itself (settings STATICFILES_DIRS), or takes a
 code typed in; it POSTs each scan to `scanner-scan` here rather than to the Manager API's
 `checkin-lists/{id}/scans/` (which accepts the same session and CSRF token). The page's
-own endpoint answers what the door shows and the API does not carry: the answers marked
-to be shown on the ticket, and the time of a first entry in the office's time zone; and
-it checks in a ticket found by the search from its id, deriving its secret on the
-server, so that no secret reaches a browser that did not read it off the ticket. Both
-call the same `services.scan`, so the rule and the scan id's idempotence are one.
+own endpoint answers what the door shows and the API does not carry: the time of a
+first entry in the office's time zone, written as the door reads it; and it checks in a
+ticket found by the search from its id, deriving its secret on the server, so that no
+secret reaches a browser that did not read it off the ticket. Both call the same
+`services.scan`, so the rule and the scan id's idempotence are one, and both carry the
+answers marked to be shown at check-in, which the page writes "label: value" under the
+name on the ticket.
 
 Each scan carries the id and the clock of the device (`scan_id`, `scanned_at`). When the
 network drops, scanner.js checks codes against the list's offline data (`scanner-offline`:
@@ -31,7 +33,7 @@ from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.cache import never_cache
 
 from panel.access import Capability
@@ -44,7 +46,6 @@ from ..models import ScanDirection, ScannerDevice, ScanResult, Ticket
 from ..services import checkin as services_checkin
 from ..services.checkin import UPLOAD_MAX_SCANS, offline_data, upload_offline_scans
 from .common import found_or_404, require_manage, submit_form
-from .orders import _answers as answers_in_form_order
 
 #: How many orders the scanner's search shows at most.
 SEARCH_ORDERS = 10
@@ -242,7 +243,9 @@ def _texts() -> dict:
             ScanResult.UNKNOWN: _("No ticket of this event has this code."),
             ScanResult.EXIT_REFUSED: _("This ticket is not inside, or this door has no exit."),
         },
-        "order": _("Order"),
+        "order": pgettext("ticket", "Order"),
+        # An answer shown at check-in, before its value: "Diet: Vegan".
+        "answer_label": pgettext("a label before its value", "%(label)s:") % {"label": "{label}"},
         "checking": _("Checking…"),
         "network_error": _("No answer from the panel: check the network and scan again."),
         "invalid": _("This code could not be checked."),
@@ -338,11 +341,7 @@ def _ticket_out(ticket: Ticket | None) -> dict | None:
             timezone.localtime(ticket.zone.date.starts_at), "SHORT_DATETIME_FORMAT"
         ),
         "order_code": order.code if order else "",
-        "answers": [
-            {"label": answer["label"], "value": answer["value"]}
-            for answer in answers_in_form_order(ticket)
-            if answer["on_ticket"] and answer["value"] not in (None, "", [])
-        ],
+        "answers": services_checkin.ticket_checkin_answers(ticket),
     }
 
 

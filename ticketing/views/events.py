@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
@@ -28,9 +29,10 @@ from panel.mixins import organisation_view, post_only
 from panel.views.common import confirm_then_run, next_url
 
 from .. import selectors, services
-from ..event_forms import DateForm, EventForm, TariffForm, ZoneForm, time_zone_note
+from ..event_forms import DateForm, EventForm, SeatPlanForm, TariffForm, ZoneForm, time_zone_note
 from ..models import EventStatus, OrderStatus
 from ..services.catalogue import STATUS_MOVES
+from ..services.seats import layout_text, seat_plan, seat_plan_set
 from .common import found_or_404, require_manage, run_or_403, submit_form
 from .entries import door_card
 
@@ -476,14 +478,34 @@ def zone_create(request, access, date_id):
 
 @organisation_view()
 def zone_edit(request, access, zone_id):
+    """The zone's name and capacity, and its numbered seats: the switch, the plan's text
+    and a preview of the plan with each seat's state. The plan's form posts `plan`."""
     zone = found_or_404(selectors.zone_for, access, zone_id=zone_id)
     office = zone.date.event.office
     require_manage(access, office)
     back = next_url(request, _date_url(zone.date))
-    form = ZoneForm(request.POST or None, initial={"name": zone.name, "capacity": zone.capacity})
-    call = partial(services.zone_update, access=access, zone=zone)
-    if form.is_bound and submit_form(request, form, call, success=_("Zone saved.")):
-        return redirect(back + f"#zone-{zone.pk}")
+    posted = request.POST if request.method == "POST" else None
+    plan = seat_plan(zone)
+    plan_text = layout_text(plan.seats) if plan.seats else ""
+    plan_initial = {"numbered": zone.numbered, "layout": plan_text or ""}
+    if posted is not None and "plan" in posted:
+        form = ZoneForm(initial={"name": zone.name, "capacity": zone.capacity})
+        plan_form = SeatPlanForm(posted, initial=plan_initial)
+        call = partial(seat_plan_set, access=access, zone=zone)
+        if submit_form(request, plan_form, call, success=_("Seating plan saved.")):
+            here = reverse("ticketing:zone-edit", args=[zone.organisation_id, zone.pk])
+            return redirect(f"{here}?{urlencode({'next': back})}#seats")
+    else:
+        form = ZoneForm(posted, initial={"name": zone.name, "capacity": zone.capacity})
+        plan_form = SeatPlanForm(initial=plan_initial)
+        if zone.numbered:
+            form.fields["capacity"].disabled = True
+            form.fields["capacity"].help_text = _(
+                "The seats on sale in the plan below: change the plan to change it."
+            )
+        call = partial(services.zone_update, access=access, zone=zone)
+        if form.is_bound and submit_form(request, form, call, success=_("Zone saved.")):
+            return redirect(back + f"#zone-{zone.pk}")
     return render(
         request,
         "ticketing/zone_edit.html",
@@ -493,6 +515,9 @@ def zone_edit(request, access, zone_id):
             "event": zone.date.event,
             "office": office,
             "form": form,
+            "plan_form": plan_form,
+            "plan": plan,
+            "plan_text_lost": bool(plan.seats) and plan_text is None,
             "back": back,
         },
     )

@@ -110,13 +110,26 @@
     ticketWhere.textContent = [ticket.zone, ticket.tariff, ticket.date].filter(Boolean).join(" · ") +
       (ticket.order_code ? " · " + texts.order + " " + ticket.order_code : "");
     (ticket.answers || []).forEach(function (answer) {
-      var term = document.createElement("dt");
-      term.textContent = answer.label;
-      var value = document.createElement("dd");
-      value.textContent = answer.value;
-      ticketAnswers.appendChild(term);
-      ticketAnswers.appendChild(value);
+      ticketAnswers.appendChild(answerLine(answer, "p", "sc-answer"));
     });
+    ticketAnswers.hidden = !(ticket.answers || []).length;
+  }
+
+  // An answer shown at check-in: "Diet: Vegan" (the colon as the language writes it).
+  function answerLine(answer, tag, className) {
+    var line = document.createElement(tag);
+    line.className = className;
+    var label = document.createElement("span");
+    label.className = "sc-answer-label";
+    // A space before a colon (French) does not break the line there.
+    label.textContent = fill(texts.answer_label, { label: answer.label }).replace(/ ([:;!?])/g, "\u00a0$1");
+    var value = document.createElement("strong");
+    value.className = "sc-answer-value";
+    value.textContent = answer.value;
+    line.appendChild(label);
+    line.appendChild(document.createTextNode(" "));
+    line.appendChild(value);
+    return line;
   }
 
   function show(state, headline, sentence, ticket) {
@@ -326,7 +339,9 @@
     function answer(result, entry) {
       return {
         result: result, direction: scan.direction, scan_id: scan.scan_id,
-        ticket: ticket ? { name: ticket.name, zone: ticket.zone, tariff: ticket.tariff } : null,
+        ticket: ticket ? {
+          name: ticket.name, zone: ticket.zone, tariff: ticket.tariff, answers: ticket.answers,
+        } : null,
         first_entry_time: entry ? entry.time : null,
         first_entry_gate: entry ? entry.gate || null : null,
       };
@@ -482,6 +497,7 @@
     item.className = "sc-found-item";
     var about = document.createElement("div");
     var name = document.createElement("strong");
+    name.className = "sc-found-name";
     name.textContent = ticket.name || ticket.buyer;
     var where = document.createElement("span");
     where.className = "sc-found-where";
@@ -492,9 +508,13 @@
     where.textContent = parts.join(" · ");
     about.appendChild(name);
     about.appendChild(where);
+    (ticket.answers || []).forEach(function (answer) {
+      about.appendChild(answerLine(answer, "span", "sc-found-answer"));
+    });
     var button = document.createElement("button");
     button.type = "button";
-    button.className = "btn btn-primary";
+    // A ticket already in, or cancelled, is not the one to let in first.
+    button.className = ticket.checked_in || ticket.cancelled ? "btn btn-secondary" : "btn btn-primary";
     button.textContent = texts.check_in;
     button.addEventListener("click", function () { checkIn(ticket.id); });
     item.appendChild(about);

@@ -13,7 +13,20 @@
     return currency + "\u00a0" + text;
   }
 
-  /* The event page: how many tickets are chosen and what they cost. */
+  /* A numbered zone's plan: how many seats are picked. */
+  function countSeats(plan) {
+    var picked = plan.querySelectorAll("input[type=checkbox]:checked").length;
+    var out = plan.querySelector("[data-seat-count]");
+    if (out) {
+      out.textContent = !picked ? out.getAttribute("data-none")
+        : picked === 1 ? out.getAttribute("data-one")
+        : out.getAttribute("data-many").replace("{n}", String(picked));
+    }
+    return picked;
+  }
+
+  /* The event page: how many tickets are chosen and what they cost; a zone sold through
+     one tariff counts the seats picked on its plan. */
   document.querySelectorAll("[data-choose]").forEach(function (form) {
     var summary = form.querySelector("[data-summary]");
     if (!summary) return;
@@ -24,6 +37,13 @@
         var quantity = parseInt(select.value, 10) || 0;
         count += quantity;
         total += quantity * parseFloat(select.getAttribute("data-price"));
+      });
+      form.querySelectorAll("[data-seat-plan]").forEach(function (plan) {
+        var picked = countSeats(plan);
+        if (plan.hasAttribute("data-price")) {
+          count += picked;
+          total += picked * parseFloat(plan.getAttribute("data-price"));
+        }
       });
       if (!count) {
         summary.textContent = form.getAttribute("data-none");
