@@ -2,9 +2,9 @@
 offices (views/offices.py), their forms (views/forms.py), orders and exports
 (views/orders.py), sales charts (views/sales.py),
 events and dates (views/events.py), check-in lists and the door's scanner (views/checkin.py),
-guest lists (views/guests.py)."""
+guest lists (views/guests.py), their invitations and reminders (views/invitations.py)."""
 
-from .views import checkin, events, forms, guests, offices, orders, sales
+from .views import checkin, events, forms, guests, invitations, offices, orders, sales
 
 app_name = "ticketing"
 
@@ -16,4 +16,5 @@ urlpatterns = [
     *events.urlpatterns,
     *checkin.urlpatterns,
     *guests.urlpatterns,
+    *invitations.urlpatterns,
 ]

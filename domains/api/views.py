@@ -4,7 +4,7 @@ same rights first so that every answer keeps the order 401, 404, 403, then 400."
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -26,20 +26,20 @@ from ..renewal import domain_set_renewal
 from . import serializers as s
 
 DNS_SERVER_ERROR = OpenApiResponse(
-    description=_lazy(
+    description=gettext_lazy(
         "`dns_server_error`: the DNS server refused the change or could not be reached; "
         "nothing was changed."
     )
 )
 RECORD_ERRORS = {
     400: OpenApiResponse(
-        description=_lazy(
+        description=gettext_lazy(
             "`invalid_record`, under the field at fault: name, type, ttl or records.<n> "
             "(prefixed with rrsets.<i>. when several rrsets are sent)."
         )
     ),
     409: OpenApiResponse(
-        description=_lazy(
+        description=gettext_lazy(
             "`cname_conflict`: a CNAME must be alone at its name and cannot be at the apex; "
             "`is_synonym`: a synonym has no records of its own."
         )
@@ -86,10 +86,12 @@ class DomainsView(OrganisationScoped, generics.ListAPIView):
         request=s.DomainIn,
         responses={
             201: s.DomainOut,
-            409: OpenApiResponse(description=_lazy("`already_exists`: the domain is taken.")),
+            409: OpenApiResponse(
+                description=gettext_lazy("`already_exists`: the domain is taken.")
+            ),
             502: DNS_SERVER_ERROR,
         },
-        description=_lazy("Adds a domain with a zone served by our name servers."),
+        description=gettext_lazy("Adds a domain with a zone served by our name servers."),
     )
     def post(self, request, org_id):
         data = _valid(s.DomainIn, request.data)
@@ -108,9 +110,9 @@ class DomainView(DomainScoped, APIView):
         request=s.DomainPatchIn,
         responses={
             200: s.DomainOut,
-            409: OpenApiResponse(description=_lazy("`domain_expired`: too late to choose.")),
+            409: OpenApiResponse(description=gettext_lazy("`domain_expired`: too late to choose.")),
         },
-        description=_lazy("Chooses whether the domain is renewed automatically or by hand."),
+        description=gettext_lazy("Chooses whether the domain is renewed automatically or by hand."),
     )
     def patch(self, request, org_id, name):
         domain = self.managed_domain()
@@ -124,11 +126,11 @@ class DomainView(DomainScoped, APIView):
         responses={
             204: None,
             409: OpenApiResponse(
-                description=_lazy("`has_synonyms`: dissociate or delete its synonyms first.")
+                description=gettext_lazy("`has_synonyms`: dissociate or delete its synonyms first.")
             ),
             502: DNS_SERVER_ERROR,
         },
-        description=_lazy(
+        description=gettext_lazy(
             "Deletes the domain and its zone; an administrator act. "
             "Send `confirm_name` (the domain) in the body or the query string."
         ),
@@ -178,7 +180,7 @@ class RRsetsView(DomainScoped, APIView):
 
     @extend_schema(
         responses=s.RRsetOut(many=True),
-        description=_lazy(
+        description=gettext_lazy(
             "The zone's rrsets by name and type, without the SOA the panel keeps. A synonym "
             "shows the records it serves, its main domain's."
         ),
@@ -192,13 +194,13 @@ class RRsetsView(DomainScoped, APIView):
             201: s.RRsetOut,
             **RECORD_ERRORS,
             409: OpenApiResponse(
-                description=_lazy(
+                description=gettext_lazy(
                     "`already_exists`: this name and type have records already (change them "
                     "with PATCH); `cname_conflict`; `is_synonym`."
                 )
             ),
         },
-        description=_lazy("Creates the rrset of one name and type."),
+        description=gettext_lazy("Creates the rrset of one name and type."),
     )
     def post(self, request, org_id, name):
         domain = self.managed_domain()
@@ -209,7 +211,7 @@ class RRsetsView(DomainScoped, APIView):
     @extend_schema(
         request=s.RRsetIn(many=True),
         responses={200: s.RRsetOut(many=True), **RECORD_ERRORS},
-        description=_lazy(
+        description=gettext_lazy(
             'A list of rrsets (or {"rrsets": [...]}) applied all or none: each replaces the '
             "rrset of its name and type, and one with empty records deletes it. Answers the "
             "whole zone."
@@ -232,14 +234,14 @@ class SynonymsView(DomainScoped, APIView):
         responses={
             201: s.DomainOut,
             409: OpenApiResponse(
-                description=_lazy(
+                description=gettext_lazy(
                     "`is_synonym`: the domain in the URL is itself a synonym; "
                     "`has_synonyms`: the named domain has synonyms of its own."
                 )
             ),
             502: DNS_SERVER_ERROR,
         },
-        description=_lazy(
+        description=gettext_lazy(
             "Makes the named domain a synonym of the domain in the URL: it drops its own "
             "records and serves the main domain's from now on. Answers the synonym."
         ),
@@ -260,7 +262,7 @@ class SynonymView(DomainScoped, APIView):
 
     @extend_schema(
         responses={204: None, 502: DNS_SERVER_ERROR},
-        description=_lazy(
+        description=gettext_lazy(
             "Dissociates a synonym: it keeps a copy of the records it serves, which no longer "
             "follows the main domain."
         ),
@@ -294,7 +296,7 @@ class ZoneFileView(DomainScoped, APIView):
 
     @extend_schema(
         responses={(200, "text/dns"): OpenApiTypes.STR},
-        description=_lazy(
+        description=gettext_lazy(
             "The zone the DNS server serves, SOA first; a synonym's is its main domain's "
             "records under its own name."
         ),
@@ -312,15 +314,15 @@ class ZoneFileView(DomainScoped, APIView):
             200: s.RRsetOut(many=True),
             400: OpenApiResponse(
                 s.ZoneFileInvalidOut,
-                description=_lazy(
+                description=gettext_lazy(
                     "`zone_file_invalid`: the line at fault (0 for the whole file); "
                     "nothing is changed."
                 ),
             ),
-            409: OpenApiResponse(description=_lazy("`is_synonym`: no zone of its own.")),
+            409: OpenApiResponse(description=gettext_lazy("`is_synonym`: no zone of its own.")),
             502: DNS_SERVER_ERROR,
         },
-        description=_lazy("Replaces the whole zone by a BIND file, all or nothing."),
+        description=gettext_lazy("Replaces the whole zone by a BIND file, all or nothing."),
     )
     def put(self, request, org_id, name):
         domain = self.managed_domain()
@@ -343,7 +345,7 @@ class MailRecordsView(DomainScoped, APIView):
     @extend_schema(
         request=s.MailRecordsIn,
         responses={200: s.MailRecordOut(many=True), **RECORD_ERRORS},
-        description=_lazy(
+        description=gettext_lazy(
             "Uses the domain with a Service Mail: generates its DKIM key if needed and sets "
             "MX, SPF, DKIM, DMARC and autoconfiguration records in one zone change."
         ),
@@ -367,7 +369,7 @@ class MailChecksView(DomainScoped, APIView):
 
     @extend_schema(
         responses=s.MailCheckOut(many=True),
-        description=_lazy(
+        description=gettext_lazy(
             "Each record Service Mail needs beside what the resolver answers, with the fix "
             "to set when it is not OK."
         ),
@@ -383,7 +385,7 @@ class MailFixesView(DomainScoped, APIView):
     @extend_schema(
         request=None,
         responses={200: s.MailCheckOut(many=True), **RECORD_ERRORS},
-        description=_lazy(
+        description=gettext_lazy(
             "Sets the expected record of every check that is not OK in one zone change, "
             "then answers the checks again."
         ),
@@ -400,7 +402,7 @@ class DkimRotateView(DomainScoped, APIView):
     @extend_schema(
         request=None,
         responses={201: s.DkimKeyOut, **RECORD_ERRORS},
-        description=_lazy(
+        description=gettext_lazy(
             "Publishes a new DKIM key under a new selector beside the current one. Mail is "
             "signed with the current key until the new record is served, then with the new "
             "one."

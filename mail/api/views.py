@@ -6,7 +6,7 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -172,7 +172,7 @@ class ServiceView(MailScoped, APIView):
         request=s.MailServiceDeleteIn,
         parameters=[confirm_name_parameter(s.MailServiceDeleteIn)],
         responses={204: None},
-        description=_lazy(
+        description=gettext_lazy(
             "Deletes the service with all its addresses; an administrator act. "
             "Send `confirm_name` (the domain) in the body or the query string."
         ),
@@ -202,7 +202,7 @@ class VerificationView(MailScoped, APIView):
     @extend_schema(
         request=None,
         responses=s.MailServiceOut,
-        description=_lazy(
+        description=gettext_lazy(
             "Looks now for the TXT record of each domain of the service that waits for "
             "verification, and answers the service with what was found (`domains`). "
             "The panel also looks every few minutes by itself."
@@ -245,7 +245,7 @@ class AddressesView(MailScoped, generics.ListAPIView):
     @extend_schema(
         request=s.MailAddressIn,
         responses={201: s.MailAddressCreatedOut},
-        description=_lazy(
+        description=gettext_lazy(
             "`generated_password` appears in users mode only, in this response only."
         ),
     )
@@ -268,7 +268,7 @@ class AddressView(MailScoped, APIView):
     @extend_schema(
         request=s.MailAddressPatchIn,
         responses=s.MailAddressOut,
-        description=_lazy(
+        description=gettext_lazy(
             "`password` is allowed to a person linked to the address with the "
             "change_password right; `signature` needs the right to manage the service."
         ),
@@ -296,7 +296,7 @@ class AddressView(MailScoped, APIView):
 
     @extend_schema(
         responses={202: JobAcceptedOut},
-        description=_lazy("The address stops at once; the Job removes its mail storage."),
+        description=gettext_lazy("The address stops at once; the Job removes its mail storage."),
     )
     def delete(self, request, org_id, service_id, local_part):
         self.managed_service()
@@ -312,7 +312,9 @@ class AddressBulkDeleteView(AddressView):
         request=s.MailBulkDeleteIn,
         responses={202: JobAcceptedOut},
         operation_id="organisations_mail_services_addresses_bulk_delete",
-        description=_lazy("All or none: an unknown local part answers 404 and deletes nothing."),
+        description=gettext_lazy(
+            "All or none: an unknown local part answers 404 and deletes nothing."
+        ),
     )
     def post(self, request, org_id, service_id, local_part=None):
         service = self.managed_service()
@@ -337,7 +339,7 @@ class GenericAddressesView(MailScoped, APIView):
     @extend_schema(
         request=s.MailGenericAddressIn,
         responses={201: s.MailAddressCreatedOut},
-        description=_lazy(
+        description=gettext_lazy(
             "A no-reply or catch-all address; `generated_password` appears when "
             "no password was sent, in this response only."
         ),
@@ -389,7 +391,7 @@ class RedirectionView(MailScoped, APIView):
     @extend_schema(
         request=s.MailRedirectionIn,
         responses=s.MailRedirectionOut,
-        description=_lazy("An empty list of targets turns the redirection off."),
+        description=gettext_lazy("An empty list of targets turns the redirection off."),
     )
     def put(self, request, org_id, service_id, local_part):
         address = self.address_with_right("manage_redirection")
@@ -411,7 +413,7 @@ class ResponderView(MailScoped, APIView):
     @extend_schema(
         request=s.MailResponderIn,
         responses=s.MailResponderOut,
-        description=_lazy(
+        description=gettext_lazy(
             "Allowed to a person linked to the address with the manage_redirection right."
         ),
     )
@@ -428,7 +430,7 @@ class ResponderView(MailScoped, APIView):
 class SendingView(MailScoped, APIView):
     @extend_schema(
         responses=s.MailSendingOut,
-        description=_lazy(
+        description=gettext_lazy(
             "The address's outgoing limit and the recipients it sent to: over the last 24 "
             "hours (what the limit counts), by hour for the last 24 hours and by day for the "
             "last 7 days. Each recipient counts; deferred recipients do not."
@@ -549,7 +551,9 @@ class SignatureView(MailScoped, APIView):
 class CsvTemplateView(MailScoped, APIView):
     @extend_schema(
         responses={(200, "text/csv"): OpenApiTypes.STR},
-        description=_lazy("The CSV template for bulk creation: a header and two example rows."),
+        description=gettext_lazy(
+            "The CSV template for bulk creation: a header and two example rows."
+        ),
     )
     def get(self, request, org_id, service_id):
         self.managed_service()
@@ -567,22 +571,24 @@ class CsvImportsView(MailScoped, APIView):
             202: JobAcceptedOut,
             400: OpenApiResponse(
                 s.MailCsvInvalidOut,
-                description=_lazy(
+                description=gettext_lazy(
                     "`csv_invalid`: every problem of the file by line and column; nothing "
                     "is created."
                 ),
             ),
             409: OpenApiResponse(
-                description=_lazy("`address_quota_reached`: the file does not fit the quota.")
+                description=gettext_lazy(
+                    "`address_quota_reached`: the file does not fit the quota."
+                )
             ),
             429: OpenApiResponse(
-                description=_lazy(
+                description=gettext_lazy(
                     "`creation_budget_exceeded`: the organisation's addresses per 24 hours "
                     "are used up; the Retry-After header says when more are available."
                 )
             ),
         },
-        description=_lazy(
+        description=gettext_lazy(
             "Checks the whole file, then starts the Job that creates every address or none."
         ),
     )
@@ -612,7 +618,7 @@ class BackupsView(MailScoped, generics.ListAPIView):
     @extend_schema(
         request=None,
         responses={202: JobAcceptedOut},
-        description=_lazy(
+        description=gettext_lazy(
             "Backs the mailbox up now, as a Job: today's backup, replaced if taken again "
             "today. For the people who may restore the address (`restore_not_allowed`)."
         ),
@@ -626,7 +632,7 @@ class RestoresView(MailScoped, APIView):
     @extend_schema(
         request=s.MailRestoreIn,
         responses={202: JobAcceptedOut},
-        description=_lazy(
+        description=gettext_lazy(
             "Restores the address from the backup of a date: messages deleted since come "
             "back, with the redirection and the responder. Administrators, or the "
             "address's user when allowed, on a plan that restores (`restore_not_allowed`)."
@@ -647,7 +653,7 @@ class ImportsView(MailScoped, APIView):
     @extend_schema(
         request=s.MailImportIn,
         responses={202: JobAcceptedOut},
-        description=_lazy(
+        description=gettext_lazy(
             "Copies another mailbox into the address over IMAP. The password is kept "
             "encrypted until the import ends and never appears in an answer or the log."
         ),

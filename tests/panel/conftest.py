@@ -78,6 +78,7 @@ def _ticketing_world(access) -> dict:
     from django.utils import timezone
 
     from ticketing import services as ticketing
+    from ticketing.services.invitations import reminder_create
 
     office = ticketing.office_create(access=access, name="Fuzz", slug="fuzz", pay_later=True)
     form = ticketing.form_create(access=access, office=office, name="Attendee")
@@ -96,6 +97,9 @@ def _ticketing_world(access) -> dict:
     guest = ticketing.guest_create(
         access=access, event=event, name="Grace", email="grace@fuzz.test", tariff=tariff.pk
     )
+    reminder = reminder_create(
+        access=access, event=event, send_at=starts_at - datetime.timedelta(days=1)
+    )
     return {
         "office_id": office.pk,
         "office_slug": office.slug,
@@ -111,4 +115,6 @@ def _ticketing_world(access) -> dict:
         "basket_key": basket_key,
         "checkin_list_id": checkin_list.pk,
         "guest_id": guest.pk,
+        "kind": "invitation",
+        "reminder_id": reminder.pk,
     }

@@ -24,3 +24,20 @@ def test_every_french_message_is_translated_and_compiled(tmp_path):
     assert compiled.read_bytes() == (CATALOGUE / "django.mo").read_bytes(), (
         "django.mo is out of date: run `make messages`"
     )
+
+
+def test_every_translated_string_is_one_makemessages_can_find():
+    """makemessages looks for `_`, `gettext_lazy`, `ngettext` … by name: a string marked
+    through another alias (`gettext_lazy as _lazy`) is never extracted, so it would
+    silently stay in English."""
+    import re
+
+    root = CATALOGUE.parents[3]
+    alias = re.compile(r"import .*\b(?:n|p|np)?gettext(?:_lazy|_noop)? as (?!_\b)(\w+)")
+    hidden = [
+        f"{path.relative_to(root)}: {match.group(0)}"
+        for app in ("panel", "mail", "domains", "ticketing", "newsletter", "cloud")
+        for path in (root / app).rglob("*.py")
+        for match in alias.finditer(path.read_text())
+    ]
+    assert hidden == []

@@ -98,6 +98,44 @@ def test_a_guest_can_be_invited_once_more_on_purpose(shop_world, mailoutbox):
     assert [m.to[0] for m in mailoutbox].count("alan@example.test") == 1
 
 
+def test_again_to_everyone_writes_only_to_the_guests_who_have_not_answered(shop_world, mailoutbox):
+    ada = _guest(shop_world, "ada@example.test")
+    alan = _guest(shop_world, "alan@example.test")
+    _guest(shop_world, "grace@example.test")
+    _invite(shop_world)
+    services.guest_answer(guest=ada, accept=True, places=1)
+    services.guest_answer(guest=alan, accept=False)
+    mailoutbox.clear()
+    _invite(shop_world, again=True)
+    assert [m.to for m in mailoutbox] == [["grace@example.test"]]
+    services.guest_answer(guest=Guest.objects.get(email="grace@example.test"), accept=False)
+    with pytest.raises(Conflict) as raised:
+        invitations.invitations_start(
+            access=shop_world["access"], event=shop_world["event"], again=True
+        )
+    assert str(raised.value.detail) == "Every guest has answered already."
+
+
+def test_the_preview_never_shows_a_guests_real_link(shop_world):
+    ada = _guest(shop_world, "ada@example.test", name="Ada Lovelace")
+    preview = invitations.guest_message_preview(event=shop_world["event"], kind="invitation")
+    assert "Ada Lovelace" in preview["body"]
+    assert invitations.guest_link_url(ada) not in preview["body"]
+    assert invitations.LINK_SAMPLE in preview["body"]
+
+
+def test_going_back_to_the_default_text(shop_world, client_for):
+    client = client_for(shop_world["legal"])
+    url = API.format(org=shop_world["org"].pk)
+    url += f"events/{shop_world['event'].pk}/guests/messages/invitation/"
+    client.put(url, {"subject": "Come", "body": "{{ link }}"}, format="json")
+    assert client.get(url).json()["subject"] == "Come"
+    reset = client.delete(url)
+    assert reset.status_code == 200 and reset.json()["custom"] is False
+    assert "{{ link }}" in reset.json()["body"] and reset.json()["subject"] != "Come"
+    assert not shop_world["event"].guest_messages.exists()
+
+
 def test_a_job_delivered_again_after_a_worker_died_writes_to_nobody_twice(shop_world, mailoutbox):
     guests = [_guest(shop_world, f"g{n}@example.test", name=f"Guest {n}") for n in range(5)]
     job = invitations.invitations_start(access=shop_world["access"], event=shop_world["event"])

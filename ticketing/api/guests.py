@@ -374,6 +374,18 @@ class GuestMessageView(GuestScoped, generics.GenericAPIView):
         message = invitations.guest_message_save(access=self.access, event=event, kind=kind, **data)
         return Response(TicketGuestMessageOut(message).data)
 
+    @extend_schema(
+        request=None,
+        responses=TicketGuestMessageOut,
+        description=_("Goes back to the panel's default text, in the language of each email."),
+    )
+    def delete(self, request, org_id, event_id, kind):
+        event = self.managed("event")
+        message = invitations.guest_message_reset(
+            access=self.access, event=event, kind=self._kind()
+        )
+        return Response(TicketGuestMessageOut(message).data)
+
 
 class GuestRemindersView(GuestScoped, generics.ListAPIView):
     """The reminders planned for an event's guests; POST plans one."""

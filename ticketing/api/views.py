@@ -6,7 +6,7 @@ its own flat URL (`forms/7/`). The services hold the rules and check the rights;
 views ask the same rights first so that every answer keeps the order 401, 404, 403,
 then 400. Dates, zones and tariffs answer with what is held, sold and left."""
 
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.response import Response
@@ -49,7 +49,7 @@ OFFICE_PATHS = {
 }
 
 HAS_TICKETS = OpenApiResponse(
-    description=_lazy(
+    description=gettext_lazy(
         "`has_tickets`: seats of it are sold, ordered or held; cancel the date or the "
         "orders instead, so that the buyers are told."
     )
@@ -203,9 +203,9 @@ class OfficesView(OrganisationScoped, generics.ListAPIView):
         request=s.TicketOfficeIn,
         responses={
             201: s.TicketOfficeOut,
-            409: OpenApiResponse(description=_lazy("`slug_taken`: another shop has it.")),
+            409: OpenApiResponse(description=gettext_lazy("`slug_taken`: another shop has it.")),
         },
-        description=_lazy(
+        description=gettext_lazy(
             "Creates a ticket office, with its shop at /shop/<slug>/; an administrator act."
         ),
     )
@@ -222,9 +222,9 @@ class OfficesView(OrganisationScoped, generics.ListAPIView):
         request=s.TicketOfficeIn(partial=True),
         responses={
             200: s.TicketOfficeOut,
-            409: OpenApiResponse(description=_lazy("`slug_taken`: another shop has it.")),
+            409: OpenApiResponse(description=gettext_lazy("`slug_taken`: another shop has it.")),
         },
-        description=_lazy(
+        description=gettext_lazy(
             "Changes the office's settings. The currency cannot change once an order exists."
         ),
     ),
@@ -247,13 +247,13 @@ class OfficeView(Detail):
         responses={
             204: None,
             409: OpenApiResponse(
-                description=_lazy(
+                description=gettext_lazy(
                     "`has_orders`: orders wait for payment or are paid for dates to come; "
                     "cancel them first, so that the buyers are told."
                 )
             ),
         },
-        description=_lazy(
+        description=gettext_lazy(
             "Deletes the office with its events and orders; an administrator act. "
             "Send `confirm_name` (the office's name) in the body or the query string."
         ),
@@ -290,7 +290,9 @@ class FormsView(Children):
     patch=extend_schema(request=s.TicketFormIn(partial=True), responses=s.TicketFormOut),
     delete=extend_schema(
         responses={204: None},
-        description=_lazy("Deletes the form; the tariffs that asked it ask nothing from now."),
+        description=gettext_lazy(
+            "Deletes the form; the tariffs that asked it ask nothing from now."
+        ),
     ),
 )
 class FormView(Detail):
@@ -357,7 +359,9 @@ class FieldView(Detail):
     post=extend_schema(
         request=s.TicketEventIn,
         responses={201: s.TicketEventOut},
-        description=_lazy("Creates an event as a draft; PATCH its status to put it on sale."),
+        description=gettext_lazy(
+            "Creates an event as a draft; PATCH its status to put it on sale."
+        ),
     ),
 )
 class EventsView(Children):
@@ -380,7 +384,7 @@ class EventsView(Children):
     patch=extend_schema(
         request=s.TicketEventPatchIn(partial=True),
         responses=s.TicketEventOut,
-        description=_lazy(
+        description=gettext_lazy(
             "Changes the event; `status` moves it on sale (once a date has a zone with a "
             "tariff), closes its sales, or cancels it with every date and its orders."
         ),
@@ -460,7 +464,7 @@ class DateCancelView(TicketingScoped, APIView):
     @extend_schema(
         request=None,
         responses=s.TicketDateOut,
-        description=_lazy(
+        description=gettext_lazy(
             "Cancels the date: its held and sold seats are freed, orders left without a "
             "ticket are cancelled, and every buyer is told by email."
         ),
@@ -500,7 +504,7 @@ class ZonesView(Children):
     patch=extend_schema(
         request=s.TicketZoneIn(partial=True),
         responses=s.TicketZoneOut,
-        description=_lazy("The capacity does not go below the seats already taken or held."),
+        description=gettext_lazy("The capacity does not go below the seats already taken or held."),
     ),
     delete=extend_schema(responses={204: None, 409: HAS_TICKETS}),
 )
@@ -597,13 +601,13 @@ class OrderMarkPaidView(TicketingScoped, APIView):
         responses={
             200: s.TicketOrderOut,
             409: OpenApiResponse(
-                description=_lazy(
+                description=gettext_lazy(
                     "`order_cancelled`; `seats_gone`: the payment deadline has passed and "
                     "the seats have been sold meanwhile."
                 )
             ),
         },
-        description=_lazy(
+        description=gettext_lazy(
             "Marks a pending order paid (a bank transfer, the box office): its seats are "
             "sold for good and the buyer gets the tickets by email. Paying twice changes "
             "nothing."
@@ -622,7 +626,7 @@ class OrderCancelView(TicketingScoped, APIView):
     @extend_schema(
         request=None,
         responses=s.TicketOrderOut,
-        description=_lazy(
+        description=gettext_lazy(
             "Cancels the order: its seats are free again and the buyer is told by email."
         ),
     )
@@ -638,9 +642,11 @@ class OrderResendView(TicketingScoped, APIView):
         request=None,
         responses={
             200: s.TicketOrderOut,
-            409: OpenApiResponse(description=_lazy("`order_not_paid`: no tickets to send yet.")),
+            409: OpenApiResponse(
+                description=gettext_lazy("`order_not_paid`: no tickets to send yet.")
+            ),
         },
-        description=_lazy("Sends the tickets of a paid order to the buyer again."),
+        description=gettext_lazy("Sends the tickets of a paid order to the buyer again."),
     )
     def post(self, request, org_id, order_id):
         order = self.managed("order")
@@ -679,11 +685,13 @@ class CheckinListsView(Children):
     patch=extend_schema(
         request=s.TicketCheckinListIn(partial=True),
         responses=s.TicketCheckinListOut,
-        description=_lazy("Changes what the list admits; recorded scans keep their result."),
+        description=gettext_lazy("Changes what the list admits; recorded scans keep their result."),
     ),
     delete=extend_schema(
         responses={204: None},
-        description=_lazy("Deletes the list with its scans; tickets that came in stay checked in."),
+        description=gettext_lazy(
+            "Deletes the list with its scans; tickets that came in stay checked in."
+        ),
     ),
 )
 class CheckinListView(Detail):
@@ -729,7 +737,7 @@ class ScansView(TicketingScoped, generics.ListAPIView):
     @extend_schema(
         request=s.TicketScanIn,
         responses={201: s.TicketScanOut},
-        description=_lazy(
+        description=gettext_lazy(
             "Scans a ticket's code: `result` is valid, already_used (with the first "
             "entry's time and gate), wrong_date, wrong_zone, unpaid, cancelled, unknown, "
             "or exit_refused for an exit. Under the ticket's lock, so two devices "
@@ -753,7 +761,7 @@ class EventExportsView(TicketingScoped, APIView):
     @extend_schema(
         request=s.TicketExportIn,
         responses={202: JobAcceptedOut},
-        description=_lazy(
+        description=gettext_lazy(
             "Starts the export as a Job and answers 202 with it: follow it at `jobs/{id}/` "
             "and download the file at `jobs/{id}/download/` once it has succeeded. Cells "
             "that a spreadsheet would run as a formula are written as text (in CSV, after a "
@@ -789,7 +797,7 @@ class ScanUploadView(TicketingScoped, APIView):
     @extend_schema(
         request=s.TicketScanUploadIn,
         responses=s.TicketScanUploadOut,
-        description=_lazy(
+        description=gettext_lazy(
             "Records offline scans at the device's time, each with the `result` the door "
             "showed. A `scan_id` sent before answers its first scan again and records "
             "nothing, so a queue may be sent again after a lost answer. The entry recorded "

@@ -23,6 +23,7 @@ from email.utils import formataddr, parseaddr
 from django.conf import settings
 from django.core import mail
 from django.db import transaction
+from django.db.models import Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -79,6 +80,10 @@ def _defaults(kind: str) -> tuple[str, str]:
 
 
 # -- the texts --------------------------------------------------------------------------------
+
+
+#: What a preview shows in place of a guest's personal link.
+LINK_SAMPLE = "https://…/guests/…/"
 
 
 def guest_message(*, event: Event, kind: str) -> GuestMessage:
@@ -138,6 +143,18 @@ def guest_message_save(*, access: Access, event: Event, kind: str, subject, body
     return message
 
 
+@transaction.atomic
+def guest_message_reset(*, access: Access, event: Event, kind: str) -> GuestMessage:
+    """Goes back to the panel's default text of `kind` (MANAGE_PRODUCT): the saved one is
+    dropped, so the default is written in the language active when each email goes out."""
+    access.require(Capability.MANAGE_PRODUCT, event.office)
+    message = guest_message(event=event, kind=kind)
+    if message.pk is not None:
+        message.delete()
+        record_by(access, "ticketing.guest_message.reset", event.office, {"kind": kind})
+    return guest_message(event=event, kind=kind)
+
+
 def _values(guest: Guest, link: str) -> dict[str, str]:
     date = guest.tariff.zone.date
     local = timezone.localtime(date.starts_at, zoneinfo.ZoneInfo(settings.TIME_ZONE))
@@ -185,7 +202,8 @@ def guest_email(guest: Guest, message: GuestMessage) -> mail.EmailMessage:
 
 
 def guest_message_preview(*, event: Event, kind: str, subject=None, body=None) -> dict:
-    """The text as the first guest (or a sample guest) would read it."""
+    """The text as the first guest (or a sample guest) would read it, with a sample in
+    place of the guest's link: their real link is theirs alone (the list shows it once)."""
     message = guest_message(event=event, kind=kind)
     if subject is not None:
         message.subject = subject
@@ -206,10 +224,10 @@ def guest_message_preview(*, event: Event, kind: str, subject=None, body=None) -
             "venue": event.venue,
             "zone": zone.name if zone else "",
             "organiser": event.office.name,
-            "link": "https://…/guests/…/",
+            "link": LINK_SAMPLE,
         }
     else:
-        values = _values(guest, guest_link_url(guest))
+        values = _values(guest, LINK_SAMPLE)
     return {
         "subject": " ".join(render_text(message.subject, values).split()),
         "body": render_text(message.body, values),
@@ -242,8 +260,10 @@ def _event_guest_ids(event: Event, guest_ids) -> list[int]:
 def invitations_start(*, access: Access, event: Event, guests=None, again: bool = False):
     """Starts the Job that emails the invitation (MANAGE_PRODUCT): to `guests` (ids of
     the event's guests) or else to every guest not invited yet; `again` writes once more
-    to those already invited. Raises InvalidInput `guests`, or Conflict when nobody is
-    left to invite or the event is over. Returns the Job."""
+    to those already invited: to the guests named, or else to every guest who has not
+    answered (never, unasked, to one who accepted or declined). Raises InvalidInput
+    `guests`, or Conflict when nobody is left to invite or the event is over. Returns the
+    Job."""
     from panel.jobs import job_enqueue
 
     access.require(Capability.MANAGE_PRODUCT, event.office)
@@ -252,9 +272,16 @@ def invitations_start(*, access: Access, event: Event, guests=None, again: bool 
         targets = targets.filter(pk__in=_event_guest_ids(event, guests))
     if not again:
         targets = targets.filter(invited_at__isnull=True)
+    elif guests is None:
+        targets = targets.filter(status=GuestStatus.INVITED)
     ids = list(targets.order_by("name", "pk").values_list("pk", flat=True))
     if not ids:
-        raise Conflict(_("Every guest chosen has been invited already."), code="nobody_to_invite")
+        raise Conflict(
+            _("Every guest has answered already.")
+            if again and guests is None
+            else _("Every guest chosen has been invited already."),
+            code="nobody_to_invite",
+        )
     if not event.dates.filter(starts_at__gt=timezone.now(), cancelled_at__isnull=True).exists():
         raise Conflict(_("This event has no date to come."), code="event_over")
     record_by(access, "ticketing.guests.invited", event.office, {"guests": len(ids)})
@@ -313,8 +340,6 @@ def invitations_run(job_id: int) -> None:
         ).select_related("tariff__zone__date")
         if not job.params.get("again"):
             # A guest invited meanwhile by another Job is not written to twice.
-            from django.db.models import Q
-
             queryset = queryset.filter(
                 Q(invited_at__isnull=True) | Q(invited_at__gte=job.created_at)
             )
@@ -430,8 +455,6 @@ def silent_guests(event_id: int):
 
 def reminders_run(job_id: int) -> None:
     """The reminder's Job: each guest invited and still silent, once."""
-    from django.db.models import Q
-
     from panel.jobs import job_succeed, run_job
 
     def guests_of(job):

@@ -17,8 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from panel import selectors as panel_selectors
 from panel.access import Capability
@@ -36,12 +35,21 @@ TEMPLATE_FILE_NAME = "guests-template.csv"
 #: The session key under which the link of the guest just added waits to be shown once.
 NEW_LINK_KEY = "ticketing_new_guest_link"
 
+#: One guest's status (a badge, the filter).
 STATE_LABELS = {
-    "invited": _lazy("Invited"),
-    "opened": _lazy("Opened"),
-    "accepted": _lazy("Accepted"),
-    "declined": _lazy("Declined"),
-    "checked_in": _lazy("Checked in"),
+    "invited": pgettext_lazy("one guest's status", "Invited"),
+    "opened": pgettext_lazy("one guest's status", "Opened"),
+    "accepted": pgettext_lazy("one guest's status", "Accepted"),
+    "declined": pgettext_lazy("one guest's status", "Declined"),
+    "checked_in": pgettext_lazy("one guest's status", "Checked in"),
+}
+#: The same after a number of guests ("3 accepted").
+COUNT_LABELS = {
+    "invited": pgettext_lazy("a number of guests", "Invited"),
+    "opened": pgettext_lazy("a number of guests", "Opened"),
+    "accepted": pgettext_lazy("a number of guests", "Accepted"),
+    "declined": pgettext_lazy("a number of guests", "Declined"),
+    "checked_in": pgettext_lazy("a number of guests", "Checked in"),
 }
 STATE_BADGES = {
     "invited": "",
@@ -69,32 +77,34 @@ def _tariff_choices(event) -> list[tuple[int, str]]:
 
 class GuestFilterForm(forms.Form):
     q = forms.CharField(
-        label=_lazy("Search"),
+        label=gettext_lazy("Search"),
         required=False,
         max_length=200,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": _lazy("Name or email")}),
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": gettext_lazy("Name or email")}
+        ),
     )
     status = forms.ChoiceField(
-        label=_lazy("Status"),
+        label=gettext_lazy("Status"),
         required=False,
-        choices=[("", _lazy("Any status")), *STATE_LABELS.items()],
+        choices=[("", gettext_lazy("Any status")), *STATE_LABELS.items()],
     )
 
 
 class GuestForm(forms.Form):
     """One guest to invite; the service checks it all again."""
 
-    name = forms.CharField(label=_lazy("Name"), max_length=200)
-    email = forms.CharField(label=_lazy("Email"), max_length=254)
-    company = forms.CharField(label=_lazy("Company"), max_length=200, required=False)
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    email = forms.CharField(label=gettext_lazy("Email"), max_length=254)
+    company = forms.CharField(label=gettext_lazy("Company"), max_length=200, required=False)
     places = forms.IntegerField(
-        label=_lazy("Places offered"), min_value=1, max_value=MAX_GUEST_PLACES, initial=1
+        label=gettext_lazy("Places offered"), min_value=1, max_value=MAX_GUEST_PLACES, initial=1
     )
-    tariff = forms.TypedChoiceField(label=_lazy("Tariff"), coerce=int)
+    tariff = forms.TypedChoiceField(label=gettext_lazy("Tariff"), coerce=int)
 
     def __init__(self, *args, tariffs=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["tariff"].choices = [("", _lazy("Choose a tariff")), *tariffs]
+        self.fields["tariff"].choices = [("", gettext_lazy("Choose a tariff")), *tariffs]
 
     def values(self) -> dict:
         return dict(self.cleaned_data)
@@ -102,11 +112,11 @@ class GuestForm(forms.Form):
 
 class GuestCsvForm(forms.Form):
     file = forms.FileField(
-        label=_lazy("CSV file"),
+        label=gettext_lazy("CSV file"),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv,text/plain"}),
         error_messages={
-            "required": _lazy("Choose a CSV file."),
-            "empty": _lazy("The file is empty."),
+            "required": gettext_lazy("Choose a CSV file."),
+            "empty": gettext_lazy("The file is empty."),
         },
     )
 
@@ -153,7 +163,7 @@ def _guest_page(request, access, event, *, guest_form=None):
         "filtered": filtered or invalid,
         "invalid": invalid,
         "counts": [
-            {"state": state, "label": STATE_LABELS[state], "count": counts[state]}
+            {"state": state, "label": COUNT_LABELS[state], "count": counts[state]}
             for state in selectors.GUEST_STATES
         ],
         "guest_total": sum(counts.values()),

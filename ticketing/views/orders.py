@@ -14,8 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from panel import selectors as panel_selectors
 from panel.access import Capability
@@ -60,25 +59,27 @@ def _summarise(order) -> None:
 class ExportForm(forms.Form):
     """What to export: an event (or one of its dates), which rows, which file."""
 
-    event = forms.TypedChoiceField(label=_lazy("Event"), coerce=int)
-    date = forms.TypedChoiceField(label=_lazy("Date"), required=False, coerce=int, empty_value=None)
+    event = forms.TypedChoiceField(label=gettext_lazy("Event"), coerce=int)
+    date = forms.TypedChoiceField(
+        label=gettext_lazy("Date"), required=False, coerce=int, empty_value=None
+    )
     kind = forms.ChoiceField(
-        label=_lazy("Rows"),
+        label=gettext_lazy("Rows"),
         choices=[
-            ("tickets", _lazy("Tickets and answers")),
-            ("orders", _lazy("Orders")),
-            ("guests", _lazy("Guests")),
-            ("checkins", _lazy("Check-in scans")),
+            ("tickets", gettext_lazy("Tickets and answers")),
+            ("orders", gettext_lazy("Orders")),
+            ("guests", gettext_lazy("Guests")),
+            ("checkins", gettext_lazy("Check-in scans")),
         ],
     )
     format = forms.ChoiceField(
-        label=_lazy("File"), choices=[("xlsx", _lazy("Excel (XLSX)")), ("csv", "CSV")]
+        label=gettext_lazy("File"), choices=[("xlsx", gettext_lazy("Excel (XLSX)")), ("csv", "CSV")]
     )
 
     def __init__(self, *args, events, dates=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["event"].choices = [(event.pk, event.title) for event in events]
-        self.fields["date"].choices = [("", _lazy("All dates")), *dates]
+        self.fields["date"].choices = [("", gettext_lazy("All dates")), *dates]
 
 
 @organisation_view()
