@@ -424,6 +424,11 @@ CELERY_BEAT_SCHEDULE["expire-ticket-orders"] = {
     "task": "ticketing.orders_expire",
     "schedule": 300.0,
 }
+# A paid order whose tickets email could not be queued gets it within minutes.
+CELERY_BEAT_SCHEDULE["send-unsent-tickets"] = {
+    "task": "ticketing.unsent_tickets_send",
+    "schedule": 300.0,
+}
 # Guests' reminders go out within a minute of the moment the organiser chose.
 CELERY_BEAT_SCHEDULE["start-guest-reminders"] = {
     "task": "ticketing.guest_reminders_due",

@@ -148,3 +148,26 @@ def test_the_date_in_the_mail_is_where_the_event_is(shop_world, mailoutbox, run_
     [mail] = mailoutbox
     # 18:30 UTC in July is 20:30 in Zurich
     assert f"{starts:%A} 14 July {starts.year}, 20:30" in mail.body
+
+
+def test_a_paid_order_whose_tickets_never_went_out_gets_them_from_the_beat(
+    shop_world, mailoutbox, run_tasks
+):
+    from django.core.cache import cache
+
+    from ticketing.tasks import unsent_tickets_send
+
+    cache.clear()
+    # Bought without run_tasks: the emails queued after commit never ran (a broker down).
+    order = buy(shop_world, [{"tariff": shop_world["free"].pk, "quantity": 2}])
+    recent = buy(shop_world, [{"tariff": shop_world["free"].pk, "quantity": 1}], name="Ada")
+    Order.objects.filter(pk=order.pk).update(paid_at=timezone.now() - datetime.timedelta(hours=1))
+    assert Order.objects.get(pk=order.pk).tickets_sent_at is None
+    with run_tasks():
+        assert unsent_tickets_send() == 1  # the order paid a minute ago may still be on its way
+    (mail,) = mailoutbox
+    assert mail.subject == f"Your tickets, order {order.code}" and len(mail.attachments) == 2
+    assert Order.objects.get(pk=order.pk).tickets_sent_at is not None
+    with run_tasks():
+        assert unsent_tickets_send() == 0
+    assert len(mailoutbox) == 1 and Order.objects.get(pk=recent.pk).tickets_sent_at is None

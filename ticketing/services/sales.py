@@ -664,6 +664,34 @@ def _mail_later(order_id, kind):
         logger.exception("Could not queue the %s email of order %s", kind, order_id)
 
 
+#: A paid order whose tickets have not gone out this long after payment is sent them
+#: again by the beat (`unsent_tickets_send`), for this long after payment at most.
+UNSENT_AFTER = datetime.timedelta(minutes=10)
+UNSENT_UNTIL = datetime.timedelta(days=2)
+
+
+def unsent_tickets_send(now=None) -> int:
+    """Queues the tickets email of each paid order that has not had it: its first email
+    could not be queued (the broker was down) or its task gave up. An order is queued
+    by this sweep at most once an hour, so a mail server that is down is not flooded.
+    Returns how many were queued."""
+    from django.core.cache import cache
+
+    now = now or timezone.now()
+    orders = Order.objects.filter(
+        status=OrderStatus.PAID,
+        tickets_sent_at__isnull=True,
+        paid_at__lte=now - UNSENT_AFTER,
+        paid_at__gte=now - UNSENT_UNTIL,
+    ).values_list("pk", flat=True)
+    queued = 0
+    for order_id in orders:
+        if cache.add(f"ticketing:unsent-tickets:{order_id}", 1, timeout=3600):
+            _mail_later(order_id, "tickets")
+            queued += 1
+    return queued
+
+
 def order_resend(*, access: Access, order: Order) -> None:
     """Sends the tickets of a paid order again."""
     _require_manage(access, order)
