@@ -118,7 +118,7 @@ class SeatPlanForm(forms.Form):
         help_text=_("Buyers pick their seats on the plan; the capacity is the seats on sale."),
     )
     layout = forms.CharField(
-        label=_("Plan"),
+        label=_("Seating plan"),
         required=False,
         max_length=100_000,
         widget=forms.Textarea(

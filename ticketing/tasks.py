@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from .models import Order
+from .models import Guest, Order
 
 
 @shared_task(
@@ -19,6 +19,36 @@ def order_mail_send(order_id: int, kind: str) -> None:
     order = Order.objects.filter(pk=order_id).select_related("office").first()
     if order is not None:
         order_mail(order, kind)
+
+
+@shared_task(
+    name="ticketing.guest_tickets_send",
+    acks_late=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=8,
+)
+def guest_tickets_send(guest_id: int, answered_at: str, language: str | None = None) -> None:
+    """A guest's tickets after they accepted (emails.guest_tickets_mail). Only the answer
+    given at `answered_at` is mailed: a later answer queues its own email. Delivered
+    again, it sends nothing more, or at worst the same tickets once more."""
+    from .emails import guest_tickets_mail
+
+    guest = (
+        Guest.objects.filter(pk=guest_id)
+        .select_related("event__office", "tariff__zone__date")
+        .first()
+    )
+    if guest is not None:
+        guest_tickets_mail(guest, answered_at=answered_at, language=language)
+
+
+@shared_task(name="ticketing.unsent_tickets_send")
+def unsent_tickets_send() -> int:
+    """Paid orders whose tickets email never went out get it (services.sales)."""
+    from .services.sales import unsent_tickets_send as send
+
+    return send()
 
 
 @shared_task(name="ticketing.orders_expire")

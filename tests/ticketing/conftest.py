@@ -58,3 +58,25 @@ def shop_world(db):
 def full_answers(world, name="Ada Lovelace"):
     """Answers to the Attendee form that pass."""
     return {str(world["attendee"].pk): name, str(world["terms"].pk): ["the terms"]}
+
+
+def invite(world, email, *, places, tariff=None):
+    """A guest named Grace Hopper offered `places` of `tariff` (the world's "guests")."""
+    return services.guest_create(
+        access=world["access"], event=world["event"], name="Grace Hopper", email=email,
+        tariff=(tariff or world["guests"]).pk, places=places,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def guest_world(shop_world):
+    """The shop world with a hidden free "Guests" tariff on the balcony asking the
+    Attendee form (two fields, "Attendee name" and "I accept"), and Grace invited to
+    two places of it."""
+    w = shop_world
+    w["guests"] = services.tariff_create(
+        access=w["access"], zone=w["balcony"], name="Guests", price="0", form=w["form"].pk,
+        public=False,
+    )  # fmt: skip
+    w["guest"] = invite(w, "grace@example.test", places=2)
+    return w

@@ -39,6 +39,7 @@ from ticketing import urls as ticketing_urls
 from ticketing.models import Scan
 from ticketing.secrets import ticket_secret
 from ticketing.services import checkin as door_services
+from ticketing.services import invitations
 
 from .conftest import full_answers
 
@@ -63,6 +64,8 @@ ZONE = TICKETING + "zones/{zone}/"
 ORDER = TICKETING + "orders/{pending}/"
 CHECKIN_LIST = TICKETING + "checkin-lists/{checkin_list}/"
 GUEST = TICKETING + "guests/{guest}/"
+REMINDER = TICKETING + "guest-reminders/{reminder}/"
+GUEST_TEXT = {"subject": "See you at {{ event }}", "body": "Hello {{ name }}: {{ link }}"}
 UPLOAD = {"file": "(multipart)"}
 GUEST_CSV = b"name,email,tariff\r\nAlan Turing,alan@example.test,Full price\r\n"
 FIELD = {"label": "Diet", "type": "select", "options": ["Vegan", "Other"], "position": 2}
@@ -172,6 +175,23 @@ TABLE = [
     ("get", GUEST, None, office_read()),
     ("patch", GUEST, {"places": 3}, manage(200)),
     ("delete", GUEST, None, manage(204)),
+    # Writing to the guests, and the texts they receive, are the managers' acts; the texts
+    # and the planned reminders are read like the guest list.
+    ("post", EVENT + "guests/invitations/", {}, manage(202)),
+    ("get", EVENT + "guests/messages/{kind}/", None, office_read()),
+    ("put", EVENT + "guests/messages/{kind}/", GUEST_TEXT, manage(200)),
+    ("delete", EVENT + "guests/messages/{kind}/", None, manage(200)),  # back to the default
+    ("get", EVENT + "guests/reminders/", None, office_read()),
+    ("post", EVENT + "guests/reminders/", {"send_at": "{remind}"}, manage(201)),
+    ("get", REMINDER, None, office_read()),
+    ("delete", REMINDER, None, manage(204)),
+    # Switching a zone to numbered seats with its plan, as drawing a plan: for managers.
+    (
+        "put",
+        TICKETING + "zones/{balcony}/seats/",
+        {"layout": "A: 1-10\nB: 1-10", "numbered": True},
+        manage(200),
+    ),
 ]
 
 CASES = [
@@ -202,6 +222,8 @@ def test_table_covers_every_ticketing_api_url():
             (("{pending}", "{paid}"), "<int:order_id>"),
             (("{checkin_list}", "{spare_list}"), "<int:checkin_list_id>"),
             (("{guest}",), "<int:guest_id>"),
+            (("{kind}",), "<str:kind>"),
+            (("{reminder}",), "<int:reminder_id>"),
         ]:
             for placeholder in placeholders:
                 template = template.replace(placeholder, converter)
@@ -264,6 +286,9 @@ def world(shop_world):
         access=access, event=w["event"], name="Grace", email="grace@example.test",
         tariff=w["full"].pk,
     )  # fmt: skip
+    w["reminder"] = invitations.reminder_create(
+        access=access, event=w["event"], send_at=w["date"].starts_at - datetime.timedelta(days=2)
+    )
     return w
 
 
@@ -289,6 +314,9 @@ def _ids(world, principal):
         "checkin_list": world["checkin_list"].pk,
         "spare_list": world["spare_list"].pk,
         "guest": world["guest"].pk,
+        "kind": "invitation",
+        "reminder": world["reminder"].pk,
+        "remind": (starts - datetime.timedelta(days=1)).isoformat(),
         "secret": ticket_secret(world["paid"].tickets.get().nonce),
         "later": (starts + datetime.timedelta(days=20)).isoformat(),
         "ends": (starts + datetime.timedelta(hours=3)).isoformat(),
@@ -480,6 +508,7 @@ def _manager_pages(door):
         "event_id": door["event"].pk, "date_id": door["date"].pk, "zone_id": door["stalls"].pk,
         "tariff_id": door["full"].pk, "device_id": door["device"].pk,
         "checkin_list_id": door["checkin_list"].pk, "guest_id": door["guest"].pk,
+        "reminder_id": door["reminder"].pk,
     }  # fmt: skip
     for pattern in ticketing_urls.urlpatterns:
         route = "o/<int:org_id>/ticketing/" + str(pattern.pattern)

@@ -15,10 +15,11 @@ and column, as the mail CSV import does; a file that passes is created by a Job.
 
 import csv
 import io
+import logging
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -41,6 +42,8 @@ from ..models import (
 )
 from .forms import answers_check, name_on_ticket, ordered_fields
 from .sales import SoldOut, _left, lock_zones, taken_counts
+
+logger = logging.getLogger(__name__)
 
 GUESTS_IMPORT_JOB = "ticketing_guests_import"
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -292,6 +295,16 @@ def _answerable(guest: Guest) -> None:
         raise Conflict(_("This event has started; answers are closed."), code="answers_closed")
 
 
+def guest_closed(*, guest: Guest) -> Conflict | None:
+    """Why the guest can no longer answer: the Conflict guest_answer would raise
+    (`event_cancelled`, `answers_closed`), or None while they may."""
+    try:
+        _answerable(guest)
+    except Conflict as error:
+        return error
+    return None
+
+
 def _guest_ticket(guest: Guest, answers: dict, holder_name: str) -> Ticket:
     nonce = secrets.new_nonce()
     return Ticket(
@@ -342,9 +355,10 @@ def guest_answer(*, guest: Guest, accept: bool, places: int | None = None, answe
     is refused with SoldOut (409) saying how many are left. When the tariff has a form,
     `answers` gives one dict per place (by field id), checked as the shop checks a
     buyer's. Accepting fewer later, or declining, frees the seats given up. The same
-    answer twice changes nothing. Raises InvalidInput `places` or
-    `tickets.<n>.answers.<field>`, or Conflict when the event is cancelled or has
-    started."""
+    answer twice changes nothing. Once an acceptance has changed the guest's tickets,
+    they are emailed to the guest after commit, in the active language. Raises
+    InvalidInput `places` or `tickets.<n>.answers.<field>`, or Conflict when the event
+    is cancelled or has started."""
     with transaction.atomic():
         # The guest's row first, the zone's last: the shop never locks a guest, so no
         # two claims wait for each other.
@@ -384,10 +398,12 @@ def guest_answer(*, guest: Guest, accept: bool, places: int | None = None, answe
                 return guest.name
             return name_on_ticket(fields, checked[index], buyer_name=guest.name)
 
+        changed = status != guest.status or wanted != len(held)
         for index, ticket in enumerate(held[:wanted]):
             if checked is not None and ticket.answers != checked[index]:
                 ticket.answers, ticket.holder_name = checked[index], holder(index)
                 ticket.save(update_fields=["answers", "holder_name"])
+                changed = True
         if wanted > len(held):
             tariff = guest.tariff
             lock_zones([tariff.zone_id])
@@ -423,7 +439,21 @@ def guest_answer(*, guest: Guest, accept: bool, places: int | None = None, answe
         guest.status, guest.places_accepted = status, wanted
         guest.answered_at = timezone.now()
         guest.save(update_fields=["status", "places_accepted", "answered_at"])
+        if changed and status == GuestStatus.ACCEPTED:
+            answered_at, language = guest.answered_at.isoformat(), translation.get_language()
+            transaction.on_commit(lambda: _tickets_mail_later(guest.pk, answered_at, language))
     return guest
+
+
+def _tickets_mail_later(guest_id: int, answered_at: str, language: str | None) -> None:
+    """Queue the guest's tickets. The answer is committed already: a broker that cannot
+    be reached must not turn it into an error page; the tickets stay on their page."""
+    from ..tasks import guest_tickets_send
+
+    try:
+        guest_tickets_send.delay(guest_id, answered_at, language)
+    except Exception:  # broker down or misconfigured
+        logger.exception("Could not queue the tickets email of guest %s", guest_id)
 
 
 def _answer_places(value) -> int:

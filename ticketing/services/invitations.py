@@ -302,7 +302,15 @@ def _send_each(job, guests, *, kind: str, stamp: str) -> int:
     event = Event.objects.select_related("office").get(pk=job.params["event"])
     message = guest_message(event=event, kind=kind)
     sent = done = 0
-    with mail.get_connection() as connection:
+    connection = mail.get_connection()
+    try:
+        connection.open()
+    except (OSError, smtplib.SMTPException) as error:
+        raise Conflict(
+            _("The mail server cannot be reached: nobody was written to. Try again in a moment."),
+            code="mail_server_unavailable",
+        ) from error
+    with connection:
         for guest in guests:
             guest.event = event
             stamped = getattr(guest, stamp)

@@ -5,13 +5,16 @@ services.sales (404 for anything a buyer may not see: drafts, another office's b
 an order without its token), the services decide, the serializers shape the answer.
 
 A basket is known by its key (random, stored hashed), an order by its code and the
-token derived from it; these two are the only ways to reach a buyer's data."""
+token derived from it; these two are the only ways to reach a buyer's data. A guest's
+invitation is known by the key of their personal link, and by nothing else."""
 
 from django.conf import settings
 from django.db.models import prefetch_related_objects
 from django.http import HttpResponse
 from django.utils import translation
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -22,12 +25,15 @@ from rest_framework.views import APIView
 from panel.api.parsers import SafeJSONParser
 from panel.api.views import _valid
 from panel.errors import NotFound
+from panel.views.errors import api_not_found
 
 from .. import pdf, selectors, services
 from ..models import Event, EventDate, OrderStatus, PaymentMethod
 from ..payments import card_provider
 from ..services import seats
+from ..services.guests import guest_closed
 from . import api_serializers as s
+from .guests import guest_tickets
 
 
 class ShopRateThrottle(SimpleRateThrottle):
@@ -248,6 +254,96 @@ class TicketPdfView(ShopView, APIView):
         order.office = self.office()
         ticket = next((t for t in _order_tickets(order) if str(t.pk) == str(ticket_id)), None)
         if ticket is None or ticket.cancelled or order.status != OrderStatus.PAID:
+            raise NotFound()
+        response = HttpResponse(pdf.ticket_pdf(ticket), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{pdf.ticket_filename(ticket)}"'
+        return response
+
+
+# -- a guest's invitation -------------------------------------------------------------------
+
+
+class GuestScoped(ShopView):
+    """Under guests/<guest_key>/: the guest's own invitation. A wrong key, or the key
+    under another office, answers the 404 of an address that names nothing, word for
+    word; and nothing is cached, the key being in the address."""
+
+    def guest(self):
+        return services.guest_for_key(office=self.office(), key=self.kwargs["guest_key"])
+
+    def handle_exception(self, exc):
+        if isinstance(exc, NotFound):
+            return api_not_found(self.request._request)
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        add_never_cache_headers(response)
+        return response
+
+    def invitation(self, guest) -> Response:
+        closed = guest_closed(guest=guest)
+        cancelled = closed is not None and closed.code == "event_cancelled"
+        tickets = [] if cancelled else guest_tickets(guest)
+        _with_forms([guest.tariff])
+        body = s.guest_data(
+            guest, tickets, closed=closed, key=self.kwargs["guest_key"], request=self.request
+        )
+        return Response(body)
+
+
+class GuestView(GuestScoped, APIView):
+    @extend_schema(responses=s.GuestOut)
+    def get(self, request, office_slug, guest_key):
+        """The guest's invitation: the event, date, zone and tariff, the places offered
+        and accepted, the form asked per place, and the guest's tickets with their PDF."""
+        return self.invitation(self.guest())
+
+
+class GuestAnswerView(GuestScoped, APIView):
+    @extend_schema(
+        request=s.GuestAnswerIn,
+        responses={
+            200: s.GuestOut,
+            400: OpenApiResponse(
+                description=_(
+                    "`places` out of range, or `answers_invalid` naming each place and "
+                    "field at fault (`tickets.1.answers.7`); nothing changes."
+                )
+            ),
+            409: OpenApiResponse(
+                description=_(
+                    "`sold_out` (with `available`), `event_cancelled` or `answers_closed`."
+                )
+            ),
+        },
+    )
+    def post(self, request, office_slug, guest_key):
+        """Accepts (taking `places` free seats, the form answered once per place) or
+        declines the invitation; accepting fewer places, or declining, frees the others.
+        Accepting emails the guest their tickets. The same answer twice changes nothing."""
+        guest = self.guest()
+        data = _valid(s.GuestAnswerIn, _body(request))
+        accept, places, answers = data["accept"], data.get("places"), None
+        if "tickets" in data:
+            answers = [entry["answers"] for entry in data["tickets"]]
+        if places is None:
+            places = len(answers) if answers else (guest.places_accepted or guest.places)
+        services.guest_answer(
+            guest=guest,
+            accept=accept,
+            places=places if accept else None,
+            answers=answers if accept else None,
+        )
+        return self.invitation(self.guest())
+
+
+class GuestTicketPdfView(GuestScoped, APIView):
+    @extend_schema(responses={(200, "application/pdf"): bytes})
+    def get(self, request, office_slug, guest_key, ticket_id):
+        """One of the guest's valid tickets as a PDF, its QR code holding the secret."""
+        ticket = next((t for t in guest_tickets(self.guest()) if t.pk == ticket_id), None)
+        if ticket is None:
             raise NotFound()
         response = HttpResponse(pdf.ticket_pdf(ticket), content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{pdf.ticket_filename(ticket)}"'

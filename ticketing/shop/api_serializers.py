@@ -11,7 +11,7 @@ from rest_framework import serializers
 from panel.api.base import DB_INT_MAX, StrictCharField
 
 from .. import secrets
-from ..models import OrderStatus, PaymentMethod
+from ..models import GuestStatus, OrderStatus, PaymentMethod
 from ..services.forms import ordered_fields
 
 #: a link that may be missing (no image, a ticket not yet paid for)
@@ -264,6 +264,16 @@ class OrderAnswerOut(serializers.Serializer):
     value = serializers.JSONField()
 
 
+def answers_of(ticket) -> list[dict]:
+    """A ticket's answers in the form's order, with their questions."""
+    fields = ordered_fields(ticket.tariff.form) if ticket.tariff.form_id else []
+    return [
+        {"field": f.pk, "label": f.label, "value": ticket.answers[str(f.pk)]}
+        for f in fields
+        if str(f.pk) in ticket.answers
+    ]
+
+
 class OrderTicketOut(serializers.Serializer):
     """A ticket of the buyer's own order. It carries a link to its PDF rather than its
     secret: the secret is the entry itself, and a JSON body is what ends up in client
@@ -287,12 +297,7 @@ class OrderTicketOut(serializers.Serializer):
 
     @extend_schema_field(OrderAnswerOut(many=True))
     def get_answers(self, ticket):
-        fields = ordered_fields(ticket.tariff.form) if ticket.tariff.form_id else []
-        return [
-            {"field": f.pk, "label": f.label, "value": ticket.answers[str(f.pk)]}
-            for f in fields
-            if str(f.pk) in ticket.answers
-        ]
+        return answers_of(ticket)
 
     @extend_schema_field(NULLABLE_URL)
     def get_download_url(self, ticket):
@@ -340,3 +345,117 @@ class CheckoutOut(serializers.Serializer):
     payment_url = serializers.URLField(
         required=False, help_text=_("For a card payment: where to send the buyer to pay.")
     )
+
+
+# -- a guest's invitation -------------------------------------------------------------------
+
+
+class GuestTicketAnswersIn(serializers.Serializer):
+    answers = serializers.DictField(
+        help_text=_("Answers by field id; a checkboxes answer is the list of ticked options.")
+    )
+
+
+class GuestAnswerIn(serializers.Serializer):
+    accept = serializers.BooleanField(help_text=_("true to accept, false to decline."))
+    places = serializers.IntegerField(
+        required=False,
+        help_text=_(
+            "How many places to take, from 1 to those offered. Left out: as many as "
+            "`tickets`, else the places accepted already, else all those offered."
+        ),
+    )
+    tickets = GuestTicketAnswersIn(
+        many=True,
+        required=False,
+        help_text=_(
+            "When the tariff has a form: one entry per place taken, in order. Left out, "
+            "the tickets held keep their answers."
+        ),
+    )
+
+
+class GuestEventOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    venue = serializers.CharField()
+
+
+class GuestDateOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField(allow_null=True)
+    doors_at = serializers.DateTimeField(allow_null=True)
+    cancelled = serializers.BooleanField()
+
+
+class GuestTicketOut(serializers.Serializer):
+    """A ticket of the guest's, with a link to its PDF rather than its secret (see
+    OrderTicketOut)."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField(help_text=_("The name on the ticket."))
+    seat = ShopSeatOut(allow_null=True, help_text=_("The seat of a numbered zone, or null."))
+    answers = OrderAnswerOut(many=True)
+    download_url = serializers.URLField(help_text=_("The PDF ticket."))
+
+
+class GuestOut(serializers.Serializer):
+    name = serializers.CharField()
+    status = serializers.ChoiceField(choices=GuestStatus.choices)
+    event = GuestEventOut()
+    date = GuestDateOut()
+    zone = serializers.CharField()
+    tariff = serializers.CharField()
+    places = serializers.IntegerField(help_text=_("The places offered: accept 1 to this many."))
+    places_accepted = serializers.IntegerField()
+    closed = serializers.ChoiceField(
+        choices=["event_cancelled", "answers_closed"],
+        allow_null=True,
+        help_text=_(
+            "Why answers are closed (the code of the 409 an answer would get), or null "
+            "while the guest may answer."
+        ),
+    )
+    fields = ShopFieldOut(many=True, help_text=_("The form asked for each place taken."))
+    tickets = GuestTicketOut(many=True, help_text=_("The guest's valid tickets."))
+
+
+def guest_data(guest, tickets, *, closed, key: str, request) -> dict:
+    """The invitation as the guest sees it through their key."""
+    date, office = guest.tariff.zone.date, guest.event.office
+
+    def pdf_url(ticket):
+        path = reverse("api:shop-guest-ticket-pdf", args=[office.slug, key, ticket.pk])
+        return request.build_absolute_uri(path)
+
+    return GuestOut(
+        {
+            "name": guest.name,
+            "status": guest.status,
+            "event": guest.event,
+            "date": {
+                "id": date.pk,
+                "starts_at": date.starts_at,
+                "ends_at": date.ends_at,
+                "doors_at": date.doors_at,
+                "cancelled": date.cancelled_at is not None,
+            },
+            "zone": guest.tariff.zone.name,
+            "tariff": guest.tariff.name,
+            "places": guest.places,
+            "places_accepted": guest.places_accepted,
+            "closed": closed.code if closed is not None else None,
+            "fields": fields_of(guest.tariff),
+            "tickets": [
+                {
+                    "id": t.pk,
+                    "name": t.holder_name or guest.name,
+                    "seat": t.seat,
+                    "answers": answers_of(t),
+                    "download_url": pdf_url(t),
+                }
+                for t in tickets
+            ],
+        }
+    ).data

@@ -7,6 +7,7 @@ from . import api as v
 
 basket = "baskets/<str:basket_key>/"
 order = "orders/<str:code>/"
+guest = "guests/<str:guest_key>/"
 
 urlpatterns = [
     path("events/", v.EventsView.as_view(), name="shop-event-list"),
@@ -18,4 +19,11 @@ urlpatterns = [
     path(basket + "checkout/", v.CheckoutView.as_view(), name="shop-basket-checkout"),
     path(order, v.OrderView.as_view(), name="shop-order-detail"),
     path(order + "tickets/<int:ticket_id>/pdf/", v.TicketPdfView.as_view(), name="shop-ticket-pdf"),
+    path(guest, v.GuestView.as_view(), name="shop-guest-detail"),
+    path(guest + "answer/", v.GuestAnswerView.as_view(), name="shop-guest-answer"),
+    path(
+        guest + "tickets/<int:ticket_id>/pdf/",
+        v.GuestTicketPdfView.as_view(),
+        name="shop-guest-ticket-pdf",
+    ),
 ]

@@ -79,6 +79,20 @@
     if (!box.classList.contains("is-expired")) timer = window.setInterval(tick, 1000);
   });
 
+  /* A guest's page: as many sets of answers as places chosen. Without it every place
+     offered shows its set and only the first ones chosen count. */
+  document.querySelectorAll("select[data-guest-places]").forEach(function (select) {
+    var sets = select.form.querySelectorAll("[data-guest-place]");
+    function update() {
+      var wanted = parseInt(select.value, 10) || 0;
+      sets.forEach(function (set) {
+        set.hidden = parseInt(set.getAttribute("data-guest-place"), 10) > wanted;
+      });
+    }
+    select.addEventListener("change", update);
+    update();
+  });
+
   /* After a refused form, the list of problems is the first thing read. */
   var problems = document.getElementById("problems");
   if (problems) problems.focus();
