@@ -97,7 +97,7 @@ def test_the_page_shows_both_texts_their_preview_and_the_variables(login, shop_w
     assert html.count("Default text") == 2
     assert "You are invited: {{ event }}" in html  # the default subject, in the editor
     assert "You are invited: Le Misanthrope" in html  # and as the guest reads it
-    assert "Hello Grace Hopper," in html and "Up to 2 places are offered to you." in html
+    assert "Hello Grace Hopper," in html and "Places offered to you: 2." in html
     assert "personal page: https://…/guests/…/" in html and guest_link_key(grace) not in html
     assert "the guest&#x27;s personal page to accept or decline" in html
     assert "<code>{{ link }}</code>" in html

@@ -123,3 +123,15 @@ def test_people_without_access_to_the_office_get_404(login, sales):
 
     stranger = f.UserFactory(email="stranger@x.test")
     assert login(stranger).get(sales_url(sales)).status_code == 404
+
+
+def test_the_charts_are_drawn_in_french_too(login, sales):
+    """A decimal comma in an SVG coordinate is not a length: the bars would vanish."""
+    client = login(sales["legal"])
+    client.cookies["django_language"] = "fr"
+    html = client.get(sales_url(sales), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Billets vendus par jour" in html or 'lang="fr"' in html
+    chart = re.search(r'<svg class="tk-sales-chart".*?</svg>', html, re.S).group(0)
+    coordinates = re.findall(r'\b(?:x|y|width|height|points)="([^"]*)"', chart)
+    assert coordinates and not [value for value in coordinates if "," in value and " " not in value]
+    assert re.search(r'<rect class="tk-sales-bar" x="\d+(\.\d+)?"', chart)

@@ -118,7 +118,9 @@ def _tariff_of(event: Event, value, tariffs=None) -> Tariff:
         raise InvalidInput(fields={"tariff": [_("This event has no such tariff.")]})
     if len(found) > 1:
         raise InvalidInput(
-            fields={"tariff": [_("Several tariffs have this name; give the tariff's id.")]}
+            fields={
+                "tariff": [_("Several tariffs have this name; give the tariff's number instead.")]
+            }
         )
     return found[0]
 

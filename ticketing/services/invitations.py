@@ -72,8 +72,8 @@ def _defaults(kind: str) -> tuple[str, str]:
             "Hello {{ name }},\n\n"
             "{{ organiser }} is pleased to invite you to {{ event }} on {{ date }} "
             "({{ venue }}).\n\n"
-            "Up to {{ places }} places are offered to you. Accept or decline on your "
-            "personal page: {{ link }}\n\n"
+            "Places offered to you: {{ places }}. Accept or decline on your personal "
+            "page: {{ link }}\n\n"
             "We look forward to seeing you.\n{{ organiser }}"
         ),
     )

@@ -139,7 +139,7 @@ def _guest_page(request, access, event, *, guest_form=None):
     can_manage = access.can(Capability.MANAGE_PRODUCT, office)
     form = GuestFilterForm(request.GET or None)
     invalid = form.is_bound and not form.is_valid()
-    guests = selectors.guests_with_state(event=event).select_related("tariff__zone")
+    guests = selectors.guests_with_state(event=event).select_related("tariff__zone__date")
     filtered, state = False, ""
     if invalid:  # a filter that cannot apply lists nothing rather than everything
         guests = guests.none()
@@ -167,6 +167,7 @@ def _guest_page(request, access, event, *, guest_form=None):
             for state in selectors.GUEST_STATES
         ],
         "guest_total": sum(counts.values()),
+        "several_dates": event.dates.count() > 1,  # then each row says its date
         "current_state": state,
         "can_manage": can_manage,
         "tab": "events",
@@ -255,6 +256,8 @@ def guest_csv_template(request, access, event_id):
     event = _managed_event(access, event_id)
     tariff = Tariff.objects.filter(zone__date__event=event).order_by("pk").first()
     tariff_name = tariff.name if tariff else _("Invitation")
+    if tariff and Tariff.objects.filter(zone__date__event=event, name=tariff.name).count() > 1:
+        tariff_name = str(tariff.pk)  # the name is ambiguous: the template names it by id
     lines = [
         "name,email,company,places,tariff,table",
         f'Ada Lovelace,ada@example.org,Analytical Engines,2,"{tariff_name}",12',
