@@ -1,11 +1,238 @@
-"""Newsletter products. This issue only needs the product row; the product's own issue
-adds its fields and rules."""
+"""Newsletters: the product, its audience (contacts, their lists and groups, custom
+fields) and what each contact agreed to.
 
+A contact is one person of one newsletter product, unique by `email_key` (the address
+normalised: trimmed, lower case), whatever list they are on. Their standing on each list
+is a `Subscription` with a status; only `subscribed` receives campaigns. Groups live
+inside a list ("VIP", "Customers 2025"); a contact may be in any number of them. Field
+values are kept by the field's key in `Contact.fields` (JSON), so a key is also the
+variable a campaign writes (`{{ first_name }}`).
+
+Every change of standing is written to the contact's history (`ContactEvent`), and every
+consent (a form filled in, an import, the API) as a `Consent` with its time, address and
+source, shown on the contact's page.
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from panel.products import Product
 
 
 class Newsletter(Product):
+    """The product: its contacts, lists, fields, and (next) senders, templates and
+    campaigns."""
+
     class Meta(Product.Meta):
         verbose_name = _("Newsletter")
+
+
+class FieldType(models.TextChoices):
+    TEXT = "text", _("Text")
+    NUMBER = "number", _("Number")
+    DATE = "date", _("Date")
+    YES_NO = "yes_no", _("Yes/no")
+    CHOICE = "choice", _("Choice")
+
+
+class ContactField(models.Model):
+    """A custom field of the product's contacts. `key` is how the value is stored and
+    the variable that writes it in a campaign; `choices` are a choice field's values."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    newsletter = models.ForeignKey(Newsletter, on_delete=models.CASCADE, related_name="fields")
+    key = models.CharField(_("key"), max_length=40)
+    label = models.CharField(_("label"), max_length=120)
+    type = models.CharField(_("type"), max_length=8, choices=FieldType.choices)
+    choices = models.JSONField(_("choices"), default=list, blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["position", "label", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["newsletter", "key"], name="contact_field_key_unique"),
+            models.CheckConstraint(
+                condition=Q(type__in=[t.value for t in FieldType]), name="contact_field_type_known"
+            ),
+        ]
+
+    def __str__(self):
+        return self.label
+
+
+class ContactList(models.Model):
+    """A list contacts subscribe to. Its public form (hosted and embeddable) asks for
+    `form_fields` besides the email address."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    newsletter = models.ForeignKey(Newsletter, on_delete=models.CASCADE, related_name="lists")
+    name = models.CharField(_("name"), max_length=120)
+    description = models.TextField(_("description"), max_length=1000, blank=True)
+    form_fields = models.ManyToManyField(ContactField, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["newsletter", "name"], name="contact_list_name_unique")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class ContactGroup(models.Model):
+    """A group inside a list, such as "VIP"."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    list = models.ForeignKey(ContactList, on_delete=models.CASCADE, related_name="groups")
+    name = models.CharField(_("name"), max_length=120)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["list", "name"], name="contact_group_name_unique")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Contact(models.Model):
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    newsletter = models.ForeignKey(Newsletter, on_delete=models.CASCADE, related_name="contacts")
+    email = models.EmailField(_("email"), max_length=254)
+    #: The address as it is compared: trimmed and in lower case.
+    email_key = models.CharField(max_length=254)
+    fields = models.JSONField(_("fields"), default=dict, blank=True)
+    groups = models.ManyToManyField(ContactGroup, blank=True, related_name="contacts")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["email_key", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["newsletter", "email_key"], name="contact_email_unique_in_newsletter"
+            )
+        ]
+
+    def __str__(self):
+        return self.email
+
+
+class SubscriptionStatus(models.TextChoices):
+    SUBSCRIBED = "subscribed", pgettext_lazy("subscription status", "Subscribed")
+    UNCONFIRMED = "unconfirmed", pgettext_lazy("subscription status", "Unconfirmed")
+    UNSUBSCRIBED = "unsubscribed", pgettext_lazy("subscription status", "Unsubscribed")
+    BOUNCED = "bounced", pgettext_lazy("subscription status", "Bounced")
+    COMPLAINED = "complained", pgettext_lazy("subscription status", "Complained")
+
+
+class Subscription(models.Model):
+    """A contact's standing on one list."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="subscriptions")
+    list = models.ForeignKey(ContactList, on_delete=models.CASCADE, related_name="subscriptions")
+    status = models.CharField(_("status"), max_length=12, choices=SubscriptionStatus.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["list__name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "list"], name="subscription_once_per_list"),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in SubscriptionStatus]),
+                name="subscription_status_known",
+            ),
+        ]
+        indexes = [models.Index(fields=["list", "status"])]
+
+    def __str__(self):
+        return f"{self.contact_id} on {self.list_id}: {self.status}"
+
+
+class ConsentSource(models.TextChoices):
+    FORM = "form", _("Subscription form")
+    IMPORT = "import", _("Import")
+    API = "api", _("API")
+    MANAGER = "manager", _("Added in the panel")
+
+
+class Consent(models.Model):
+    """What a contact agreed to, when and from where. A form's consent counts once the
+    contact followed the confirmation link (`confirmed_at`)."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consents")
+    list = models.ForeignKey(
+        ContactList, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(_("source"), max_length=8, choices=ConsentSource.choices)
+    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    #: Which form or import: its page, or the file's name.
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.contact_id} {self.source} {self.at:%Y-%m-%d}"
+
+
+class ContactEventKind(models.TextChoices):
+    CREATED = "created", _("Added")
+    SUBSCRIBED = "subscribed", _("Subscribed")
+    CONFIRMATION_SENT = "confirmation_sent", _("Confirmation sent")
+    CONFIRMED = "confirmed", _("Confirmed")
+    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+    BOUNCED = "bounced", _("Bounced")
+    COMPLAINED = "complained", _("Complained")
+    CHANGED = "changed", _("Details changed")
+    RECEIVED = "received", _("Campaign received")
+    OPENED = "opened", _("Opened")
+    CLICKED = "clicked", _("Clicked")
+
+
+class ContactEvent(models.Model):
+    """One line of a contact's history."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=ContactEventKind.choices)
+    list = models.ForeignKey(
+        ContactList, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    detail = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["contact", "-at"])]
+
+    def __str__(self):
+        return f"{self.contact_id} {self.kind}"

@@ -1,11 +1,15 @@
-"""URLs of the Newsletter pages, under `/o/<org_id>/newsletter/` (see panel/urls.py)."""
+"""URLs of the Newsletter pages, under `/o/<org_id>/newsletter/` (see panel/urls.py):
+newsletters (views/newsletters.py), their lists, groups and fields (views/audience.py),
+their contacts (views/contacts.py) and a list's CSV import and export
+(views/transfers.py)."""
 
-from django.urls import path
-
-from . import views as v
+from .views import audience, contacts, newsletters, transfers
 
 app_name = "newsletter"
 
 urlpatterns = [
-    path("", v.newsletter_list, name="newsletter-list"),
+    *newsletters.urlpatterns,
+    *audience.urlpatterns,
+    *contacts.urlpatterns,
+    *transfers.urlpatterns,
 ]

@@ -21,7 +21,12 @@ SECTIONS = [
 
 
 #: Product apps whose pages all belong to one navigation entry, by URL namespace.
-PRODUCT_SECTIONS = {"mail": "mail", "domains": "domains", "ticketing": "ticketing"}
+PRODUCT_SECTIONS = {
+    "mail": "mail",
+    "domains": "domains",
+    "ticketing": "ticketing",
+    "newsletter": "newsletter",
+}
 
 
 def section_of(url_name: str | None, namespace: str | None = None) -> str:

@@ -2,6 +2,8 @@
 line and column, all at once, and nothing created (the mail addresses import, the
 ticket office's guest lists)."""
 
+import csv
+import io
 from dataclasses import asdict, dataclass
 
 from django.utils.translation import gettext as _
@@ -69,3 +71,37 @@ def decode_csv(data: bytes, *, max_bytes: int) -> str:
                 )
             ]
         ) from None
+
+
+def column_letter(index: int) -> str:
+    """The spreadsheet letter of a column: 0 is A, 26 is AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _delimiter(text: str) -> str:
+    """The separator the header line uses most: comma, semicolon or tab."""
+    header = text.lstrip("\ufeff\r\n").split("\n", 1)[0]
+    counts = {delimiter: header.count(delimiter) for delimiter in (",", ";", "\t")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def csv_records(text: str) -> list[tuple[int, list[str]]]:
+    """(line number, cells) of each non-blank record of a decoded file, separated by what
+    its header uses most (comma, semicolon or tab); quoted cells may span lines.
+    CsvInvalid naming the line when the file cannot be read as CSV."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=_delimiter(text))
+    records, start = [], 1
+    try:
+        for cells in reader:
+            if any(cell.strip() for cell in cells):
+                records.append((start, cells))
+            start = reader.line_num + 1
+    except csv.Error as error:
+        raise CsvInvalid([CsvProblem(start, "", "unreadable", str(error))]) from None
+    return records

@@ -8,7 +8,7 @@ answer 403 when the view's capability is missing. `require` does the same for on
 `run_service` calls a service and turns a `PanelError` into form errors or a message.
 """
 
-from functools import wraps
+from functools import partial, wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -115,6 +115,36 @@ def run_service(request, service, /, *, form=None, field_map=None, success=None,
     if success:
         messages.success(request, success)
     return True, result
+
+
+def found_or_404(lookup, /, *args, **kwargs):
+    """`lookup(*args, **kwargs)`, with what the person may not see (NotFound) a 404."""
+    try:
+        return lookup(*args, **kwargs)
+    except NotFound:
+        raise Http404() from None
+
+
+def run_or_403(request, service, /, **kwargs):
+    """`run_service`, where the service's refusal for a missing capability is a 403."""
+
+    def call(**arguments):
+        try:
+            return service(**arguments)
+        except PermissionDenied:
+            raise DjangoPermissionDenied() from None
+
+    return run_service(request, call, **kwargs)
+
+
+def submit_form(request, form, service, *, success, field_map=None, **kwargs):
+    """`service(**kwargs, **form.values())` for a bound form: the object made or changed,
+    or None when the form or the service refused (its errors are then on the form)."""
+    if not form.is_valid():
+        return None
+    call = partial(service, **kwargs, **form.values())  # `form` may be one of the values
+    ok, result = run_or_403(request, call, form=form, field_map=field_map, success=success)
+    return result if ok else None
 
 
 def post_only(view):

@@ -103,7 +103,9 @@ KINDS: dict[str, ProductKind] = {
             "newsletter.Newsletter",
             "✎",
             list_url="newsletter:newsletter-list",
-            all_label=_("What it will do"),
+            add_anchor="add",
+            add_label=_("Create a newsletter"),
+            all_label=_("All newsletters"),
         ),
         ProductKind(
             "cloud",

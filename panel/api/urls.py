@@ -69,5 +69,6 @@ urlpatterns = [
     path(org + "mail/", include("mail.api.urls")),
     path(org + "domains/", include("domains.api.urls")),
     path(org + "ticketing/", include("ticketing.api.urls")),
+    path(org + "newsletter/", include("newsletter.api.urls")),
     path("shop/<slug:office_slug>/", include("ticketing.shop.api_urls")),
 ]

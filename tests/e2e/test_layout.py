@@ -103,8 +103,8 @@ def demo_pages(demo):
         f"/shop/{office.slug}/",
         f"/shop/{office.slug}/events/{demo['event']}/",
         f"/shop/{office.slug}/basket/",
-        f"{o}/newsletter/",  # the products not built yet
-        f"{o}/cloud/",
+        f"{o}/newsletter/",
+        f"{o}/cloud/",  # the product not built yet
         "/organisations/",
         "/invitations/",
         "/account/",

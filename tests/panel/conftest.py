@@ -66,7 +66,32 @@ def api_world(zone_dir, settings):
             "token_id": token.pk,
             "user_id": member.user.pk,
             **shop,
+            **_newsletter_world(access),
         },
+    }
+
+
+def _newsletter_world(access) -> dict:
+    """A newsletter with a field, a list and a group of it, for the newsletter API."""
+    from newsletter import services as newsletter
+    from newsletter.services.contacts import contact_create
+
+    product = newsletter.newsletter_create(access=access, name="Fuzz news")
+    field = newsletter.field_create(
+        access=access, newsletter=product, key="first_name", label="First name", type="text"
+    )
+    contact_list = newsletter.list_create(access=access, newsletter=product, name="News")
+    group = newsletter.group_create(access=access, contact_list=contact_list, name="VIP")
+    contact = contact_create(
+        access=access, newsletter=product, email="ada@fuzz.test",
+        subscriptions=[{"list": contact_list.pk}],
+    )  # fmt: skip
+    return {
+        "newsletter_id": product.pk,
+        "contact_field_id": field.pk,
+        "list_id": contact_list.pk,
+        "group_id": group.pk,
+        "contact_id": contact.pk,
     }
 
 

@@ -6,6 +6,8 @@ from django.core.management import call_command
 
 from domains.models import RRset
 from mail.models import Address, Alias, MailLogEntry, RedirectAddress
+from newsletter.models import Newsletter
+from newsletter.selectors import recipient_count
 from panel.models import Organisation
 from ticketing.models import Tariff, TicketOffice
 
@@ -28,6 +30,13 @@ def test_the_demo_is_seeded_once_with_its_mail(db):
     assert f"/shop/{office.slug}/" in out.getvalue()
     [event] = office.events.filter(status="on_sale")
     assert event.dates.count() == 2 and Tariff.objects.filter(zone__date__event=event).count() == 6
+    # a newsletter with a list, its groups and contacts, one of whom left (issue 16)
+    newsletter = Newsletter.objects.get()
+    monthly = newsletter.lists.get(name="Monthly news")
+    assert sorted(monthly.groups.values_list("name", flat=True)) == ["Customers 2026", "VIP"]
+    assert recipient_count(newsletter=newsletter, lists=[monthly]) == 3
+    vip = monthly.groups.get(name="VIP")
+    assert recipient_count(newsletter=newsletter, lists=[monthly], exclude_groups=[vip]) == 2
     # a week of sending for max@, so the meter and the mail log have something to show
     sent = MailLogEntry.objects.filter(address__local_part="max")
     assert sent.count() > 20 and not MailLogEntry.objects.exclude(address__local_part="max")

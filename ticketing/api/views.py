@@ -12,10 +12,10 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from panel.access import Capability
+from panel.api import nested
 from panel.api.base import OrganisationScoped, confirm_name, confirm_name_parameter
 from panel.api.serializers import JobAcceptedOut, JobOut
-from panel.api.views import _plain, _valid
+from panel.api.views import _valid
 
 from .. import selectors, services
 from ..exports import export_start
@@ -60,13 +60,6 @@ def office_of(obj) -> TicketOffice:
     for name in OFFICE_PATHS[type(obj)]:
         obj = getattr(obj, name)
     return obj
-
-
-def _changes(serializer_class, data) -> dict:
-    """The fields sent in a PATCH, shape-checked; those not sent are left alone."""
-    serializer = serializer_class(data=_plain(serializer_class, data), partial=True)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 # -- availability ------------------------------------------------------------------------------
@@ -114,76 +107,25 @@ def _order_out(order: Order) -> dict:
     return s.TicketOrderOut(order).data
 
 
-class TicketingScoped(OrganisationScoped):
-    """Views under /ticketing/: `found(kind)` looks up the object named by `<kind>_id` in
-    the URL once (404 unless its office is visible); `managed(kind)` also needs the right
-    to manage the office (403), checked before the input is, so that bad input reveals
-    nothing to someone who may not act (the services check again)."""
+class TicketingScoped(nested.ProductScoped):
+    """Views under /ticketing/: the object named by `<kind>_id` in the URL, found through
+    `selectors.<kind>_for` (404 unless its office is visible), managed with the right to
+    manage its office."""
 
-    def found(self, kind: str):
-        cache = self.__dict__.setdefault("_found", {})
-        if kind not in cache:
-            lookup = getattr(selectors, f"{kind}_for")
-            cache[kind] = lookup(access=self.access, **{f"{kind}_id": self.kwargs[f"{kind}_id"]})
-        return cache[kind]
+    def lookup(self, kind: str):
+        find = getattr(selectors, f"{kind}_for")
+        return find(access=self.access, **{f"{kind}_id": self.kwargs[f"{kind}_id"]})
 
-    def managed(self, kind: str):
-        obj = self.found(kind)
-        self.access.require(Capability.MANAGE_PRODUCT, office_of(obj))
-        return obj
+    def product_of(self, obj):
+        return office_of(obj)
 
 
-class Children(TicketingScoped, generics.ListAPIView):
-    """GET lists the `children` of the `parent` in the URL, POST creates one under it."""
-
-    parent: str
-    input_class: type
-
-    def children(self, parent):
-        raise NotImplementedError
-
-    def create(self, parent, data):
-        raise NotImplementedError
-
-    def render(self, obj) -> dict:
-        return self.get_serializer(obj).data
-
-    def get_queryset(self):
-        return self.children(self.found(self.parent))
-
-    def post(self, request, org_id, **kwargs):
-        parent = self.managed(self.parent)
-        data = _valid(self.input_class, request.data)
-        created = self.create(parent, data)
-        return Response(self.render(created), status=status.HTTP_201_CREATED)
+class Children(TicketingScoped, nested.Children):
+    pass
 
 
-class Detail(TicketingScoped, APIView):
-    """GET, PATCH and DELETE of the object named by `<kind>_id` in the URL."""
-
-    kind: str
-    patch_class: type
-
-    def render(self, obj) -> dict:
-        raise NotImplementedError
-
-    def update(self, obj, changes):
-        raise NotImplementedError
-
-    def remove(self, obj) -> None:
-        raise NotImplementedError
-
-    def get(self, request, org_id, **kwargs):
-        return Response(self.render(self.found(self.kind)))
-
-    def patch(self, request, org_id, **kwargs):
-        obj = self.managed(self.kind)
-        changes = _changes(self.patch_class, request.data)
-        return Response(self.render(self.update(obj, changes)))
-
-    def delete(self, request, org_id, **kwargs):
-        self.remove(self.managed(self.kind))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+class Detail(TicketingScoped, nested.Detail):
+    pass
 
 
 # -- offices -----------------------------------------------------------------------------------

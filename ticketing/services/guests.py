@@ -13,8 +13,6 @@ The CSV file is checked whole before anything is written, every problem with its
 and column, as the mail CSV import does; a file that passes is created by a Job.
 """
 
-import csv
-import io
 import logging
 from dataclasses import dataclass
 
@@ -25,7 +23,7 @@ from django.utils.translation import ngettext
 
 from panel.access import Access, Capability, access_for
 from panel.activity import record_by
-from panel.csv_files import CsvInvalid, CsvProblem, decode_csv
+from panel.csv_files import CsvInvalid, CsvProblem, column_letter, csv_records, decode_csv
 from panel.errors import Conflict, InvalidInput, NotFound, PanelError, Problems
 from panel.services.common import clean_name, normalise_email
 
@@ -486,32 +484,6 @@ def decode_guest_csv(data: bytes) -> str:
     return decode_csv(data, max_bytes=MAX_FILE_BYTES)
 
 
-def _records(text: str) -> list[tuple[int, list[str]]]:
-    """(line number, cells) of each non-blank record, comma- or semicolon-separated (the
-    one the header uses most); quoted cells may span lines."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=delimiter)
-    records, start = [], 1
-    try:
-        for cells in reader:
-            if any(cell.strip() for cell in cells):
-                records.append((start, cells))
-            start = reader.line_num + 1
-    except csv.Error as error:
-        raise CsvInvalid([CsvProblem(start, "", "unreadable", str(error))]) from None
-    return records
-
-
-def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 def _problem(line, column, code, error: InvalidInput) -> CsvProblem:
     messages = [m for messages in error.fields.values() for m in messages]
     return CsvProblem(line, column, code, " ".join(messages) or str(error.detail))
@@ -523,7 +495,7 @@ def guests_import_check(*, event: Event, text: str) -> list[GuestRow]:
     columns: name, email, tariff (its id or name), optionally company and places (1 when
     empty); any other column is kept with the guest. Raises CsvInvalid with every
     problem by line and column (a letter, A for the first)."""
-    records = _records(text)
+    records = csv_records(text)
     if not records:
         raise CsvInvalid([CsvProblem(0, "", "empty", _("The file has no guest."))])
     header_line, header = records[0]
@@ -545,7 +517,7 @@ def guests_import_check(*, event: Event, text: str) -> list[GuestRow]:
             problems.append(
                 CsvProblem(
                     header_line,
-                    _column_letter(index),
+                    column_letter(index),
                     "empty_column_name",
                     _("Give this column a name in the header."),
                 )
@@ -554,10 +526,10 @@ def guests_import_check(*, event: Event, text: str) -> list[GuestRow]:
             problems.append(
                 CsvProblem(
                     header_line,
-                    _column_letter(index),
+                    column_letter(index),
                     "duplicate_column",
                     _("This column is already column %(col)s.")
-                    % {"col": _column_letter(seen_names[name])},
+                    % {"col": column_letter(seen_names[name])},
                 )
             )
         else:
@@ -591,7 +563,7 @@ def guests_import_check(*, event: Event, text: str) -> list[GuestRow]:
     def cell(cells, column):
         index = seen_names.get(column)
         return (cells[index].strip() if index is not None and index < len(cells) else ""), (
-            _column_letter(index) if index is not None else ""
+            column_letter(index) if index is not None else ""
         )
 
     for line, cells in body:
@@ -599,7 +571,7 @@ def guests_import_check(*, event: Event, text: str) -> list[GuestRow]:
             problems.append(
                 CsvProblem(
                     line,
-                    _column_letter(len(header)),
+                    column_letter(len(header)),
                     "too_many_cells",
                     _("This line has more cells than the header has columns."),
                 )
@@ -651,7 +623,7 @@ def guests_import_check(*, event: Event, text: str) -> list[GuestRow]:
             if len(value) > 1000:
                 problems.append(
                     CsvProblem(
-                        line, _column_letter(index), "too_long", _("At most 1000 characters.")
+                        line, column_letter(index), "too_long", _("At most 1000 characters.")
                     )
                 )
             elif value:

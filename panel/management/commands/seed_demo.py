@@ -70,6 +70,7 @@ class Command(BaseCommand):
                 level="manage",
             )
         office = self._seed_ticketing(access_for(owner, organisation))
+        self._seed_newsletter(access_for(owner, organisation))
         url = f"{settings.PANEL_BASE_URL}/o/{organisation.pk}/"
         self.stdout.write(self.style.SUCCESS("Demo organisation ready."))
         self.stdout.write(f"  Panel:    {settings.PANEL_BASE_URL}/")
@@ -138,6 +139,43 @@ class Command(BaseCommand):
             ticketing.tariff_create(access=access, zone=balcony, name="Balcony", price="30.00")
         ticketing.event_update(access=access, event=event, status="on_sale")
         return office
+
+    def _seed_newsletter(self, access):
+        """A newsletter with a "Monthly news" list and its groups, two fields and a few
+        contacts, one of whom left the list; added to a demo seeded before it existed."""
+        from newsletter import services as newsletter
+        from newsletter.models import Newsletter
+        from newsletter.services.contacts import contact_create
+
+        if Newsletter.objects.filter(organisation=access.organisation).exists():
+            return
+        product = newsletter.newsletter_create(access=access, name="Demo news")
+        first_name = newsletter.field_create(
+            access=access, newsletter=product, key="first_name", label="First name", type="text"
+        )
+        newsletter.field_create(
+            access=access, newsletter=product, key="seat", label="Favourite seat",
+            type="choice", choices=["Stalls", "Balcony"],
+        )  # fmt: skip
+        monthly = newsletter.list_create(
+            access=access, newsletter=product, name="Monthly news", form_fields=[first_name.pk]
+        )
+        vip = newsletter.group_create(access=access, contact_list=monthly, name="VIP")
+        customers = newsletter.group_create(
+            access=access, contact_list=monthly, name="Customers 2026"
+        )
+        people = [
+            ("ada@demo.example", "Ada", "Balcony", [vip.pk, customers.pk], "subscribed"),
+            ("alan@demo.example", "Alan", "Stalls", [customers.pk], "subscribed"),
+            ("grace@demo.example", "Grace", "Stalls", [], "subscribed"),
+            ("hal@demo.example", "Hal", "Balcony", [], "unsubscribed"),
+        ]
+        for email, first, seat, groups, status in people:
+            contact_create(
+                access=access, newsletter=product, email=email,
+                fields={"first_name": first, "seat": seat},
+                subscriptions=[{"list": monthly.pk, "groups": groups, "status": status}],
+            )  # fmt: skip
 
     def _seed_mail(self, access, mail, member, password):
         """A few addresses of each sort, so the Service Mail page shows what it can do."""

@@ -1,0 +1,225 @@
+"""The Newsletter API permission table: every endpoint of /newsletter/ for every kind of
+principal.
+
+One row per endpoint: (method, path template, body, expected status per principal). The
+expected statuses come from the rules of the issue, not from running the code:
+
+- someone outside the organisation gets 404 on everything, and so does a member without
+  a grant on the newsletter (the newsletter list answers them, empty);
+- creating and deleting a newsletter are administrator acts: they change what the
+  organisation pays, whatever the grant (the manager's included);
+- a manage grant opens every other act on the newsletter, its fields, lists and groups;
+- a view grant opens every read and no write (403);
+- a read-only token gets 403 on every write and 2xx on reads; nobody authenticated, 401;
+- `elsewhere` is the other organisation's legal representative naming our objects under
+  their own organisation's URL: 404 for each of them (their own newsletter list and
+  newsletter creation answer them as usual).
+
+A new endpoint gets a row in TABLE, and its new placeholder an entry in PLACEHOLDERS.
+Each case builds its own world, so destructive calls do not interfere with each other.
+"""
+
+import pytest
+from django.urls import URLPattern
+from rest_framework.test import APIClient
+
+from newsletter import services
+from newsletter.services.contacts import contact_create
+from tests import factories as f
+from tests.conftest import token_client
+
+PRINCIPALS = (
+    "legal",
+    "admin",
+    "user",
+    "manager",
+    "viewer",
+    "outsider",
+    "readonly",
+    "anon",
+    "elsewhere",
+)
+
+#: placeholder of TABLE -> (its keyword in newsletter/api/urls.py, the world's object)
+PLACEHOLDERS = {
+    "newsletter": ("newsletter_id", "newsletter"),
+    "spare": ("newsletter_id", "spare"),
+    "field": ("contact_field_id", "seat"),
+    "list": ("list_id", "news"),
+    "group": ("group_id", "vip"),
+    "contact": ("contact_id", "ada"),
+}
+
+BASE = "/api/v1/organisations/{org}/newsletter/"
+NEWSLETTER = BASE + "newsletters/{newsletter}/"
+FIELD = BASE + "fields/{field}/"
+LIST = BASE + "lists/{list}/"
+GROUP = BASE + "groups/{group}/"
+CONTACT = BASE + "contacts/{contact}/"
+
+
+def org_read(s):
+    """Anyone with access to an organisation: the list shows what they may see."""
+    return (s, s, s, s, s, 404, s, 401, s)
+
+
+def admin_write(s):
+    """Creating a newsletter, in the organisation of the URL."""
+    return (s, s, 403, 403, 403, 404, 403, 401, s)
+
+
+def read(s=200):
+    return (s, s, 404, s, s, 404, s, 401, 404)
+
+
+def manage(s):
+    return (s, s, 404, s, 403, 404, 403, 401, 404)
+
+
+def billing(s):
+    """What changes what the organisation pays: administrators only, whatever the grant;
+    who does not see the newsletter gets 404."""
+    return (s, s, 404, 403, 403, 404, 403, 401, 404)
+
+
+TABLE = [
+    ("get", BASE + "newsletters/", None, org_read(200)),
+    ("post", BASE + "newsletters/", {"name": "Opera news"}, admin_write(201)),
+    ("get", NEWSLETTER, None, read()),
+    ("patch", NEWSLETTER, {"name": "Jorat letters"}, manage(200)),
+    ("delete", BASE + "newsletters/{spare}/", {"confirm_name": "Spare news"}, billing(204)),
+    ("get", NEWSLETTER + "fields/", None, read()),
+    (
+        "post",
+        NEWSLETTER + "fields/",
+        {"key": "city", "label": "City", "type": "choice", "choices": ["Lausanne", "Genève"]},
+        manage(201),
+    ),
+    ("get", FIELD, None, read()),
+    ("patch", FIELD, {"label": "Favourite seat"}, manage(200)),
+    ("delete", FIELD, None, manage(204)),
+    ("get", NEWSLETTER + "lists/", None, read()),
+    ("post", NEWSLETTER + "lists/", {"name": "Events", "form_fields": ["{field}"]}, manage(201)),
+    ("get", LIST, None, read()),
+    ("patch", LIST, {"description": "Once a month"}, manage(200)),
+    ("delete", LIST, None, manage(204)),
+    ("get", LIST + "groups/", None, read()),
+    ("post", LIST + "groups/", {"name": "Press"}, manage(201)),
+    ("get", GROUP, None, read()),
+    ("patch", GROUP, {"name": "Friends"}, manage(200)),
+    ("delete", GROUP, None, manage(204)),
+    ("get", NEWSLETTER + "contacts/", None, read()),
+    (
+        "post",
+        NEWSLETTER + "contacts/",
+        {"email": "grace@x.test", "subscriptions": [{"list": "{list}", "groups": ["{group}"]}]},
+        manage(201),
+    ),
+    ("get", CONTACT, None, read()),
+    ("patch", CONTACT, {"fields": {"first_name": "Ada"}}, manage(200)),
+    ("delete", CONTACT, None, manage(204)),
+]
+
+CASES = [
+    pytest.param(
+        method, path, body, principal, expected[i], id=f"{method.upper()} {path} [{principal}]"
+    )
+    for method, path, body, expected in TABLE
+    for i, principal in enumerate(PRINCIPALS)
+]
+
+
+def test_table_covers_every_newsletter_api_url():
+    """A new endpoint must get its row here."""
+    from newsletter.api import urls
+
+    routes = {str(p.pattern) for p in urls.urlpatterns if isinstance(p, URLPattern)}
+    covered = set()
+    for _method, path, _body, _expected in TABLE:
+        template = path.removeprefix(BASE)
+        for placeholder, (keyword, _name) in PLACEHOLDERS.items():
+            template = template.replace("{" + placeholder + "}", f"<int:{keyword}>")
+        covered.add(template)
+    assert routes - covered == set()
+
+
+@pytest.fixture
+def world(newsletter_world):
+    """newsletter_world with a spare newsletter, the viewer's and the manager's grants on
+    it as on the first, and a read-only token of the legal representative."""
+    w = dict(newsletter_world)
+    w["spare"] = services.newsletter_create(access=w["access"], name="Spare news")
+    for principal, level in (("viewer", "view"), ("manager", "manage")):
+        f.GrantFactory(
+            team=None, user=w[principal], organisation=w["org"], product_type="newsletter",
+            product_id=w["spare"].pk, level=level,
+        )  # fmt: skip
+    w["ada"] = contact_create(
+        access=w["access"], newsletter=w["newsletter"], email="ada@x.test",
+        subscriptions=[{"list": w["news"].pk}],
+    )  # fmt: skip
+    w["elsewhere"] = w["outsider"]
+    return w
+
+
+def _ids(world, principal):
+    org = world["other_org"] if principal == "elsewhere" else world["org"]
+    return {"org": org.pk} | {
+        placeholder: world[name].pk for placeholder, (_keyword, name) in PLACEHOLDERS.items()
+    }
+
+
+def _fill(value, ids):
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, ids) for v in value]
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        return ids[value[1:-1]]
+    return value
+
+
+def _client(world, principal):
+    if principal == "anon":
+        return APIClient()
+    if principal == "readonly":
+        return token_client(world["legal"], scopes=["read"])
+    client = APIClient()
+    client.force_authenticate(user=world[principal])
+    return client
+
+
+@pytest.mark.parametrize(("method", "path", "body", "principal", "expected"), CASES)
+def test_permission_table(world, method, path, body, principal, expected):
+    client = _client(world, principal)
+    ids = _ids(world, principal)
+    kwargs = {"format": "json"} if body is None else {"format": "json", "data": _fill(body, ids)}
+    response = getattr(client, method)(path.format(**ids), **kwargs)
+    label = f"{method.upper()} {path} as {principal}"
+    assert response.status_code == expected, (
+        f"{label}: {response.status_code} {getattr(response, 'data', '')}"
+    )
+    if expected >= 400:
+        assert set(response.json()) == {"code", "detail", "fields"}
+    if expected == 201:
+        assert isinstance(response.json()["id"], int)
+
+
+def test_a_member_without_grant_lists_no_newsletter(world):
+    response = _client(world, "user").get(BASE.format(org=world["org"].pk) + "newsletters/")
+    assert response.json()["count"] == 0
+
+
+def test_a_view_grant_lists_the_newsletters_it_opens(world):
+    response = _client(world, "viewer").get(BASE.format(org=world["org"].pk) + "newsletters/")
+    assert [n["name"] for n in response.json()["results"]] == ["Jorat news", "Spare news"]
+
+
+def test_a_refused_write_changes_nothing(world):
+    """The viewer's 403 comes before the input is read, and leaves the list as it was."""
+    url = LIST.format(**_ids(world, "viewer"))
+    response = _client(world, "viewer").patch(url, {"name": "", "form_fields": [0]}, format="json")
+    assert response.status_code == 403
+    assert response.json()["fields"] == {}
+    world["news"].refresh_from_db()
+    assert world["news"].name == "News"
