@@ -324,3 +324,13 @@ def test_the_office_list_and_page_run_a_bounded_number_of_queries(login, db):
         _count(client, url("office-detail", org, large)),
     )
     assert at_small == at_large, (at_small, at_large)
+
+
+def test_deleting_an_office_removes_the_grants_on_it(shop_world, people):
+    from panel.models import Grant
+    from ticketing import services
+
+    office = shop_world["office"]
+    assert Grant.objects.filter(product_type="ticketing", product_id=office.pk).count() == 2
+    services.office_delete(access=shop_world["access"], office=office, confirm_name=office.name)
+    assert not Grant.objects.filter(product_type="ticketing", product_id=office.pk).exists()

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from panel.access import Access, Capability
 from panel.activity import record_by
 from panel.errors import Conflict, InvalidInput, Problems
+from panel.services import product_grants_delete
 from panel.services.common import clean_name, normalise_email
 
 from ..models import OrderStatus, TicketOffice
@@ -144,4 +145,5 @@ def office_delete(*, access: Access, office: TicketOffice, confirm_name: str) ->
             _("This office has orders for dates to come: cancel them first."), code="has_orders"
         )
     record_by(access, "ticketing.office.deleted", None, {"office": office.name})
+    product_grants_delete(office)  # no grant is left pointing at an office that is gone
     office.delete()
