@@ -13,9 +13,11 @@ import datetime
 import io
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from panel.access import Access, Capability
@@ -58,7 +60,14 @@ def export_start(
             actor=access.user,
             kind=EXPORT_JOB,
             task="ticketing.export_build",
-            params={"event": event.pk, "kind": kind, "format": format, "date": date_id},
+            # The file's titles and words in the language of the person who asked.
+            params={
+                "event": event.pk,
+                "kind": kind,
+                "format": format,
+                "date": date_id,
+                "language": get_language() or settings.LANGUAGE_CODE,
+            },  # fmt: skip
         )
         record_by(
             access,

@@ -1,6 +1,8 @@
 """Celery tasks of the ticket office: thin wrappers that take ids."""
 
 from celery import shared_task
+from django.conf import settings
+from django.utils import translation
 
 from .models import Guest, Order
 
@@ -97,8 +99,12 @@ def export_build(job_id: int) -> None:
     def total(job):
         return export_for(job.params)[0].count()
 
+    def in_its_language(job):
+        with translation.override(job.params.get("language") or settings.LANGUAGE_CODE):
+            body(job)
+
     with acting_via(Via.TASK):
-        jobs.run_job(job_id, body, total=total)
+        jobs.run_job(job_id, in_its_language, total=total)
 
 
 def _forget_earlier_file(job, name: str) -> None:

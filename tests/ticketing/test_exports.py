@@ -271,3 +271,17 @@ def test_the_guests_export_has_their_seats_and_custom_columns(shop_world, client
     assert ada_row[-3:] == ["=A1", "no", None]
     assert sheet.cell(row=2, column=len(rows[0]) - 2).data_type == "s"
     assert rows[2][-3:] == [None, None, "Vegan"]
+
+
+def test_an_export_asked_in_french_is_written_in_french(shop_world, sold, client_for, run_tasks):
+    client = client_for(shop_world["legal"])
+    url = EXPORTS.format(org=shop_world["org"].pk, event=shop_world["event"].pk)
+    with run_tasks():
+        response = client.post(url, {"kind": "orders", "format": "csv"}, format="json",
+                               HTTP_ACCEPT_LANGUAGE="fr")  # fmt: skip
+    assert response.status_code == 202, response.content
+    content = download(client, shop_world, response.json()["job"]["id"])
+    header, *rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    assert "Statut" in header or "Nom" in header, header
+    statuses = {row[1] for row in rows}
+    assert "Paid" not in statuses and "Waiting for payment" not in statuses, statuses
