@@ -1,6 +1,6 @@
 """Every API view checks the shape of its input before a service sees it: `request.data`
-appears only as the input of a serializer (directly, through `_valid`, `_changes` or
-`confirm_name`) or in a type test, never as an argument of anything else."""
+appears only as the input of a serializer (directly, through `_valid`, `_changes`,
+`changes_of` or `confirm_name`) or in a type test, never as an argument of anything else."""
 
 import ast
 from pathlib import Path
@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: every app's API modules, the apps to come included
 API_MODULES = sorted(ROOT.glob("*/api/*.py"))
 #: what may take request.data as it came: serializers and the helpers that run one
-CHECKERS = {"_valid", "_changes", "confirm_name", "isinstance", "hasattr", "set"}
+CHECKERS = {"_valid", "_changes", "changes_of", "confirm_name", "isinstance", "hasattr", "set"}
 
 
 def _is_request_data(node) -> bool:
