@@ -4,6 +4,7 @@ contact. The rules are newsletter/services/contacts.py's; the reads newsletter/s
 A contact is `{email, fields?: {key: value}, subscriptions: [{list, status?, groups?}]}`;
 added by the organisation it is `subscribed` unless it says otherwise."""
 
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -21,9 +22,7 @@ from panel.errors import InvalidInput
 from .. import selectors
 from ..models import ConsentSource, Contact, ContactGroup, SubscriptionStatus
 from ..services import contacts
-from .views import LOOKUPS, Children, Detail
-
-LOOKUPS["contact"] = ("contact_id", selectors.contact_for)
+from .views import Children, Detail
 
 # -- shapes -----------------------------------------------------------------------------------
 
@@ -132,14 +131,14 @@ def _field_filters(view, newsletter) -> dict:
         key, sep, value = raw.partition(":")
         field = known.get(key)
         if not sep or field is None:
-            problems.append(gettext_lazy("Write key:value with the key of one of the fields."))
+            problems.append(_("Write key:value with the key of one of the fields."))
             continue
         try:
             wanted[key] = contacts.clean_field_value(field, value)
         except InvalidInput as error:
             problems.extend(error.fields.get(f"fields.{key}", []))
     if problems:
-        raise InvalidInput(fields={"field": [str(p) for p in problems]})
+        raise InvalidInput(fields={"field": problems})
     return wanted
 
 
@@ -176,13 +175,13 @@ class ContactsView(Children):
         if filters.get("list"):
             lookups["list"] = newsletter.lists.filter(pk=filters["list"]).first()
             if lookups["list"] is None:
-                raise InvalidInput(fields={"list": [gettext_lazy("No such list here.")]})
+                raise InvalidInput(fields={"list": [_("No such list here.")]})
         if filters.get("group"):
             lookups["group"] = ContactGroup.objects.filter(
                 list__newsletter=newsletter, pk=filters["group"]
             ).first()
             if lookups["group"] is None:
-                raise InvalidInput(fields={"group": [gettext_lazy("No such group here.")]})
+                raise InvalidInput(fields={"group": [_("No such group here.")]})
         return selectors.contact_list(
             newsletter, status=filters.get("status") or None, search=filters.get("search"),
             fields=_field_filters(self, newsletter), **lookups,

@@ -15,7 +15,7 @@ from panel.api import nested
 from panel.api.base import OrganisationScoped, confirm_name, confirm_name_parameter
 from panel.api.views import _valid
 
-from .. import queries, services
+from .. import queries, selectors, services
 from ..models import Contact, ContactField, ContactGroup, ContactList, Newsletter
 from . import serializers as s
 
@@ -34,6 +34,7 @@ LOOKUPS = {
     "field": ("contact_field_id", queries.field_for),
     "list": ("list_id", queries.list_for),
     "group": ("group_id", queries.group_for),
+    "contact": ("contact_id", selectors.contact_for),
 }
 
 

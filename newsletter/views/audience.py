@@ -24,7 +24,7 @@ from .common import (
     newsletter_url,
     require_manage,
     run_or_403,
-    submit,
+    submit_form,
 )
 
 
@@ -43,7 +43,7 @@ def list_create(request, access, newsletter_id):
     fields = list(queries.fields_of(newsletter))
     form = ListForm(request.POST or None, fields=fields)
     if request.method == "POST":
-        created = submit(
+        created = submit_form(
             request,
             form,
             services.list_create,
@@ -95,7 +95,7 @@ def list_detail(request, access, list_id):
     newsletter = contact_list.newsletter
     require_manage(access, newsletter)
     form = ListForm(request.POST, fields=list(queries.fields_of(newsletter)))
-    saved = submit(
+    saved = submit_form(
         request,
         form,
         services.list_update,
@@ -148,7 +148,7 @@ def list_delete(request, access, list_id):
 def group_create(request, access, list_id):
     contact_list = _managed(access, queries.list_for, list_id, lambda li: li.newsletter)
     form = GroupForm(request.POST, auto_id="group_%s")
-    created = submit(
+    created = submit_form(
         request,
         form,
         services.group_create,
@@ -166,7 +166,7 @@ def group_edit(request, access, group_id):
     group = _managed(access, queries.group_for, group_id, lambda g: g.list.newsletter)
     form = GroupForm(request.POST or None, initial={"name": group.name})
     if request.method == "POST":
-        saved = submit(
+        saved = submit_form(
             request,
             form,
             services.group_update,
@@ -239,7 +239,7 @@ def field_create(request, access, newsletter_id):
     newsletter = _managed(access, queries.newsletter_for, newsletter_id, lambda n: n)
     form = FieldForm(request.POST or None)
     if request.method == "POST":
-        created = submit(
+        created = submit_form(
             request,
             form,
             services.field_create,
@@ -257,7 +257,7 @@ def field_edit(request, access, field_id):
     field = _managed(access, queries.field_for, field_id, lambda f: f.newsletter)
     form = FieldForm.for_field(field, request.POST or None)
     if request.method == "POST":
-        saved = submit(
+        saved = submit_form(
             request, form, services.field_update, access=access, field=field,
             success=_("Field saved."),
         )  # fmt: skip

@@ -8,11 +8,6 @@ from panel.access import Capability
 from panel.mixins import found_or_404, require, run_or_403, submit_form  # noqa: F401
 
 
-def submit(request, form, service, *, success, field_map=None, **kwargs):
-    """panel.mixins.submit_form: the object made or changed, or None."""
-    return submit_form(request, form, service, success=success, field_map=field_map, **kwargs)
-
-
 def require_manage(access, newsletter) -> None:
     """403 for a person who sees the newsletter but may not change it."""
     require(access, Capability.MANAGE_PRODUCT, newsletter)

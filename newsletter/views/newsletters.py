@@ -19,7 +19,7 @@ from panel.mixins import organisation_view, post_only
 from .. import queries, services
 from ..forms import NewsletterDeleteForm, NewsletterForm
 from ..models import ContactGroup, Subscription, SubscriptionStatus
-from .common import found_or_404, newsletter_url, require_manage, run_or_403, submit
+from .common import found_or_404, newsletter_url, require_manage, run_or_403, submit_form
 
 
 def _list_page(request, access, form=None):
@@ -45,7 +45,7 @@ def newsletter_create(request, access):
     if not access.may_change_billing():  # an administrator's act
         raise DjangoPermissionDenied()
     form = NewsletterForm(request.POST)
-    newsletter = submit(
+    newsletter = submit_form(
         request,
         form,
         services.newsletter_create,
@@ -94,7 +94,7 @@ def newsletter_rename(request, access, newsletter_id):
     newsletter = found_or_404(queries.newsletter_for, access, newsletter_id)
     require_manage(access, newsletter)
     form = NewsletterForm(request.POST, auto_id="rename_%s")
-    saved = submit(
+    saved = submit_form(
         request,
         form,
         services.newsletter_update,
