@@ -210,3 +210,60 @@ def waiting_for_verification(services) -> set[int]:
         for service in services
         if not ((claim := claims[service.pk].get(service.domain)) and claim.is_verified)
     }
+
+
+# -- what the newsletter reads ------------------------------------------------------------------
+
+
+def organisation_address_exists(organisation_id: int, email: str) -> bool:
+    """Whether `email` is an address of one of the organisation's Service Mails: a
+    mailbox (or no-reply address), an alias or a redirect address, at the service's
+    domain or one of its extra domains, once the organisation proved control of that
+    name (a name still waiting for its proof receives no mail, and is not theirs yet).
+    Case does not matter. The newsletter's sender addresses are checked here."""
+    from panel.services.domain_claims import claims_of
+
+    local, _at, domain = (email or "").strip().lower().rpartition("@")
+    if not local or not domain:
+        return False
+    claim = claims_of(organisation_id, [domain]).get(domain)
+    if claim is None or not claim.is_verified:
+        return False
+    services = MailService.objects.filter(organisation_id=organisation_id).filter(
+        Q(domain=domain) | Q(extra_domains__domain=domain)
+    )
+    in_service = {"service__in": services.values("pk"), "local_part": local}
+    return (
+        Address.objects.filter(**in_service).exists()
+        or Alias.objects.filter(**in_service).exists()
+        or RedirectAddress.objects.filter(**in_service).exists()
+    )
+
+
+def sender_domain_checks(*, access: Access, email: str, resolver=None) -> list[dict] | None:
+    """The SPF, DKIM and DMARC rows of the mail DNS diagnostic (dns_records.mail_checks,
+    Domains' check of the mail records) for the domain of `email`, when that domain is
+    one of the organisation's zones in the panel; None when it is not. The records are
+    public DNS data, and what they say is what every receiver of the newsletter's mail
+    reads: a person who does not see the domain in Domains gets the same rows (the
+    check runs with a view right on that one domain, nothing else)."""
+    from dataclasses import replace
+
+    from domains.models import Domain
+    from panel.models import GrantLevel
+
+    from .dns_records import mail_checks
+
+    name = (email or "").strip().lower().rpartition("@")[2]
+    domain = (
+        Domain.objects.filter(organisation=access.organisation, name=name)
+        .select_related("synonym_of")
+        .first()
+    )
+    if domain is None:
+        return None
+    if not access.can(Capability.VIEW_PRODUCT, domain):
+        access = replace(access, grants={**access.grants, ("domain", domain.pk): GrantLevel.VIEW})
+    return mail_checks(
+        access=access, domain=domain, resolver=resolver, only=["spf", "dkim", "dmarc"]
+    )

@@ -288,3 +288,144 @@ class ContactForm(forms.Form):
             mapping.update({at: status, f"{at}.list": status, f"{at}.status": status,
                             f"{at}.groups": groups})  # fmt: skip
         return mapping
+
+
+# -- campaigns ----------------------------------------------------------------------------------
+
+
+class CampaignSetupForm(ServiceForm):
+    """Step 1 of the wizard: what recipients see of the campaign before opening it, who
+    it comes from, and how its links are followed."""
+
+    title = forms.CharField(
+        label=_("Title"),
+        max_length=200,
+        help_text=_(
+            "The subject recipients see, and the campaign's name in your list. Variables "
+            "such as {{ first_name }} may be used."
+        ),
+    )
+    preview_text = forms.CharField(
+        label=_("Preview text"),
+        max_length=250,
+        required=False,
+        help_text=_(
+            "Shown after the subject in most inboxes (the preheader). Variables may be used."
+        ),
+    )
+    sender = forms.TypedChoiceField(label=_("Sender"), coerce=int, empty_value=None, required=False)
+    reply_to = forms.EmailField(
+        label=_("Reply-to address"),
+        required=False,
+        help_text=_("Where answers go; the sender address when left empty."),
+    )
+    language = forms.ChoiceField(
+        label=_("Language"),
+        help_text=_("The language of the unsubscribe page and the other messages recipients see."),
+    )
+    track_opens = forms.BooleanField(label=_("Count the opens"), required=False)
+    track_clicks = forms.BooleanField(label=_("Count the clicks on links"), required=False)
+    utm_source = forms.CharField(label=_("UTM source"), max_length=100, required=False)
+    utm_medium = forms.CharField(label=_("UTM medium"), max_length=100, required=False)
+    utm_campaign = forms.CharField(label=_("UTM campaign"), max_length=100, required=False)
+
+    def __init__(self, *args, senders=(), languages=(), creating=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.creating = creating
+        self.fields["sender"].choices = [("", _("Choose a sender address"))] + [
+            (sender.pk, str(sender) if sender.verified else _("%(sender)s (not verified yet)")
+             % {"sender": sender})
+            for sender in senders
+        ]  # fmt: skip
+        self.fields["language"].choices = languages
+
+    def values(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["utm"] = {key: data.pop(f"utm_{key}") for key in ("source", "medium", "campaign")}
+        if self.creating and not data["utm"]["campaign"]:
+            del data["utm"]["campaign"]  # the service's default: the title as a slug
+        return data
+
+
+class CampaignRecipientsForm(ServiceForm):
+    """Step 5: the lists, then the groups to include (none: everyone subscribed) and to
+    exclude."""
+
+    lists = forms.TypedMultipleChoiceField(
+        label=_("Lists"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    include_groups = forms.TypedMultipleChoiceField(
+        label=_("Only the contacts in these groups"),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None chosen: everyone subscribed to the lists."),
+    )
+    exclude_groups = forms.TypedMultipleChoiceField(
+        label=_("Never the contacts in these groups"),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Whatever their standing on the group's list."),
+    )
+
+    def __init__(self, *args, lists=(), groups=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lists"].choices = [(item.pk, item.name) for item in lists]
+        group_choices = [(group.pk, f"{group.list.name} · {group.name}") for group in groups]
+        self.fields["include_groups"].choices = group_choices
+        self.fields["exclude_groups"].choices = group_choices
+
+
+class CampaignContentForm(ServiceForm):
+    content = forms.JSONField(label=_("Content"), required=False)
+
+
+class TemplateNameForm(ServiceForm):
+    name = forms.CharField(
+        label=_("Template name"),
+        max_length=120,
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. Monthly letter")}),
+    )
+
+
+class TestSendForm(ServiceForm):
+    emails = forms.CharField(
+        label=_("Send a test to"),
+        max_length=2000,
+        help_text=_("Up to 10 addresses, separated by commas or spaces."),
+        widget=forms.TextInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
+    )
+    contact = forms.TypedChoiceField(
+        label=_("As received by"), coerce=int, empty_value=None, required=False
+    )
+
+    def __init__(self, *args, contacts=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["contact"].choices = [("", _("Sample values"))] + [
+            (contact.pk, contact.email) for contact in contacts
+        ]
+
+
+class ScheduleForm(ServiceForm):
+    when = forms.ChoiceField(
+        label=_("When"),
+        choices=[("now", _("Send now")), ("later", _("At a date and time"))],
+        widget=forms.RadioSelect,
+        initial="now",
+    )
+    at = forms.DateTimeField(
+        label=_("Date and time"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("when") == "later" and not data.get("at"):
+            self.add_error("at", _("Choose the date and time of the sending."))
+        return data
+
+    def values(self) -> dict:
+        return {"at": self.cleaned_data["at"] if self.cleaned_data.get("when") == "later" else None}

@@ -236,3 +236,133 @@ class ContactEvent(models.Model):
 
     def __str__(self):
         return f"{self.contact_id} {self.kind}"
+
+
+# -- campaigns ----------------------------------------------------------------------------------
+
+
+class SenderKind(models.TextChoices):
+    SERVICE_MAIL = "service_mail", _("Service Mail address")
+    OUTSIDE = "outside", _("Outside address")
+
+
+class Sender(models.Model):
+    """An address campaigns are sent from. An address of one of the organisation's
+    Service Mails is verified when it is added; any other one once the link mailed to it
+    is followed (`verified_at`)."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    newsletter = models.ForeignKey(Newsletter, on_delete=models.CASCADE, related_name="senders")
+    email = models.EmailField(_("email"), max_length=254)
+    email_key = models.CharField(max_length=254)
+    name = models.CharField(_("name"), max_length=120, blank=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=SenderKind.choices)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verification_sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["email_key", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["newsletter", "email_key"], name="sender_email_unique_in_newsletter"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=[k.value for k in SenderKind]), name="sender_kind_known"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
+    @property
+    def verified(self) -> bool:
+        return self.verified_at is not None
+
+
+class Template(models.Model):
+    """A saved design: a theme and its blocks, which a new campaign starts from."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    newsletter = models.ForeignKey(Newsletter, on_delete=models.CASCADE, related_name="templates")
+    name = models.CharField(_("name"), max_length=120)
+    theme = models.CharField(_("theme"), max_length=40)
+    #: `{"blocks": [...]}`, as a campaign's content (newsletter/rendering/blocks.py).
+    content = models.JSONField(_("content"), default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["newsletter", "name"], name="template_name_unique")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", pgettext_lazy("campaign status", "Draft")
+    SCHEDULED = "scheduled", pgettext_lazy("campaign status", "Scheduled")
+    SENDING = "sending", pgettext_lazy("campaign status", "Sending")
+    SENT = "sent", pgettext_lazy("campaign status", "Sent")
+    CANCELLED = "cancelled", pgettext_lazy("campaign status", "Cancelled")
+
+
+class Campaign(models.Model):
+    """One email to the recipients of some lists (newsletter/selectors.py `recipients`).
+    A draft may hold only its title; everything is checked when it is scheduled."""
+
+    organisation = models.ForeignKey(
+        "panel.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    newsletter = models.ForeignKey(Newsletter, on_delete=models.CASCADE, related_name="campaigns")
+    title = models.CharField(_("title"), max_length=200)
+    preview_text = models.CharField(_("preview text"), max_length=250, blank=True)
+    sender = models.ForeignKey(
+        Sender, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reply_to = models.EmailField(_("reply-to"), max_length=254, blank=True)
+    language = models.CharField(_("language"), max_length=8, default="en")
+    track_opens = models.BooleanField(_("track opens"), default=True)
+    track_clicks = models.BooleanField(_("track clicks"), default=True)
+    #: `{"source", "medium", "campaign"}`, added to every link; empty values add nothing.
+    utm = models.JSONField(_("UTM parameters"), default=dict, blank=True)
+    theme = models.CharField(_("theme"), max_length=40, blank=True)
+    template = models.ForeignKey(
+        Template, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    #: `{"blocks": [...]}` (newsletter/rendering/blocks.py).
+    content = models.JSONField(_("content"), default=dict, blank=True)
+    lists = models.ManyToManyField(ContactList, blank=True, related_name="+")
+    include_groups = models.ManyToManyField(ContactGroup, blank=True, related_name="+")
+    exclude_groups = models.ManyToManyField(ContactGroup, blank=True, related_name="+")
+    status = models.CharField(
+        _("status"), max_length=10, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT
+    )
+    #: When the send starts (scheduled); now, for "send now".
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in CampaignStatus]),
+                name="campaign_status_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(scheduled_at__isnull=False),
+                name="campaign_scheduled_has_time",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "scheduled_at"])]
+
+    def __str__(self):
+        return self.title

@@ -11,13 +11,16 @@ from panel.access import Access, Capability
 from panel.errors import NotFound
 
 from .models import (
+    Campaign,
     Contact,
     ContactField,
     ContactGroup,
     ContactList,
     Newsletter,
+    Sender,
     Subscription,
     SubscriptionStatus,
+    Template,
 )
 
 _ID_MAX = 2**63 - 1  # the ids are big integers
@@ -138,3 +141,35 @@ def groups_of(contact_list: ContactList) -> QuerySet[ContactGroup]:
 
 def group_for(access: Access, group_id) -> ContactGroup:
     return _lookup(access, _groups(), group_id, "list__newsletter")
+
+
+# -- campaigns and templates ------------------------------------------------------------------
+
+
+def campaigns_of(newsletter: Newsletter) -> QuerySet[Campaign]:
+    """The newsletter's campaigns, latest first, with their sender, in one query."""
+    return Campaign.objects.filter(newsletter=newsletter).select_related("sender")
+
+
+def campaign_for(access: Access, campaign_id) -> Campaign:
+    return _lookup(access, Campaign.objects.select_related("sender"), campaign_id, "newsletter")
+
+
+def templates_of(newsletter: Newsletter) -> QuerySet[Template]:
+    return Template.objects.filter(newsletter=newsletter).order_by("name", "id")
+
+
+def template_for(access: Access, template_id) -> Template:
+    return _lookup(access, Template.objects.all(), template_id, "newsletter")
+
+
+# -- senders ----------------------------------------------------------------------------------
+
+
+def senders_of(newsletter: Newsletter) -> QuerySet[Sender]:
+    """The newsletter's sender addresses, by address, in one query."""
+    return Sender.objects.filter(newsletter=newsletter).order_by("email_key", "id")
+
+
+def sender_for(access: Access, sender_id) -> Sender:
+    return _lookup(access, Sender.objects.all(), sender_id, "newsletter")

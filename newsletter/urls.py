@@ -3,7 +3,7 @@ newsletters (views/newsletters.py), their lists, groups and fields (views/audien
 their contacts (views/contacts.py) and a list's CSV import and export
 (views/transfers.py)."""
 
-from .views import audience, contacts, newsletters, transfers
+from .views import audience, campaigns, contacts, newsletters, senders, transfers
 
 app_name = "newsletter"
 
@@ -12,4 +12,6 @@ urlpatterns = [
     *audience.urlpatterns,
     *contacts.urlpatterns,
     *transfers.urlpatterns,
+    *senders.urlpatterns,
+    *campaigns.urlpatterns,
 ]

@@ -15,6 +15,7 @@ urlpatterns = [
     path("door/", include("ticketing.door_urls")),  # door phones opened by a device link
     path("ticketing/webhooks/", include("ticketing.webhook_urls")),
     path("o/<int:org_id>/newsletter/", include("newsletter.urls")),
+    path("n/", include("newsletter.public_urls")),  # newsletter forms and links, signed
     path("o/<int:org_id>/cloud/", include("cloud.urls")),
     path("", include("mail.autoconfig_urls")),  # mail programs: autoconfig, autodiscover
     path("accounts/", include("allauth.urls")),

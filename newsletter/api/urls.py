@@ -6,11 +6,12 @@ its own flat URL: `POST newsletters/3/lists/` creates list 9, which is then at `
 
 from django.urls import path
 
-from . import contacts
+from . import campaigns, contacts, senders
 from . import views as v
 
 newsletter = "newsletters/<int:newsletter_id>/"
 contact_list = "lists/<int:list_id>/"
+campaign = "campaigns/<int:campaign_id>/"
 
 urlpatterns = [
     path("newsletters/", v.NewslettersView.as_view(), name="newsletter-newsletter-list"),
@@ -26,5 +27,43 @@ urlpatterns = [
         "contacts/<int:contact_id>/",
         contacts.ContactView.as_view(),
         name="newsletter-contact-detail",
+    ),
+    path("themes/", campaigns.ThemesView.as_view(), name="newsletter-theme-list"),
+    path(
+        newsletter + "campaigns/",
+        campaigns.CampaignsView.as_view(),
+        name="newsletter-campaign-list",
+    ),
+    path(campaign, campaigns.CampaignView.as_view(), name="newsletter-campaign-detail"),
+    path(
+        campaign + "recipients/count/",
+        campaigns.RecipientCountView.as_view(),
+        name="newsletter-campaign-recipient-count",
+    ),
+    path(
+        campaign + "preview/", campaigns.PreviewView.as_view(), name="newsletter-campaign-preview"
+    ),
+    path(campaign + "test/", campaigns.TestSendView.as_view(), name="newsletter-campaign-test"),
+    path(
+        campaign + "schedule/",
+        campaigns.ScheduleView.as_view(),
+        name="newsletter-campaign-schedule",
+    ),
+    path(
+        newsletter + "templates/",
+        campaigns.TemplatesView.as_view(),
+        name="newsletter-template-list",
+    ),
+    path(
+        "templates/<int:template_id>/",
+        campaigns.TemplateView.as_view(),
+        name="newsletter-template-detail",
+    ),
+    path(newsletter + "senders/", senders.SendersView.as_view(), name="newsletter-sender-list"),
+    path("senders/<int:sender_id>/", senders.SenderView.as_view(), name="newsletter-sender-detail"),
+    path(
+        "senders/<int:sender_id>/verification/",
+        senders.SenderVerificationView.as_view(),
+        name="newsletter-sender-verification",
     ),
 ]

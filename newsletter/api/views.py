@@ -16,7 +16,16 @@ from panel.api.base import OrganisationScoped, confirm_name, confirm_name_parame
 from panel.api.views import _valid
 
 from .. import queries, selectors, services
-from ..models import Contact, ContactField, ContactGroup, ContactList, Newsletter
+from ..models import (
+    Campaign,
+    Contact,
+    ContactField,
+    ContactGroup,
+    ContactList,
+    Newsletter,
+    Sender,
+    Template,
+)
 from . import serializers as s
 
 #: The attributes leading from each object to its newsletter.
@@ -26,6 +35,9 @@ NEWSLETTER_PATHS = {
     ContactList: ("newsletter",),
     ContactGroup: ("list", "newsletter"),
     Contact: ("newsletter",),
+    Campaign: ("newsletter",),
+    Template: ("newsletter",),
+    Sender: ("newsletter",),
 }
 
 #: kind -> (its id's keyword in the URL, the lookup answering NotFound unless visible).
@@ -35,6 +47,9 @@ LOOKUPS = {
     "list": ("list_id", queries.list_for),
     "group": ("group_id", queries.group_for),
     "contact": ("contact_id", selectors.contact_for),
+    "campaign": ("campaign_id", queries.campaign_for),
+    "template": ("template_id", queries.template_for),
+    "sender": ("sender_id", queries.sender_for),
 }
 
 

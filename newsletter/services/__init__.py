@@ -13,3 +13,11 @@ from .audience import (  # noqa: F401
     list_update,
 )
 from .products import newsletter_create, newsletter_delete, newsletter_update  # noqa: F401
+from .senders import (  # noqa: F401
+    sender_create,
+    sender_delete,
+    sender_update,
+    sender_verification_send,
+    sender_verify,
+    sender_warnings,
+)

@@ -42,6 +42,7 @@ DETAIL_LABELS = {
     "fields": gettext_lazy("Fields"),
     "campaign": gettext_lazy("Campaign"),
     "url": gettext_lazy("Link"),
+    "ip": gettext_lazy("IP address"),
 }
 
 

@@ -71,4 +71,6 @@ urlpatterns = [
     path(org + "ticketing/", include("ticketing.api.urls")),
     path(org + "newsletter/", include("newsletter.api.urls")),
     path("shop/<slug:office_slug>/", include("ticketing.shop.api_urls")),
+    # newsletter-forms/<token>/, newsletter-links/...: reached through signed links only
+    path("", include("newsletter.api.public")),
 ]

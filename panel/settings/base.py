@@ -141,8 +141,12 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("PANEL_STATIC_ROOT", VAR_DIR / "static"))
 # Browser libraries installed by npm from package-lock.json (`make node_modules`), served
 # by the panel itself rather than a CDN: static/vendor/qr-scanner/ is the door scanner's
-# QR reader, whose worker script loads from next to it.
-STATICFILES_DIRS = [("vendor/qr-scanner", BASE_DIR / "node_modules" / "qr-scanner")]
+# QR reader, whose worker script loads from next to it; static/vendor/sortablejs/ drags
+# the blocks of the newsletter editor.
+STATICFILES_DIRS = [
+    ("vendor/qr-scanner", BASE_DIR / "node_modules" / "qr-scanner"),
+    ("vendor/sortablejs", BASE_DIR / "node_modules" / "sortablejs"),
+]
 MEDIA_ROOT = Path(os.environ.get("PANEL_MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "media/"
 STORAGES = {
@@ -278,6 +282,7 @@ SPECTACULAR_SETTINGS = {
         "AssignableRoleEnum": ["admin", "user"],
         "OrderStatusEnum": "ticketing.models.OrderStatus",
         "PaymentMethodEnum": "ticketing.models.PaymentMethod",
+        "CampaignStatusEnum": "newsletter.models.CampaignStatus",
     },
 }
 
@@ -434,3 +439,7 @@ CELERY_BEAT_SCHEDULE["start-guest-reminders"] = {
     "task": "ticketing.guest_reminders_due",
     "schedule": 60.0,
 }
+
+# Newsletter: the public subscription forms, confirmation, preferences and unsubscribe
+# pages (/n/) and their API have no account, so each client address may post this often.
+NEWSLETTER_FORM_RATE = os.environ.get("PANEL_NEWSLETTER_FORM_RATE", "30/min")

@@ -155,6 +155,17 @@ class Servers:
 
 
 @pytest.fixture
+def smtp_sink(rig, settings):
+    """The panel sends its mail over SMTP to the rig's sink."""
+    sink = rig.require("smtp_sink")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    return sink
+
+
+@pytest.fixture
 def powerdns(rig, settings):
     """The rig's PowerDNS, as the panel's DNS server and as the mail DNS resolver."""
     server = rig.require("powerdns")

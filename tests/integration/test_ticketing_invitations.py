@@ -19,7 +19,6 @@ from django.test import Client
 from django.utils import timezone
 
 from panel.models import Job, JobStatus
-from tests.integration import test_ticketing_mail
 from tests.rig.core import free_port
 from tests.ticketing import conftest as ticketing_fixtures
 from tests.ticketing import test_emails
@@ -31,7 +30,6 @@ pytestmark = pytest.mark.django_db
 # the unit tests' office on sale, tasks run at commit, and the panel's mail to the sink
 shop_world = ticketing_fixtures.shop_world
 run_tasks = test_emails.run_tasks
-smtp_sink = test_ticketing_mail.smtp_sink
 
 API = "/api/v1/organisations/{org}/"
 GUESTS_CSV = (

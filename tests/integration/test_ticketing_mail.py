@@ -19,17 +19,6 @@ shop_world = ticketing_fixtures.shop_world
 run_tasks = test_emails.run_tasks
 
 
-@pytest.fixture
-def smtp_sink(rig, settings):
-    """The panel sends its mail over SMTP to the rig's sink."""
-    sink = rig.require("smtp_sink")
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    return sink
-
-
 def test_the_tickets_arrive_by_smtp_and_their_qr_codes_scan(shop_world, smtp_sink, run_tasks,
                                                             tmp_path):  # fmt: skip
     with run_tasks():

@@ -21,10 +21,15 @@ Each case builds its own world, so destructive calls do not interfere with each 
 
 import pytest
 from django.urls import URLPattern
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from newsletter import services
+from newsletter.models import Sender
+from newsletter.services.campaigns import campaign_create, campaign_schedule
 from newsletter.services.contacts import contact_create
+from newsletter.services.senders import RESEND_INTERVAL, sender_create
+from newsletter.services.templates import template_create
 from tests import factories as f
 from tests.conftest import token_client
 
@@ -48,6 +53,10 @@ PLACEHOLDERS = {
     "list": ("list_id", "news"),
     "group": ("group_id", "vip"),
     "contact": ("contact_id", "ada"),
+    "sender": ("sender_id", "sender"),
+    "campaign": ("campaign_id", "campaign"),
+    "scheduled": ("campaign_id", "scheduled"),
+    "template": ("template_id", "template"),
 }
 
 BASE = "/api/v1/organisations/{org}/newsletter/"
@@ -56,6 +65,9 @@ FIELD = BASE + "fields/{field}/"
 LIST = BASE + "lists/{list}/"
 GROUP = BASE + "groups/{group}/"
 CONTACT = BASE + "contacts/{contact}/"
+SENDER = BASE + "senders/{sender}/"
+CAMPAIGN = BASE + "campaigns/{campaign}/"
+TEMPLATE = BASE + "templates/{template}/"
 
 
 def org_read(s):
@@ -118,6 +130,28 @@ TABLE = [
     ("get", CONTACT, None, read()),
     ("patch", CONTACT, {"fields": {"first_name": "Ada"}}, manage(200)),
     ("delete", CONTACT, None, manage(204)),
+    ("get", NEWSLETTER + "senders/", None, read()),
+    ("post", NEWSLETTER + "senders/", {"email": "press@outside.test", "name": "Pr"}, manage(201)),
+    ("get", SENDER, None, read()),
+    ("patch", SENDER, {"name": "Jorat letters"}, manage(200)),
+    ("delete", SENDER, None, manage(204)),
+    ("post", SENDER + "verification/", None, manage(200)),
+    ("get", BASE + "themes/", None, org_read(200)),
+    ("get", NEWSLETTER + "campaigns/", None, read()),
+    ("post", NEWSLETTER + "campaigns/", {"title": "Winter", "lists": ["{list}"]}, manage(201)),
+    ("get", CAMPAIGN, None, read()),
+    ("patch", CAMPAIGN, {"title": "Spring", "exclude_groups": ["{group}"]}, manage(200)),
+    ("delete", CAMPAIGN, None, manage(204)),
+    ("get", CAMPAIGN + "recipients/count/", None, read()),
+    ("get", CAMPAIGN + "preview/", None, read()),
+    ("post", CAMPAIGN + "test/", {"emails": ["me@x.test"]}, manage(200)),
+    ("post", CAMPAIGN + "schedule/", {}, manage(200)),
+    ("delete", BASE + "campaigns/{scheduled}/schedule/", None, manage(200)),
+    ("get", NEWSLETTER + "templates/", None, read()),
+    ("post", NEWSLETTER + "templates/", {"name": "Letter", "theme": "classic"}, manage(201)),
+    ("get", TEMPLATE, None, read()),
+    ("patch", TEMPLATE, {"name": "Monthly letter"}, manage(200)),
+    ("delete", TEMPLATE, None, manage(204)),
 ]
 
 CASES = [
@@ -158,6 +192,32 @@ def world(newsletter_world):
         access=w["access"], newsletter=w["newsletter"], email="ada@x.test",
         subscriptions=[{"list": w["news"].pk}],
     )  # fmt: skip
+    sender = Sender.objects.create(
+        organisation=w["org"], newsletter=w["newsletter"], email="news@x.test",
+        email_key="news@x.test", kind="service_mail", verified_at=timezone.now(),
+    )  # fmt: skip
+    w["campaign"], w["scheduled"] = (
+        campaign_create(
+            access=w["access"],
+            newsletter=w["newsletter"],
+            title=title,
+            sender=sender.pk,
+            theme="classic",
+            lists=[w["news"].pk],
+        )  # fmt: skip
+        for title in ("Autumn", "Winter")
+    )
+    campaign_schedule(access=w["access"], campaign=w["scheduled"])
+    w["template"] = template_create(
+        access=w["access"], newsletter=w["newsletter"], name="Plain", theme="minimal"
+    )
+    # An outside address waiting for its link, sent long enough ago to be sent again.
+    w["sender"] = sender_create(
+        access=w["access"], newsletter=w["newsletter"], email="hello@outside.test", name="Jorat"
+    )
+    Sender.objects.filter(pk=w["sender"].pk).update(
+        verification_sent_at=timezone.now() - RESEND_INTERVAL
+    )
     w["elsewhere"] = w["outsider"]
     return w
 

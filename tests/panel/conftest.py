@@ -72,9 +72,14 @@ def api_world(zone_dir, settings):
 
 
 def _newsletter_world(access) -> dict:
-    """A newsletter with a field, a list and a group of it, for the newsletter API."""
+    """A newsletter with a field, a list and a group of it, a contact, a sender address,
+    a campaign and a template, and the signed tokens of its public links, for the
+    newsletter API."""
+    from newsletter import links
     from newsletter import services as newsletter
+    from newsletter.services.campaigns import campaign_create
     from newsletter.services.contacts import contact_create
+    from newsletter.services.templates import template_create
 
     product = newsletter.newsletter_create(access=access, name="Fuzz news")
     field = newsletter.field_create(
@@ -86,13 +91,36 @@ def _newsletter_world(access) -> dict:
         access=access, newsletter=product, email="ada@fuzz.test",
         subscriptions=[{"list": contact_list.pk}],
     )  # fmt: skip
+    sender = newsletter.sender_create(
+        access=access, newsletter=product, email="news@fuzz.test", name="Fuzz news"
+    )
     return {
         "newsletter_id": product.pk,
         "contact_field_id": field.pk,
         "list_id": contact_list.pk,
         "group_id": group.pk,
         "contact_id": contact.pk,
+        "sender_id": sender.pk,
+        "campaign_id": campaign_create(
+            access=access,
+            newsletter=product,
+            title="Fuzz {{ first_name }}",
+            theme="classic",
+            sender=sender.pk,
+            lists=[contact_list.pk],
+        ).pk,  # fmt: skip
+        "template_id": template_create(
+            access=access, newsletter=product, name="Fuzz", theme="minimal"
+        ).pk,
+        "form_token": links.form_token(contact_list),
+        "confirm_token": _last_part(links.confirm_url(contact, contact_list)),
+        "preferences_token": links.preferences_token(contact),
+        "unsubscribe_token": _last_part(links.unsubscribe_url(contact)),
     }
+
+
+def _last_part(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[1]
 
 
 def _ticketing_world(access) -> dict:

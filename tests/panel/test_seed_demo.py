@@ -8,6 +8,7 @@ from domains.models import RRset
 from mail.models import Address, Alias, MailLogEntry, RedirectAddress
 from newsletter.models import Newsletter
 from newsletter.selectors import recipient_count
+from newsletter.services.campaigns import campaign_problems, segment_of
 from panel.models import Organisation
 from ticketing.models import Tariff, TicketOffice
 
@@ -37,6 +38,14 @@ def test_the_demo_is_seeded_once_with_its_mail(db):
     assert recipient_count(newsletter=newsletter, lists=[monthly]) == 3
     vip = monthly.groups.get(name="VIP")
     assert recipient_count(newsletter=newsletter, lists=[monthly], exclude_groups=[vip]) == 2
+    # a draft campaign from a verified sender of the demo's Service Mail, ready to schedule
+    [draft] = newsletter.campaigns.all()
+    assert (draft.status, draft.sender.email, draft.sender.verified) == (
+        "draft",
+        "hello@demo.example",
+        True,
+    )
+    assert campaign_problems(draft) == [] and recipient_count(**segment_of(draft)) == 2
     # a week of sending for max@, so the meter and the mail log have something to show
     sent = MailLogEntry.objects.filter(address__local_part="max")
     assert sent.count() > 20 and not MailLogEntry.objects.exclude(address__local_part="max")

@@ -18,11 +18,10 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import generics, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from panel.api.parsers import SafeJSONParser
+from panel.api.throttling import ClientAddressRateThrottle
 from panel.api.views import _valid
 from panel.errors import NotFound
 from panel.views.errors import api_not_found
@@ -36,25 +35,11 @@ from . import api_serializers as s
 from .guests import guest_tickets
 
 
-class ShopRateThrottle(SimpleRateThrottle):
-    """`TICKETING_SHOP_RATE` requests per client address, read at each request (DRF's
-    scoped throttle reads its rates once, at import). The address is REMOTE_ADDR unless
-    REST_FRAMEWORK["NUM_PROXIES"] says how many proxies to trust: by default DRF would
-    believe any X-Forwarded-For header, and a buyer could then pick a fresh address for
-    every request."""
+class ShopRateThrottle(ClientAddressRateThrottle):
+    """`TICKETING_SHOP_RATE` requests per client address."""
 
     scope = "ticketing_shop"
-
-    def get_rate(self):
-        return settings.TICKETING_SHOP_RATE
-
-    def get_ident(self, request):
-        if api_settings.NUM_PROXIES is None:
-            return request.META.get("REMOTE_ADDR", "")
-        return super().get_ident(request)
-
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+    rate_setting = "TICKETING_SHOP_RATE"
 
 
 class ShopView:

@@ -141,8 +141,9 @@ class Command(BaseCommand):
         return office
 
     def _seed_newsletter(self, access):
-        """A newsletter with a "Monthly news" list and its groups, two fields and a few
-        contacts, one of whom left the list; added to a demo seeded before it existed."""
+        """A newsletter with a "Monthly news" list and its groups, two fields, a few
+        contacts (one of whom left the list), a sender and a draft campaign; added to a
+        demo seeded before it existed."""
         from newsletter import services as newsletter
         from newsletter.models import Newsletter
         from newsletter.services.contacts import contact_create
@@ -176,6 +177,22 @@ class Command(BaseCommand):
                 fields={"first_name": first, "seat": seat},
                 subscriptions=[{"list": monthly.pk, "groups": groups, "status": status}],
             )  # fmt: skip
+        self._seed_campaign(access, product, monthly, vip)
+
+    def _seed_campaign(self, access, product, monthly, vip):
+        """A sender (an address of the demo's Service Mail, so verified at once) and a
+        draft campaign to everyone on "Monthly news" but the VIPs, ready to preview."""
+        from newsletter.services import campaigns, senders
+
+        sender = senders.sender_create(
+            access=access, newsletter=product, email="hello@demo.example", name="Demo Theatre"
+        )
+        campaigns.campaign_create(
+            access=access, newsletter=product, title="Our autumn season, {{ first_name }}",
+            preview_text="Three premieres and a ticket offer for subscribers.",
+            sender=sender.pk, reply_to="contact@demo.example", theme="classic",
+            lists=[monthly.pk], exclude_groups=[vip.pk],
+        )  # fmt: skip
 
     def _seed_mail(self, access, mail, member, password):
         """A few addresses of each sort, so the Service Mail page shows what it can do."""

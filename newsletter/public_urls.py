@@ -1,0 +1,13 @@
+"""Public newsletter pages under `/n/` (see panel/urls.py), reached only through signed
+links: a list's subscription form and its confirmation, a contact's preferences and
+unsubscribe pages (views/public.py), and a sender address's verification
+(views/senders.py)."""
+
+from .views import public, senders
+
+app_name = "newsletter_public"
+
+urlpatterns = [
+    *public.urlpatterns,
+    *senders.public_urlpatterns,
+]
