@@ -172,6 +172,7 @@ def campaign_create(request, access, newsletter_id):
         {
             "newsletter": newsletter,
             "form": form,
+            "variables": services.known_variables(newsletter),
             "creating": True,
             "steps": [
                 {"name": name, "title": title, "number": index + 1, "current": name == "setup"}
@@ -208,7 +209,10 @@ def campaign_setup(request, access, campaign_id):
         )  # fmt: skip
         if saved:
             return _save_and_go_on(request, saved, "setup")
-    return _page(request, access, campaign, "setup", "campaign_setup.html", {"form": form})
+    return _page(
+        request, access, campaign, "setup", "campaign_setup.html",
+        {"form": form, "variables": services.known_variables(campaign.newsletter)},
+    )  # fmt: skip
 
 
 # -- 2. theme or template ------------------------------------------------------------------------

@@ -326,7 +326,7 @@ def test_a_job_delivered_again_after_its_worker_died_writes_nothing_twice(audien
     text = "email,group:VIP\n" + "".join(f"c{n}@example.test,x\n" for n in range(7))
     monkeypatch.setattr(imports, "CHUNK", 3)
     job = start(audience, text)  # queued: on_commit does not run in the test's transaction
-    chunks, write = [], imports._write
+    chunks, write = [], imports.write_batch
 
     def dies_on_the_second_chunk(*args):
         chunks.append(args[1])
@@ -335,14 +335,14 @@ def test_a_job_delivered_again_after_its_worker_died_writes_nothing_twice(audien
             raise WorkerKilled()
         return write(*args)
 
-    monkeypatch.setattr(imports, "_write", dies_on_the_second_chunk)
+    monkeypatch.setattr(imports, "write_batch", dies_on_the_second_chunk)
     with pytest.raises(WorkerKilled):
         tasks.contacts_import(job.pk)
     job.refresh_from_db()
     assert job.status == "running" and job.done == 3 and "file" in job.params
     assert Contact.objects.filter(newsletter=audience["newsletter"]).count() == 4
 
-    monkeypatch.setattr(imports, "_write", write)
+    monkeypatch.setattr(imports, "write_batch", write)
     tasks.contacts_import(job.pk)  # the message, delivered again
     job.refresh_from_db()
     assert job.status == "succeeded"

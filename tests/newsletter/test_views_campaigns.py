@@ -59,6 +59,11 @@ def test_the_wizard_from_set_up_to_schedule(client, world, mailoutbox):
     assert (campaign.track_opens, campaign.track_clicks) == (True, False)
     assert campaign.utm["campaign"] == "season"
 
+    # the set-up lists the variables a title or a text may write: the address and the fields
+    setup = client.get(_url(world, "campaign-setup", campaign.pk)).content.decode()
+    variables = setup[setup.index('data-testid="variables"') :]
+    assert "{{ email }}" in variables and "{{ first_name }}" in variables and "Seat" in variables
+
     themes = client.get(created.url)
     for key in rendering.THEMES:
         assert f'data-theme="{key}"'.encode() in themes.content
