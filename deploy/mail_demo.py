@@ -8,7 +8,10 @@ and an SMTP sink that keeps every relayed message instead of
 sending it out. It seeds the demo organisation (as `make run` does), lowers the limit of
 contact@demo.example to DEMO_LIMIT recipients per 24 hours, and serves the panel with a
 Celery worker so the sending meter, the mail log and the limit notice can be watched.
-Needs root (Dovecot and Postfix switch users) and the Debian packages `.ci/run` installs.
+The panel's own mail (a newsletter's test send, a sender's verification link, the limit
+notice) goes through that Postfix too: to a demo address it lands in its Dovecot mailbox,
+read over IMAP; to any other address, in the sink. Needs root (Dovecot and Postfix switch
+users) and the Debian packages `.ci/run` installs.
 Ctrl-C stops everything and removes the temporary directory.
 """
 
@@ -46,7 +49,6 @@ def main() -> None:
         import django
 
         django.setup()
-        from django.conf import settings
         from django.core.management import call_command
 
         from mail.models import Address
@@ -61,8 +63,17 @@ def main() -> None:
         postfix = rig.require("postfix")  # with Dovecot, the sink, policy service and signer
         sink = rig.require("smtp_sink")
 
+        dovecot = rig.require("dovecot")
+
         web_port = 8000 if port_is_free(8000) else free_port()
-        env = {**os.environ, "PANEL_BASE_URL": f"http://127.0.0.1:{web_port}"}
+        env = {
+            **os.environ,
+            "PANEL_BASE_URL": f"http://127.0.0.1:{web_port}",
+            # the panel's own mail goes through the demo's Postfix, as in production
+            "PANEL_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "PANEL_EMAIL_HOST": "127.0.0.1",
+            "PANEL_EMAIL_PORT": str(postfix.port),
+        }
         manage = [sys.executable, str(ROOT / "manage.py")]
         children.append(subprocess.Popen([*manage, "runserver", f"127.0.0.1:{web_port}",
                                           "--noreload"], env=env, cwd=ROOT))  # fmt: skip
@@ -77,13 +88,15 @@ Mail demo ready.
   Submission (SMTP, AUTH PLAIN/LOGIN, no TLS here): 127.0.0.1:{postfix.submission_port}
   Login: {DEMO_LOGIN} / demo-panel-2026  (limit lowered to {DEMO_LIMIT} recipients per 24 h)
   Panel: http://127.0.0.1:{web_port}/  (sign in as owner@demo.panel.localhost / demo-panel-2026)
+  IMAP (no TLS here): 127.0.0.1:{dovecot.imap_port}, same login: the mailbox of {DEMO_LOGIN}
+  The panel's own mail (newsletter test sends, verification links, limit notices) goes
+  through this Postfix: to {DEMO_LOGIN}, into that mailbox; to others, into the sink.
   Relayed mail is kept by the sink on 127.0.0.1:{sink.port} and listed below.
   Postfix log: {postfix.log}
   Policy service log: {rig.servers["mail_policyd"].log}
   DKIM: mail from @demo.example is signed with {dkim_key.selector}._domainkey.demo.example,
         served by PowerDNS at 127.0.0.1:{powerdns.dns_port} (dig @127.0.0.1 -p {powerdns.dns_port}
         {dkim_key.selector}._domainkey.demo.example TXT); signer log: {rig.servers["mail_dkim"].log}
-  Limit notices (email files): {settings.EMAIL_FILE_PATH}
 
 Try: python3 -c "import smtplib; s = smtplib.SMTP('127.0.0.1', {postfix.submission_port}); \\
 s.login('{DEMO_LOGIN}', 'demo-panel-2026'); \\
