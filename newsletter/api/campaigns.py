@@ -281,12 +281,8 @@ class RecipientCountView(CampaignScoped):
     def get(self, request, org_id, campaign_id):
         campaign = self.found("campaign")
         selection = _valid(SelectionIn, request.query_params)
-        if not selection:
-            return Response({"count": campaign_services.recipient_count(campaign)})
-        segment = campaign_services.segment_of(campaign)
-        for field, text in selection.items():
-            segment[field] = _id_list(text, field)
-        return Response({"count": selectors.recipient_count(**segment) if segment["lists"] else 0})
+        chosen = {field: _id_list(text, field) for field, text in selection.items()}
+        return Response({"count": campaign_services.selection_count(campaign, **chosen)})
 
 
 class ContactIn(serializers.Serializer):

@@ -406,9 +406,16 @@ def segment_of(campaign: Campaign) -> dict:
     }
 
 
-def recipient_count(campaign: Campaign) -> int:
-    segment = segment_of(campaign)
+def selection_count(campaign: Campaign, **selection) -> int:
+    """How many contacts the campaign's lists and groups reach, with `selection` (lists,
+    include_groups, exclude_groups as ids) instead of the saved ones where given: what the
+    wizard and the API count before saving. No list reaches nobody."""
+    segment = {**segment_of(campaign), **selection}
     return selectors.recipient_count(**segment) if segment["lists"] else 0
+
+
+def recipient_count(campaign: Campaign) -> int:
+    return selection_count(campaign)
 
 
 def known_variables(newsletter: Newsletter) -> list[dict]:

@@ -394,9 +394,7 @@ def campaign_recipient_count(request, access, campaign_id):
     form = _recipients_form(campaign.newsletter, request.GET)
     if not form.is_valid():
         return JsonResponse({"errors": form.errors}, status=400)
-    segment = {"newsletter": campaign.newsletter_id, **form.cleaned_data}
-    count = selectors.recipient_count(**segment) if segment["lists"] else 0
-    return JsonResponse({"count": count})
+    return JsonResponse({"count": services.selection_count(campaign, **form.cleaned_data)})
 
 
 # -- 5. preview and test -------------------------------------------------------------------------
