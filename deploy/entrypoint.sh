@@ -1,7 +1,7 @@
 #!/bin/sh
 # Entry point of the panel image. The first argument names the role:
-#   web | worker | beat | policyd | dkim | migrate   run that process
-#   healthcheck web|worker|beat|policyd|dkim        exit 0 if that process answers
+#   web | worker | beat | policyd | dkim | inbound | sender | migrate   run that process
+#   healthcheck web|worker|beat|policyd|dkim|inbound  exit 0 if that process answers
 #   anything else                         run as a command (e.g. `python manage.py shell`)
 set -eu
 
@@ -36,6 +36,18 @@ dkim)
     shift
     # The DKIM signer, the milter of Postfix's submission service (deploy/postfix/main.cf).
     exec python manage.py mail_dkim_milter "$@"
+    ;;
+inbound)
+    shift
+    # The receiver of campaign bounces, complaints and unsubscribe emails, to which
+    # Postfix hands the bounce domain (deploy/postfix/main.cf, transport_maps).
+    exec python manage.py newsletter_inbound "$@"
+    ;;
+sender)
+    shift
+    # A dedicated newsletter sending worker (beat's Celery tasks also send): run as many
+    # as you like, they share the database's rows and Redis's quotas.
+    exec python manage.py newsletter_deliver "$@"
     ;;
 migrate)
     shift
@@ -87,6 +99,17 @@ with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
     answer = sock.recv(64)
 print(f"dkim: {answer[4:5]!r}")
 sys.exit(0 if answer[4:5] == b"O" else 1)
+PY
+        ;;
+    inbound)
+        # An SMTP server greets first.
+        exec python - <<'PY'
+import os, socket, sys
+port = int(os.environ.get("PANEL_NEWSLETTER_INBOUND_PORT", "2526"))
+with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+    answer = sock.recv(256)
+print(f"inbound: {answer.decode(errors='replace').strip()}")
+sys.exit(0 if answer.startswith(b"220 ") else 1)
 PY
         ;;
     *)

@@ -3,14 +3,17 @@ with a real mail program or script.
 
 Starts, with the test rig (tests/rig/) and the files of deploy/: PostgreSQL, Redis,
 PowerDNS (the demo's zones), Dovecot (logins), Postfix with its submission service, the
-policy service (`manage.py mail_policyd`), the DKIM signer (`manage.py mail_dkim_milter`)
-and an SMTP sink that keeps every relayed message instead of
+policy service (`manage.py mail_policyd`), the DKIM signer (`manage.py mail_dkim_milter`),
+the receiver of newsletter bounces (`manage.py newsletter_inbound`, to which Postfix
+hands BOUNCE_DOMAIN) and an SMTP sink that keeps every relayed message instead of
 sending it out. It seeds the demo organisation (as `make run` does), lowers the limit of
 contact@demo.example to DEMO_LIMIT recipients per 24 hours, and serves the panel with a
 Celery worker so the sending meter, the mail log and the limit notice can be watched.
 The panel's own mail (a newsletter's test send, a sender's verification link, the limit
 notice) goes through that Postfix too: to a demo address it lands in its Dovecot mailbox,
-read over IMAP; to any other address, in the sink. Needs root (Dovecot and Postfix switch
+read over IMAP; to any other address, in the sink. Campaigns go out through that Postfix
+too, and what comes back to their return path (a bounce, a complaint) or their
+unsubscribe mailto reaches the receiver. Needs root (Dovecot and Postfix switch
 users) and the Debian packages `.ci/run` installs.
 Ctrl-C stops everything and removes the temporary directory.
 """
@@ -30,6 +33,8 @@ from tests.rig import Rig, free_port  # noqa: E402
 
 DEMO_LIMIT = 10
 DEMO_LOGIN = "contact@demo.example"
+#: the campaigns' return path and unsubscribe mailto (NEWSLETTER_BOUNCE_DOMAIN)
+BOUNCE_DOMAIN = "bounces.demo.example"
 
 
 def main() -> None:
@@ -46,6 +51,8 @@ def main() -> None:
         os.environ["PANEL_DNS_PUBLISHER"] = "powerdns"
         os.environ["PANEL_MAIL_DNS_RESOLVER"] = "127.0.0.1"
         os.environ["PANEL_MAIL_DNS_RESOLVER_PORT"] = str(powerdns.dns_port)
+        # the panel, its worker and the receiver sign and read the same addresses
+        os.environ["PANEL_NEWSLETTER_BOUNCE_DOMAIN"] = BOUNCE_DOMAIN
         import django
 
         django.setup()
@@ -60,7 +67,8 @@ def main() -> None:
             outgoing_limit_override=DEMO_LIMIT
         )
         dkim_key = _demo_dkim_key()
-        postfix = rig.require("postfix")  # with Dovecot, the sink, policy service and signer
+        # with Dovecot, the sink, the policy service, the signer and the newsletter receiver
+        postfix = rig.require("postfix")
         sink = rig.require("smtp_sink")
 
         dovecot = rig.require("dovecot")
@@ -73,6 +81,7 @@ def main() -> None:
             "PANEL_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "PANEL_EMAIL_HOST": "127.0.0.1",
             "PANEL_EMAIL_PORT": str(postfix.port),
+            "PANEL_NEWSLETTER_SMTP_URL": f"smtp://127.0.0.1:{postfix.port}",
         }
         manage = [sys.executable, str(ROOT / "manage.py")]
         children.append(subprocess.Popen([*manage, "runserver", f"127.0.0.1:{web_port}",
@@ -94,6 +103,8 @@ Mail demo ready.
   Relayed mail is kept by the sink on 127.0.0.1:{sink.port} and listed below.
   Postfix log: {postfix.log}
   Policy service log: {rig.servers["mail_policyd"].log}
+  Newsletter bounces, complaints and unsubscribe emails (to @{BOUNCE_DOMAIN}) reach
+        the receiver; its log: {rig.servers["newsletter_inbound"].log}
   DKIM: mail from @demo.example is signed with {dkim_key.selector}._domainkey.demo.example,
         served by PowerDNS at 127.0.0.1:{powerdns.dns_port} (dig @127.0.0.1 -p {powerdns.dns_port}
         {dkim_key.selector}._domainkey.demo.example TXT); signer log: {rig.servers["mail_dkim"].log}
@@ -126,7 +137,7 @@ Ctrl-C to stop.
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 child.kill()
-        for name in ("postfix", "dovecot", "mail_policyd", "mail_dkim"):
+        for name in ("postfix", "dovecot", "mail_policyd", "mail_dkim", "newsletter_inbound"):
             if name in rig.servers:
                 rig.servers[name].stop()
         rig.stop()

@@ -267,3 +267,25 @@ def sender_domain_checks(*, access: Access, email: str, resolver=None) -> list[d
     return mail_checks(
         access=access, domain=domain, resolver=resolver, only=["spf", "dkim", "dmarc"]
     )
+
+
+def dkim_signing_key(*, organisation_id: int, domain: str) -> tuple[str, str] | None:
+    """(selector, private key in PEM) of the DKIM key the mail server signs `domain`'s
+    mail with, when `domain` is one of the organisation's domains in the panel and its
+    key's record is served; None otherwise, or when the key cannot be unsealed. The
+    newsletter signs its campaign emails with it (the DKIM milter signs only what
+    customers submit)."""
+    from domains.models import Domain
+
+    from .dns_records import dkim_private_key_pem, dkim_signing_key_of
+
+    found = Domain.objects.filter(
+        organisation_id=organisation_id, name=(domain or "").strip().lower()
+    ).first()
+    key = dkim_signing_key_of(found) if found is not None else None
+    if key is None:
+        return None
+    try:
+        return key.selector, dkim_private_key_pem(key)
+    except ValueError:
+        return None

@@ -21,10 +21,19 @@ from django.utils.translation import pgettext_lazy
 
 from panel.products import Product
 
+from .plans import DEFAULT_PLAN, PLAN_CHOICES
+
 
 class Newsletter(Product):
-    """The product: its contacts, lists, fields, and (next) senders, templates and
-    campaigns."""
+    """The product: its contacts, lists, fields, senders, templates and campaigns. Its
+    plan (newsletter/plans.py) gives the hourly sending quota, which staff may override
+    for one account."""
+
+    plan = models.CharField(_("plan"), max_length=20, choices=PLAN_CHOICES, default=DEFAULT_PLAN)
+    #: staff only (the admin): messages per hour instead of the plan's
+    hourly_quota_override = models.PositiveIntegerField(
+        _("hourly quota override"), null=True, blank=True
+    )
 
     class Meta(Product.Meta):
         verbose_name = _("Newsletter")
@@ -119,6 +128,8 @@ class Contact(models.Model):
     email_key = models.CharField(max_length=254)
     fields = models.JSONField(_("fields"), default=dict, blank=True)
     groups = models.ManyToManyField(ContactGroup, blank=True, related_name="contacts")
+    #: soft bounces in a row (newsletter/services/bounces.py); a delivery resets it
+    soft_bounces = models.PositiveSmallIntegerField(default=0, db_default=0)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -309,7 +320,10 @@ class Template(models.Model):
 class CampaignStatus(models.TextChoices):
     DRAFT = "draft", pgettext_lazy("campaign status", "Draft")
     SCHEDULED = "scheduled", pgettext_lazy("campaign status", "Scheduled")
+    #: its time passed while the platform was down for long: it waits for the customer
+    OVERDUE = "overdue", pgettext_lazy("campaign status", "Waiting for confirmation")
     SENDING = "sending", pgettext_lazy("campaign status", "Sending")
+    PAUSED = "paused", pgettext_lazy("campaign status", "Paused")
     SENT = "sent", pgettext_lazy("campaign status", "Sent")
     CANCELLED = "cancelled", pgettext_lazy("campaign status", "Cancelled")
 
@@ -343,12 +357,25 @@ class Campaign(models.Model):
     include_groups = models.ManyToManyField(ContactGroup, blank=True, related_name="+")
     exclude_groups = models.ManyToManyField(ContactGroup, blank=True, related_name="+")
     status = models.CharField(
-        _("status"), max_length=10, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT
+        _("status"), max_length=12, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT
     )
     #: When the send starts (scheduled); now, for "send now".
     scheduled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # -- sending (newsletter/services/sending.py, delivery.py) --
+    #: the Job of the send: `done`/`total` are its recipients
+    send_job = models.ForeignKey(
+        "panel.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    #: every recipient row is written: the send is over once none is pending
+    recipients_ready = models.BooleanField(default=False)
+    #: campaigns being sent take turns: the workers serve the one whose turn is oldest
+    next_turn_at = models.DateTimeField(null=True, blank=True)
+    #: the links of the email as sent; a tracked click redirects only to one of these
+    links = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -366,3 +393,93 @@ class Campaign(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class RecipientState(models.TextChoices):
+    PENDING = "pending", pgettext_lazy("recipient state", "Pending")
+    #: claimed by a worker under a lease (newsletter/services/delivery.py)
+    SENDING = "sending", pgettext_lazy("recipient state", "Sending")
+    SENT = "sent", pgettext_lazy("recipient state", "Sent")
+    FAILED = "failed", pgettext_lazy("recipient state", "Failed")
+    #: unsubscribed, bounced or left the lists between scheduling and sending
+    SKIPPED = "skipped", pgettext_lazy("recipient state", "Skipped")
+
+
+class CampaignRecipient(models.Model):
+    """One contact of one campaign: the database, not the task queue, says what is
+    still to be sent. Written when the send starts; the unique constraint makes a second
+    row (so a second email) for the same contact impossible."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(
+        max_length=8, choices=RecipientState.choices, default=RecipientState.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    #: a transient failure (4xx) waits until then
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    #: who holds a `sending` row, and until when
+    worker = models.CharField(max_length=80, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    #: the SMTP server's answer when it failed; the bounce's status when one came back
+    smtp_reply = models.CharField(max_length=500, blank=True)
+    bounce = models.CharField(max_length=4, blank=True)  # "", "hard", "soft"
+    bounced_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "contact"], name="campaign_recipient_once"),
+            models.CheckConstraint(
+                condition=Q(state__in=[s.value for s in RecipientState]),
+                name="campaign_recipient_state_known",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["campaign", "state", "id"]),
+            models.Index(fields=["campaign", "sent_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.contact_id} of campaign {self.campaign_id}: {self.state}"
+
+
+class CampaignEventKind(models.TextChoices):
+    OPEN = "open", pgettext_lazy("campaign event", "Open")
+    CLICK = "click", pgettext_lazy("campaign event", "Click")
+    BOUNCE = "bounce", pgettext_lazy("campaign event", "Bounce")
+    COMPLAINT = "complaint", pgettext_lazy("campaign event", "Complaint")
+    UNSUBSCRIBE = "unsubscribe", pgettext_lazy("campaign event", "Unsubscribe")
+
+
+class CampaignEvent(models.Model):
+    """What a recipient did with a campaign (or what came back): the reports count these.
+    `machine` flags opens and clicks of mail privacy proxies and link scanners, counted
+    apart so that the rates mean something."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="events")
+    contact = models.ForeignKey(
+        Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=12, choices=CampaignEventKind.choices)
+    #: a click's link, an index into `Campaign.links`
+    link_index = models.PositiveSmallIntegerField(null=True, blank=True)
+    machine = models.BooleanField(default=False)
+    detail = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=[k.value for k in CampaignEventKind]),
+                name="campaign_event_kind_known",
+            ),
+        ]
+        indexes = [models.Index(fields=["campaign", "kind", "at"])]
+
+    def __str__(self):
+        return f"{self.kind} of {self.contact_id} on campaign {self.campaign_id}"

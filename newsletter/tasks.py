@@ -27,3 +27,35 @@ def contacts_export(job_id: int) -> None:
 
     with acting_via(Via.TASK):
         contacts_export_run(job_id)
+
+
+@shared_task(name="newsletter.campaign_start", acks_late=True)
+def campaign_start(job_id: int) -> None:
+    """Writes a campaign's recipient rows (services/sending.py); run again, it adds only
+    the missing ones."""
+    from panel.activity import acting_via
+    from panel.models import Via
+
+    from .services.sending import campaign_start_run
+
+    with acting_via(Via.TASK):
+        campaign_start_run(job_id)
+
+
+@shared_task(name="newsletter.deliver", ignore_result=True)
+def deliver() -> None:
+    """One worker loop (services/delivery.py) for up to NEWSLETTER_DELIVER_SECONDS, if one
+    of the NEWSLETTER_DELIVER_CONCURRENCY slots is free. Not acks_late: a loop that died
+    needs no redelivery, the rows say what is left and beat starts another."""
+    from .services.delivery import deliver_in_slot
+
+    deliver_in_slot()
+
+
+@shared_task(name="newsletter.tick", ignore_result=True)
+def tick() -> None:
+    """Beat, every few seconds: start the campaigns that are due and keep the workers
+    going (services/sending.py)."""
+    from .services.sending import tick as sending_tick
+
+    sending_tick()

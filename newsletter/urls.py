@@ -3,7 +3,7 @@ newsletters (views/newsletters.py), their lists, groups and fields (views/audien
 their contacts (views/contacts.py) and a list's CSV import and export
 (views/transfers.py)."""
 
-from .views import audience, campaigns, contacts, newsletters, senders, transfers
+from .views import audience, campaigns, contacts, newsletters, reports, senders, transfers
 
 app_name = "newsletter"
 
@@ -14,4 +14,5 @@ urlpatterns = [
     *transfers.urlpatterns,
     *senders.urlpatterns,
     *campaigns.urlpatterns,
+    *reports.urlpatterns,
 ]

@@ -5,7 +5,12 @@ at `themes/`. Shapes are checked here; the rules are newsletter.services.campaig
 
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +22,7 @@ from panel.errors import InvalidInput, NotFound
 from .. import queries, rendering, selectors
 from ..models import Campaign, CampaignStatus, Template
 from ..services import campaigns as campaign_services
+from ..services import sending as sending_services
 from ..services import templates as template_services
 from .views import Children, Detail, NewsletterScoped
 
@@ -108,9 +114,45 @@ class CampaignDetailOut(CampaignOut):
     problems = serializers.SerializerMethodField(
         help_text=gettext_lazy("What stops the campaign from being scheduled, all at once.")
     )
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    job = serializers.IntegerField(source="send_job_id", allow_null=True)
+    sent = serializers.SerializerMethodField()
+    pending = serializers.SerializerMethodField()
+    failed = serializers.SerializerMethodField()
+    skipped = serializers.SerializerMethodField()
+    rate_per_hour = serializers.SerializerMethodField()
+    estimated_end = serializers.SerializerMethodField()
 
     def get_problems(self, campaign) -> list[dict]:
+        if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
+            return []
         return campaign_services.campaign_problems(campaign)
+
+    def _progress(self, campaign) -> dict:
+        if not hasattr(campaign, "_progress"):
+            campaign._progress = sending_services.campaign_progress(campaign)
+        return campaign._progress
+
+    def get_sent(self, campaign) -> int:
+        return self._progress(campaign)["sent"]
+
+    def get_pending(self, campaign) -> int:
+        return self._progress(campaign)["pending"]
+
+    def get_failed(self, campaign) -> int:
+        return self._progress(campaign)["failed"]
+
+    def get_skipped(self, campaign) -> int:
+        return self._progress(campaign)["skipped"]
+
+    def get_rate_per_hour(self, campaign) -> int:
+        return self._progress(campaign)["rate_per_hour"]
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_estimated_end(self, campaign):
+        end = self._progress(campaign)["estimated_end"]
+        return serializers.DateTimeField().to_representation(end) if end else None
 
 
 class CountOut(serializers.Serializer):

@@ -6,7 +6,7 @@ its own flat URL: `POST newsletters/3/lists/` creates list 9, which is then at `
 
 from django.urls import path
 
-from . import campaigns, contacts, senders
+from . import campaigns, contacts, reports, senders, sending
 from . import views as v
 
 newsletter = "newsletters/<int:newsletter_id>/"
@@ -49,6 +49,26 @@ urlpatterns = [
         campaigns.ScheduleView.as_view(),
         name="newsletter-campaign-schedule",
     ),
+    *[
+        path(prefix + "send/", sending.SendView.as_view(), name=f"newsletter-campaign{tag}-send")
+        for prefix, tag in ((campaign, ""), (newsletter + campaign, "-nested"))
+    ],
+    *[
+        path(prefix + act + "/", view.as_view(), name=f"newsletter-campaign{tag}-{act}")
+        for prefix, tag in ((campaign, ""), (newsletter + campaign, "-nested"))
+        for act, view in (
+            ("pause", sending.PauseView),
+            ("resume", sending.ResumeView),
+            ("cancel", sending.CancelView),
+        )
+    ],
+    path(
+        newsletter + campaign,
+        sending.NestedCampaignView.as_view(),
+        name="newsletter-campaign-nested-detail",
+    ),  # fmt: skip
+    path("quota/", sending.QuotaView.as_view(), name="newsletter-quota"),
+    *reports.urlpatterns,
     path(
         newsletter + "templates/",
         campaigns.TemplatesView.as_view(),

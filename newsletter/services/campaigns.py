@@ -364,11 +364,13 @@ def campaign_update(*, access: Access, campaign: Campaign, **changes) -> Campaig
 
 @transaction.atomic
 def campaign_delete(*, access: Access, campaign: Campaign) -> None:
-    """Deletes a campaign that is not being sent or sent (409 otherwise: its reports
-    stay)."""
+    """Deletes a campaign whose sending has not started (409 otherwise: once anyone may
+    have received it, its report stays)."""
     access.require(Capability.MANAGE_PRODUCT, campaign.newsletter)
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-    if campaign.status in (CampaignStatus.SENDING, CampaignStatus.SENT):
+    if campaign.started_at is not None or campaign.status in (
+        CampaignStatus.SENDING, CampaignStatus.SENT,
+    ):  # fmt: skip
         raise Conflict(
             _("A campaign that has been sent keeps its report; it cannot be deleted."),
             code="campaign_sent",

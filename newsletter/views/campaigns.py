@@ -36,8 +36,10 @@ from ..forms import (
 )
 from ..models import CampaignStatus, ContactGroup, Sender
 from ..services import campaigns as services
+from ..services import sending
 from ..services import templates as template_services
 from .common import found_or_404, require_manage, run_or_403, submit_form
+from .reports import report_url
 
 #: The wizard's steps, in order: (URL name suffix, title), translated when shown.
 STEPS = (
@@ -72,6 +74,10 @@ def _campaign(access, campaign_id, *, manage=False):
 
 
 def _page(request, access, campaign, step: str, template: str, context: dict):
+    if step != "preview" and (campaign.started_at or campaign.status == CampaignStatus.OVERDUE):
+        # Once its sending has started (or waits for a confirmation), a campaign is its
+        # report; its email stays viewable.
+        return redirect(report_url(campaign))
     newsletter = campaign.newsletter
     can_manage = access.can(Capability.MANAGE_PRODUCT, newsletter)
     names = [name for name, _title in STEPS]
@@ -521,12 +527,21 @@ def campaign_schedule(request, access, campaign_id):
     form = ScheduleForm(request.POST or None)
     if request.method == "POST":
         require_manage(access, campaign.newsletter)
-        scheduled = submit_form(
-            request, form, services.campaign_schedule, access=access, campaign=campaign,
-            success=_("The campaign is scheduled."),
-        )  # fmt: skip
-        if scheduled:
-            return redirect(step_url(scheduled, "schedule"))
+        if request.POST.get("when", "now") == "now":
+            # "Send now" starts the sending at once, and its report page follows it.
+            started = submit_form(
+                request, form, _send_now, access=access, campaign=campaign,
+                success=_("Sending started. This page follows it."),
+            )  # fmt: skip
+            if started:
+                return redirect(report_url(campaign))
+        else:
+            scheduled = submit_form(
+                request, form, services.campaign_schedule, access=access, campaign=campaign,
+                success=_("The campaign is scheduled."),
+            )  # fmt: skip
+            if scheduled:
+                return redirect(step_url(scheduled, "schedule"))
     zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
     return _page(
         request, access, campaign, "schedule", "campaign_schedule.html",
@@ -539,6 +554,10 @@ def campaign_schedule(request, access, campaign_id):
             "now_local": timezone.now().astimezone(zone),
         },
     )  # fmt: skip
+
+
+def _send_now(*, access, campaign, at=None):
+    return sending.campaign_send(access=access, campaign=campaign)
 
 
 @organisation_view()

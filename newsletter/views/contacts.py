@@ -43,6 +43,9 @@ DETAIL_LABELS = {
     "campaign": gettext_lazy("Campaign"),
     "url": gettext_lazy("Link"),
     "ip": gettext_lazy("IP address"),
+    "status": gettext_lazy("Status"),
+    "soft_bounces": gettext_lazy("Soft bounces in a row"),
+    "via": gettext_lazy("How"),
 }
 
 

@@ -10,16 +10,19 @@ account, in the language of their browser or the one they pick.
   confirm sign-ups nobody asked for.
 - `preferences/<token>/`: the contact's fields and lists; `.../leave/` asks before
   unsubscribing from everything.
-- `unsubscribe/<token>/`: one button, and the page saying it is done.
+- `unsubscribe/<token>/`: one button, and the page saying it is done. It is also the
+  URL of the campaign emails' List-Unsubscribe header: a mail provider's one-click
+  POST (RFC 8058) unsubscribes at once and is answered with a short plain text.
 
-Every rule is services/subscriptions.py's; a bad token is the 404 of an unknown page.
+Every rule is services/subscriptions.py's, and the campaign's count of an unsubscribe
+services/tracking.py's; a bad token is the 404 of an unknown page.
 The form posts are limited per client address, counted with the public API's requests
 (429 with Retry-After beyond); unsubscribing never is, nor refused."""
 
 import math
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -32,7 +35,7 @@ from panel.errors import Conflict, InvalidInput, NotFound
 from .. import links
 from ..api.public import PublicRateThrottle, client_ip, user_agent
 from ..models import FieldType, SubscriptionStatus
-from ..services import subscriptions
+from ..services import subscriptions, tracking
 
 PAGES = "newsletter/public/"
 _methods = require_http_methods(["GET", "HEAD", "POST"])
@@ -327,11 +330,14 @@ def preferences_leave(request, token):
 @never_cache
 @_methods
 def unsubscribe_page(request, token):
-    """GET asks, with one button; POST unsubscribes and says so. The signed token in the
+    """GET asks, with one button, so that the link scanners opening every link of an
+    email unsubscribe nobody; POST unsubscribes and says so. A post whose body is
+    `List-Unsubscribe=One-Click` is a mail provider's one-click unsubscribe (RFC 8058):
+    it gets a short plain text, never a page to go on from. The signed token in the
     address is what allows it, so a forged post from another site could only do what
-    the link's owner asked for, and mail providers' one-click unsubscribe posts (RFC
-    8058) come without any cookie of ours: hence csrf_exempt. Never rate limited: a
-    campaign's recipients at one provider all unsubscribe from its few addresses."""
+    the link's owner asked for, and the one-click posts come without any cookie of
+    ours: hence csrf_exempt. Never rate limited: a campaign's recipients at one
+    provider all unsubscribe from its few addresses."""
     contact, campaign_id = _found(links.unsubscribe_target_from, token)
     scope = subscriptions.unsubscribe_scope(contact, campaign_id)
     context = {
@@ -340,9 +346,14 @@ def unsubscribe_page(request, token):
         "preferences_url": links.preferences_url(contact),
     }
     if request.method == "POST":
-        left = subscriptions.unsubscribe(
-            contact, [s.list_id for s in scope], campaign_id=campaign_id
-        )
+        one_click = request.POST.get("List-Unsubscribe") == "One-Click"
+        left = tracking.campaign_unsubscribe(
+            contact, campaign_id, lists=[s.list_id for s in scope],
+            via=tracking.VIA_ONE_CLICK if one_click else tracking.VIA_PAGE,
+        )  # fmt: skip
+        if one_click:
+            done = _("You are unsubscribed")
+            return HttpResponse(f"{done}\n", content_type="text/plain; charset=utf-8")
         still = subscriptions.unsubscribe_scope(contact, None)
         return render(
             request,

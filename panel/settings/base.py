@@ -146,6 +146,8 @@ STATIC_ROOT = Path(os.environ.get("PANEL_STATIC_ROOT", VAR_DIR / "static"))
 STATICFILES_DIRS = [
     ("vendor/qr-scanner", BASE_DIR / "node_modules" / "qr-scanner"),
     ("vendor/sortablejs", BASE_DIR / "node_modules" / "sortablejs"),
+    # chart.js draws the campaign report's charts
+    ("vendor/chart.js", BASE_DIR / "node_modules" / "chart.js"),
 ]
 MEDIA_ROOT = Path(os.environ.get("PANEL_MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "media/"
@@ -443,3 +445,35 @@ CELERY_BEAT_SCHEDULE["start-guest-reminders"] = {
 # Newsletter: the public subscription forms, confirmation, preferences and unsubscribe
 # pages (/n/) and their API have no account, so each client address may post this often.
 NEWSLETTER_FORM_RATE = os.environ.get("PANEL_NEWSLETTER_FORM_RATE", "30/min")
+
+# Newsletter sending (newsletter/services/delivery.py, newsletter/throttle.py).
+# Campaigns go out through this SMTP server (the platform's Postfix, deploy/postfix/);
+# "file://<dir>" writes each message to a file instead (the default when the panel's own
+# mail is not sent over SMTP, as under `make run` without `make mail-demo`).
+NEWSLETTER_SMTP_URL = os.environ.get("PANEL_NEWSLETTER_SMTP_URL", "")
+# The whole platform sends at most this many campaign emails per second, shared by the
+# campaigns being sent in turns; each account also has its plan's hourly quota.
+NEWSLETTER_GLOBAL_RATE = float(os.environ.get("PANEL_NEWSLETTER_GLOBAL_RATE", "50"))
+# The window of the hourly quota, in seconds (tests compress time with it).
+NEWSLETTER_QUOTA_WINDOW = float(os.environ.get("PANEL_NEWSLETTER_QUOTA_WINDOW", "3600"))
+# A scheduled campaign whose time passed longer ago than this (the platform was down)
+# waits for its customer to confirm instead of going out late.
+NEWSLETTER_LATE_START_HOURS = float(os.environ.get("PANEL_NEWSLETTER_LATE_START_HOURS", "6"))
+# Recipients a worker claims at once, and how long it holds them (its lease).
+NEWSLETTER_BATCH_SIZE = int(os.environ.get("PANEL_NEWSLETTER_BATCH_SIZE", "100"))
+NEWSLETTER_LEASE_SECONDS = int(os.environ.get("PANEL_NEWSLETTER_LEASE_SECONDS", "120"))
+# A recipient refused with 4xx is tried again after 1, 2, 4 ... minutes, this many times.
+NEWSLETTER_MAX_ATTEMPTS = int(os.environ.get("PANEL_NEWSLETTER_MAX_ATTEMPTS", "5"))
+NEWSLETTER_RETRY_BASE_SECONDS = float(os.environ.get("PANEL_NEWSLETTER_RETRY_BASE_SECONDS", "60"))
+# Bounces and complaints come back to <token>@NEWSLETTER_BOUNCE_DOMAIN, which the
+# platform's Postfix hands to `manage.py newsletter_inbound` on this port.
+NEWSLETTER_BOUNCE_DOMAIN = os.environ.get(
+    "PANEL_NEWSLETTER_BOUNCE_DOMAIN", "bounces.panel.localhost"
+)
+NEWSLETTER_INBOUND_HOST = os.environ.get("PANEL_NEWSLETTER_INBOUND_HOST", "127.0.0.1")
+NEWSLETTER_INBOUND_PORT = int(os.environ.get("PANEL_NEWSLETTER_INBOUND_PORT", "2526"))
+# Each worker loop (the Celery task newsletter.deliver) runs this long, then hands over.
+NEWSLETTER_DELIVER_SECONDS = float(os.environ.get("PANEL_NEWSLETTER_DELIVER_SECONDS", "50"))
+# At most this many of those loops at once (each holds one Celery worker process).
+NEWSLETTER_DELIVER_CONCURRENCY = int(os.environ.get("PANEL_NEWSLETTER_DELIVER_CONCURRENCY", "2"))
+CELERY_BEAT_SCHEDULE["newsletter-tick"] = {"task": "newsletter.tick", "schedule": 5.0}

@@ -1,5 +1,6 @@
 """Settings for `make test`: the rig (tests/rig/) exports DATABASE_URL and REDIS_URL."""
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -29,3 +30,7 @@ MAIL_IMPORT_ALLOW_PRIVATE_HOSTS = True
 # switch to the rig's PowerDNS.
 DNS_PUBLISHER = "zonefile"
 DNS_ZONE_DIR = Path(tempfile.mkdtemp(prefix="panel-test-zones-"))
+
+# Campaign bounces come back to the rig's Postfix, which hands this domain to the panel's
+# receiver (tests/rig/mail.py gives the same to the processes it starts).
+NEWSLETTER_BOUNCE_DOMAIN = os.environ.get("PANEL_NEWSLETTER_BOUNCE_DOMAIN", "bounces.rig.test")

@@ -32,6 +32,7 @@ JOB_KIND_LABELS = {
     "ticketing_guest_reminders": gettext_lazy("Reminders to guests"),
     "newsletter_contacts_import": gettext_lazy("Contacts imported from a CSV file"),
     "newsletter_contacts_export": gettext_lazy("Export of a list's contacts (CSV)"),
+    "newsletter_send": gettext_lazy("Sending of a newsletter campaign"),
 }
 
 ACTIVITY_LABELS = {
@@ -122,6 +123,10 @@ ACTIVITY_LABELS = {
     "newsletter.campaign.tested": gettext_lazy("Sent a test of a campaign"),
     "newsletter.campaign.scheduled": gettext_lazy("Scheduled a campaign"),
     "newsletter.campaign.unscheduled": gettext_lazy("Put a scheduled campaign back to draft"),
+    "newsletter.campaign.send_started": gettext_lazy("Started sending a campaign"),
+    "newsletter.campaign.paused": gettext_lazy("Paused the sending of a campaign"),
+    "newsletter.campaign.resumed": gettext_lazy("Resumed the sending of a campaign"),
+    "newsletter.campaign.cancelled": gettext_lazy("Cancelled the sending of a campaign"),
     "newsletter.template.created": gettext_lazy("Saved a newsletter template"),
     "newsletter.template.changed": gettext_lazy("Changed a newsletter template"),
     "newsletter.template.deleted": gettext_lazy("Deleted a newsletter template"),

@@ -21,26 +21,29 @@ SENDER = "sender@outside.test"
 
 @pytest.fixture(scope="session")
 def servers(rig, django_db_setup):
-    """Postfix (which starts Dovecot, the sink and the policy service), once the test
-    database exists."""
+    """Postfix (which starts Dovecot, the sink, the policy service, the DKIM signer and
+    the newsletter receiver), once the test database exists."""
     postfix = rig.require("postfix")
     dovecot = rig.require("dovecot")
     policyd = rig.require("mail_policyd")
     signer = rig.require("mail_dkim")
-    yield Servers(postfix, dovecot, rig.require("smtp_sink"), policyd)
+    inbound = rig.require("newsletter_inbound")
+    yield Servers(postfix, dovecot, rig.require("smtp_sink"), policyd, inbound)
     # pytest-django drops the test database after this fixture; PostgreSQL refuses while
-    # Postfix, Dovecot and the policy service are still connected to it, so stop them first.
+    # the servers are still connected to it, so stop them first.
     postfix.stop()
     dovecot.stop()
     policyd.stop()
     signer.stop()
+    inbound.stop()
 
 
 class Servers:
     """The running servers, with the SMTP and IMAP moves the tests make."""
 
-    def __init__(self, postfix, dovecot, sink, policyd):
+    def __init__(self, postfix, dovecot, sink, policyd, inbound):
         self.postfix, self.dovecot, self.sink, self.policyd = postfix, dovecot, sink, policyd
+        self.inbound = inbound
 
     # -- SMTP ----------------------------------------------------------------------------
     def send(self, *recipients: str) -> str:

@@ -29,6 +29,7 @@ from newsletter.models import Sender
 from newsletter.services.campaigns import campaign_create, campaign_schedule
 from newsletter.services.contacts import contact_create
 from newsletter.services.senders import RESEND_INTERVAL, sender_create
+from newsletter.services.sending import campaign_pause, campaign_send
 from newsletter.services.templates import template_create
 from tests import factories as f
 from tests.conftest import token_client
@@ -56,6 +57,8 @@ PLACEHOLDERS = {
     "sender": ("sender_id", "sender"),
     "campaign": ("campaign_id", "campaign"),
     "scheduled": ("campaign_id", "scheduled"),
+    "sending": ("campaign_id", "sending"),
+    "paused": ("campaign_id", "paused"),
     "template": ("template_id", "template"),
 }
 
@@ -67,6 +70,7 @@ GROUP = BASE + "groups/{group}/"
 CONTACT = BASE + "contacts/{contact}/"
 SENDER = BASE + "senders/{sender}/"
 CAMPAIGN = BASE + "campaigns/{campaign}/"
+NESTED = NEWSLETTER + "campaigns/"
 TEMPLATE = BASE + "templates/{template}/"
 
 
@@ -86,6 +90,12 @@ def read(s=200):
 
 def manage(s):
     return (s, s, 404, s, 403, 404, 403, 401, 404)
+
+
+def manage_read(s):
+    """A read that hands over every address at once (a CSV file): the right to manage,
+    which a read-only token of a manager has."""
+    return (s, s, 404, s, 403, 404, s, 401, 404)
 
 
 def billing(s):
@@ -147,6 +157,19 @@ TABLE = [
     ("post", CAMPAIGN + "test/", {"emails": ["me@x.test"]}, manage(200)),
     ("post", CAMPAIGN + "schedule/", {}, manage(200)),
     ("delete", BASE + "campaigns/{scheduled}/schedule/", None, manage(200)),
+    ("post", CAMPAIGN + "send/", None, manage(202)),
+    ("post", BASE + "campaigns/{sending}/pause/", None, manage(200)),
+    ("post", BASE + "campaigns/{paused}/resume/", None, manage(200)),
+    ("post", BASE + "campaigns/{sending}/cancel/", None, manage(200)),
+    ("get", NESTED + "{campaign}/", None, read()),
+    ("post", NESTED + "{campaign}/send/", None, manage(202)),
+    ("post", NESTED + "{sending}/pause/", None, manage(200)),
+    ("post", NESTED + "{paused}/resume/", None, manage(200)),
+    ("post", NESTED + "{sending}/cancel/", None, manage(200)),
+    ("get", BASE + "quota/", None, org_read(200)),
+    ("get", CAMPAIGN + "report/", None, read()),
+    ("get", CAMPAIGN + "recipients/", None, read()),
+    ("get", CAMPAIGN + "recipients.csv", None, manage_read(200)),
     ("get", NEWSLETTER + "templates/", None, read()),
     ("post", NEWSLETTER + "templates/", {"name": "Letter", "theme": "classic"}, manage(201)),
     ("get", TEMPLATE, None, read()),
@@ -196,7 +219,7 @@ def world(newsletter_world):
         organisation=w["org"], newsletter=w["newsletter"], email="news@x.test",
         email_key="news@x.test", kind="service_mail", verified_at=timezone.now(),
     )  # fmt: skip
-    w["campaign"], w["scheduled"] = (
+    w["campaign"], w["scheduled"], w["sending"], w["paused"] = (
         campaign_create(
             access=w["access"],
             newsletter=w["newsletter"],
@@ -205,9 +228,12 @@ def world(newsletter_world):
             theme="classic",
             lists=[w["news"].pk],
         )  # fmt: skip
-        for title in ("Autumn", "Winter")
+        for title in ("Autumn", "Winter", "Spring", "Summer")
     )
     campaign_schedule(access=w["access"], campaign=w["scheduled"])
+    for started in (w["sending"], w["paused"]):
+        campaign_send(access=w["access"], campaign=started)
+    campaign_pause(access=w["access"], campaign=w["paused"])
     w["template"] = template_create(
         access=w["access"], newsletter=w["newsletter"], name="Plain", theme="minimal"
     )

@@ -111,12 +111,22 @@ def test_the_wizard_from_set_up_to_schedule(client, world, mailoutbox):
 
     schedule_url = _url(world, "campaign-schedule", campaign.pk)
     assert b"cannot be scheduled yet" not in client.get(schedule_url).content
-    done = client.post(schedule_url, {"when": "now"})
-    assert done.status_code == 302
+    later = (timezone.localtime() + timezone.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    scheduled = client.post(schedule_url, {"when": "later", "at": later})
+    assert scheduled.status_code == 302
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.SCHEDULED
     locked = client.get(_url(world, "campaign-setup", campaign.pk))
     assert b"Back to draft" in locked.content
+
+    # "Send now" starts the sending at once; the campaign is then its report.
+    done = client.post(schedule_url, {"when": "now"})
+    report = _url(world, "campaign-report", campaign.pk)
+    assert (done.status_code, done.url) == (302, report)
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.SENDING
+    assert client.get(_url(world, "campaign-setup", campaign.pk)).url == report
+    assert client.get(_url(world, "campaign-preview", campaign.pk)).status_code == 200
 
 
 def test_the_schedule_page_says_what_is_missing(client, world):

@@ -1,5 +1,5 @@
-"""The mail servers (lazy): an SMTP sink, Dovecot, the outgoing-limit policy service and
-Postfix.
+"""The mail servers (lazy): an SMTP sink, Dovecot, the outgoing-limit policy service, the
+DKIM signer, the newsletter receiver and Postfix.
 
 Dovecot and Postfix run from the configuration the project ships in deploy/, with its
 @@PLACEHOLDERS@@ filled in, and read the test database through the mail_* views. The
@@ -118,7 +118,9 @@ class SinkMessage(NamedTuple):
 @register
 class SmtpSink(Server):
     """An in-process SMTP server (aiosmtpd) that keeps every message it receives in
-    `messages`; Postfix relays all mail for outside domains to it."""
+    `messages`; Postfix relays all mail for outside domains to it. It accepts every
+    recipient, except those a test told it to refuse (`refuse`), as a remote server
+    that does not know them (5xx) or cannot take mail now (4xx)."""
 
     name = "smtp_sink"
     lazy = True
@@ -128,6 +130,7 @@ class SmtpSink(Server):
         self.messages: list[SinkMessage] = []
         self.port = 0
         self._controller = None
+        self._refusals: dict[str, str] = {}
 
     def start(self) -> None:
         import logging
@@ -141,9 +144,16 @@ class SmtpSink(Server):
                 "(`pip install -e '.[dev]'`, which `make venv` does)."
             ) from exc
 
-        messages = self.messages
+        messages, refusals = self.messages, self._refusals
 
         class Handler:
+            async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+                refusal = refusals.get(address.lower())
+                if refusal:
+                    return refusal
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
             async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd)
                 data = envelope.original_content or envelope.content
                 messages.append(SinkMessage(tuple(envelope.rcpt_tos), data, envelope.mail_from))
@@ -161,6 +171,17 @@ class SmtpSink(Server):
         controller, self._controller = self._controller, None
         if controller is not None:
             controller.stop()
+
+    def refuse(self, address: str, reply: str) -> None:
+        """Answer `reply` (e.g. "550 5.1.1 No such user", "450 4.2.0 Try again later") to
+        RCPT TO `address` from now on, until `accept_all()`."""
+        if not re.fullmatch(r"[45]\d\d .+", reply):
+            raise ValueError(f"not an SMTP refusal: {reply!r}")
+        self._refusals[address.lower()] = reply
+
+    def accept_all(self) -> None:
+        """Accept every recipient again, as the sink does by default."""
+        self._refusals.clear()
 
     def received(self, needle: str | bytes) -> list[SinkMessage]:
         """The messages whose data contains `needle` (e.g. a unique subject)."""
@@ -365,16 +386,36 @@ class DkimSignerServer(PanelCommandServer):
 
 
 @register
+class NewsletterInboundServer(PanelCommandServer):
+    """The panel's receiver of campaign bounces, complaints and unsubscribe emails
+    (`manage.py newsletter_inbound`), to which Postfix hands all mail for the bounce
+    domain. The command gets the bounce domain of the tests' settings, so that both sign
+    and read the same addresses."""
+
+    name = "newsletter_inbound"
+    command = "newsletter_inbound"
+    port_env = "PANEL_NEWSLETTER_INBOUND_PORT"
+
+    @property
+    def extra_env(self) -> dict[str, str]:  # type: ignore[override]
+        from django.conf import settings
+
+        return {"PANEL_NEWSLETTER_BOUNCE_DOMAIN": settings.NEWSLETTER_BOUNCE_DOMAIN}
+
+
+@register
 class PostfixServer(Server):
     """Postfix 3.7 from deploy/postfix in its own config and queue directories.
 
     It listens for SMTP on a free loopback port, delivers the panel's mailboxes to the
-    rig's Dovecot by LMTP and relays everything else to the SMTP sink.
+    rig's Dovecot by LMTP, the newsletters' bounce domain to the panel's receiver, and
+    relays everything else to the SMTP sink. A message refused with 4xx is given up (and
+    bounced) after a few seconds instead of days.
     """
 
     name = "postfix"
     lazy = True
-    requires = ("dovecot", "smtp_sink", "mail_policyd", "mail_dkim")
+    requires = ("dovecot", "smtp_sink", "mail_policyd", "mail_dkim", "newsletter_inbound")
 
     def __init__(self, rig: Rig) -> None:
         super().__init__(rig)
@@ -382,6 +423,8 @@ class PostfixServer(Server):
         self.submission_port = 0
 
     def start(self) -> None:
+        from django.conf import settings
+
         postfix = find_binary("postfix", extra_globs=("/usr/sbin/postfix",), package="postfix")
         postconf = postfix.parent / "postconf"
         if os.geteuid() != 0:
@@ -416,6 +459,9 @@ class PostfixServer(Server):
             "POLICY_ADDRESS": f"127.0.0.1:{self.rig.require('mail_policyd').port}",
             "DKIM_MILTER_ADDRESS": f"127.0.0.1:{self.rig.require('mail_dkim').port}",
             "SUBMISSION_LISTEN": f"127.0.0.1:{self.submission_port}",
+            "NEWSLETTER_BOUNCE_DOMAIN": settings.NEWSLETTER_BOUNCE_DOMAIN,
+            "NEWSLETTER_INBOUND_HOST": "127.0.0.1",
+            "NEWSLETTER_INBOUND_PORT": self.rig.require("newsletter_inbound").port,
         }
         for source in sorted((DEPLOY_DIR / "postfix").glob("pgsql-*.cf")):
             DeployConfig.fill(source, etc / source.name, values)
@@ -442,6 +488,15 @@ class PostfixServer(Server):
             "biff = no\n"
             # deliver at once: no delay when many messages arrive together
             "in_flow_delay = 0\n"
+            # a recipient refused with 4xx is tried again every second or two and bounced
+            # after 4 s (production: 5 days), so the bounce tests see real expiry DSNs
+            "maximal_queue_lifetime = 4s\n"
+            "bounce_queue_lifetime = 4s\n"
+            "queue_run_delay = 1s\n"
+            "minimal_backoff_time = 1s\n"
+            "maximal_backoff_time = 2s\n"
+            # the first RCPT to an address of the bounce domain waits for its probe
+            "address_verify_poll_delay = 1s\n"
             "\n" + self._without_tls(shipped.read_text())
         )
         shipped.unlink()

