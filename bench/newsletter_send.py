@@ -1,6 +1,7 @@
 """Benchmark: sending a campaign of 20,000 personalised emails, tracking on, with the
 sending engine, against raw smtplib sending the same emails, written beforehand, to the
-same SMTP sink in the same run (the ceiling: the least any sender does per email).
+same SMTP sink in the same run (the ceiling: the least any sender does per email),
+measured before and after the engine, the faster of the two kept.
 
 It starts the rig's PostgreSQL and Redis and an SMTP sink in a process of its own
 (bench/support/smtp_sink.py, which only counts). The engine's path is the whole one: the
@@ -141,8 +142,10 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     small = engine(started_campaign(SMALL), SMALL)
     world = started_campaign(LARGE)
+    # The ceiling before and after the engine, the faster kept: the machine is shared.
+    first = ceiling(world)
     large = engine(world, LARGE)
-    raw = ceiling(world)
+    raw = max(first, ceiling(world), key=lambda figures: figures["rate"])
     window = re.search(r"mean (\d+) µs, max (\d+) µs", large["words"])
     print(f"{LARGE} personalised emails, tracking on, {raw['size_kb']:.0f} KiB each")
     print(f"  engine (worker process) : {large['rate']:8.0f} emails/s  ({large['seconds']:.1f} s)")
