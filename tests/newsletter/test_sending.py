@@ -5,9 +5,13 @@ killed at random are tests/integration/test_newsletter_kill.py's."""
 
 import datetime
 import email
+import re
+import time
 from email import policy
+from urllib.parse import urlsplit
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from newsletter.models import (
@@ -258,3 +262,56 @@ def test_progress_tells_the_figures_the_rate_and_an_estimated_end(sink, settings
     # six left at (3600 - burst) per hour: about six seconds from now
     seconds = (progress["estimated_end"] - timezone.now()).total_seconds()
     assert 4 < seconds < 10
+
+
+def test_a_5xx_fails_the_recipient_as_a_hard_bounce_and_a_4xx_is_tried_again(sink, settings):
+    settings.NEWSLETTER_RETRY_BASE_SECONDS = 0.01
+    settings.NEWSLETTER_MAX_ATTEMPTS = 2
+    world = sending_world(3)
+    refused, delayed = f"c1@{world['domain']}", f"c2@{world['domain']}"
+    sink.refuse(refused, "550 5.1.1 No such user")
+    sink.refuse(delayed, "450 4.2.0 Try again later")
+    try:
+        started(world)
+        Deliverer().run(turns=1)
+        campaign = world["campaign"]
+        rows = {row.contact.email: row for row in campaign.recipients.select_related("contact")}
+        assert (rows[refused].state, rows[refused].bounce) == ("failed", "hard")
+        assert rows[refused].smtp_reply.startswith("550 5.1.1")
+        assert Subscription.objects.get(contact=rows[refused].contact).status == "bounced"
+        assert (rows[delayed].state, rows[delayed].attempts) == ("pending", 1)
+        assert rows[delayed].next_attempt_at and rows[delayed].smtp_reply.startswith("450")
+
+        time.sleep(0.05)  # its back-off passed: the second and last attempt
+        Deliverer().run()
+        rows[delayed].refresh_from_db()
+        assert (rows[delayed].state, rows[delayed].attempts) == ("failed", 2)
+        assert Subscription.objects.get(contact=rows[delayed].contact).status == "subscribed"
+        assert [m["To"] for m in received(sink, campaign)] == [f"c0@{world['domain']}"]
+        campaign.refresh_from_db()
+        assert campaign.status == CampaignStatus.SENT
+    finally:
+        sink.accept_all()
+
+
+def test_the_one_click_url_of_a_received_email_unsubscribes_without_a_page(sink):
+    """What a mail provider does with the headers (RFC 8058): POST the https URL of
+    List-Unsubscribe with List-Unsubscribe=One-Click, no cookie, no CSRF token."""
+    world = sending_world(2)
+    started(world)
+    Deliverer().run()
+    [message, *_] = [m for m in received(sink, world["campaign"]) if m["To"].startswith("c0@")]
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    links = re.findall(r"<([^>]+)>", message["List-Unsubscribe"])
+    https = next(link for link in links if link.startswith("http"))
+    assert any(link.startswith("mailto:") for link in links)
+    client = Client(enforce_csrf_checks=True)
+    path = urlsplit(https).path
+    assert client.get(path).status_code == 200
+    assert Subscription.objects.get(contact=_contact(world, 0)).status == "subscribed"
+    answer = client.post(
+        path, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+    )
+    assert answer.status_code == 200
+    assert Subscription.objects.get(contact=_contact(world, 0)).status == "unsubscribed"
+    assert Subscription.objects.get(contact=_contact(world, 1)).status == "subscribed"

@@ -9,6 +9,7 @@ from mail.models import Address, Alias, MailLogEntry, RedirectAddress
 from newsletter.models import Newsletter
 from newsletter.selectors import recipient_count
 from newsletter.services.campaigns import campaign_problems, segment_of
+from newsletter.services.reports import campaign_report
 from panel.models import Organisation
 from ticketing.models import Tariff, TicketOffice
 
@@ -39,13 +40,22 @@ def test_the_demo_is_seeded_once_with_its_mail(db):
     vip = monthly.groups.get(name="VIP")
     assert recipient_count(newsletter=newsletter, lists=[monthly], exclude_groups=[vip]) == 2
     # a draft campaign from a verified sender of the demo's Service Mail, ready to schedule
-    [draft] = newsletter.campaigns.all()
+    [draft] = newsletter.campaigns.filter(status="draft")
     assert (draft.status, draft.sender.email, draft.sender.verified) == (
         "draft",
         "hello@demo.example",
         True,
     )
     assert campaign_problems(draft) == [] and recipient_count(**segment_of(draft)) == 2
+    # last week's campaign, sent to the three subscribers, with its opens and a click
+    [sent_campaign] = newsletter.campaigns.filter(status="sent")
+    report = campaign_report(sent_campaign)
+    figures = (
+        report["recipients"]["delivered"],
+        report["opens"]["unique"],
+        report["clicks"]["unique"],
+    )
+    assert figures == (3, 2, 1)
     # a week of sending for max@, so the meter and the mail log have something to show
     sent = MailLogEntry.objects.filter(address__local_part="max")
     assert sent.count() > 20 and not MailLogEntry.objects.exclude(address__local_part="max")

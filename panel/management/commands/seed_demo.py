@@ -193,6 +193,67 @@ class Command(BaseCommand):
             sender=sender.pk, reply_to="contact@demo.example", theme="classic",
             lists=[monthly.pk], exclude_groups=[vip.pk],
         )  # fmt: skip
+        self._seed_sent_campaign(access, product, monthly, sender)
+
+    def _seed_sent_campaign(self, access, product, monthly, sender):
+        """Last week's campaign, as the sending engine and the tracking would have left
+        it (Redis, which the engine needs, starts only with the panel): every recipient
+        sent, two opens and a click over the following days, so its report has something
+        to show."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from newsletter.models import (
+            Campaign,
+            CampaignEvent,
+            CampaignRecipient,
+            CampaignStatus,
+            Contact,
+        )  # fmt: skip
+        from newsletter.outgoing import campaign_links
+        from newsletter.services import campaigns
+
+        campaign = campaigns.campaign_create(
+            access=access, newsletter=product, title="Summer in the park, {{ first_name }}",
+            preview_text="Open-air evenings all through July.", sender=sender.pk,
+            theme="bold", lists=[monthly.pk],
+        )  # fmt: skip
+        campaign = Campaign.objects.get(pk=campaign.pk)
+        sent_at = timezone.now() - timedelta(days=6, hours=3)
+        campaign.links = campaign_links(campaign)
+        Campaign.objects.filter(pk=campaign.pk).update(
+            status=CampaignStatus.SENT, scheduled_at=sent_at, started_at=sent_at,
+            finished_at=sent_at + timedelta(minutes=1), recipients_ready=True,
+            links=campaign.links,
+        )  # fmt: skip
+        people = {
+            contact.email: contact
+            for contact in Contact.objects.filter(
+                newsletter=product, subscriptions__status="subscribed"
+            )
+        }
+        for offset, contact in enumerate(people.values()):
+            CampaignRecipient.objects.create(
+                campaign=campaign, contact=contact, state="sent", attempts=1,
+                sent_at=sent_at + timedelta(seconds=offset),
+            )  # fmt: skip
+        moments = [
+            ("ada@demo.example", "open", None, timedelta(hours=2)),
+            ("ada@demo.example", "click", 0, timedelta(hours=2, minutes=1)),
+            ("grace@demo.example", "open", None, timedelta(days=1, hours=5)),
+        ]
+        for email, kind, link, after in moments:
+            if email not in people or (link is not None and link >= len(campaign.links)):
+                continue
+            at = sent_at + after
+            CampaignEvent.objects.create(
+                campaign=campaign, contact=people[email], kind=kind, link_index=link, at=at
+            )
+            field = "opened_at" if kind == "open" else "clicked_at"
+            CampaignRecipient.objects.filter(campaign=campaign, contact=people[email]).update(
+                **{field: at}
+            )
 
     def _seed_mail(self, access, mail, member, password):
         """A few addresses of each sort, so the Service Mail page shows what it can do."""
