@@ -307,6 +307,17 @@ class CampaignScoped(NewsletterScoped, APIView):
     """The actions of the campaign named in the URL."""
 
 
+class UnderNewsletter:
+    """The campaign of the URL; under a newsletter's URL, only one of that newsletter."""
+
+    def lookup(self, kind: str):
+        found = super().lookup(kind)
+        under = self.kwargs.get("newsletter_id")
+        if kind == "campaign" and under is not None and found.newsletter_id != under:
+            raise NotFound()
+        return found
+
+
 class RecipientCountView(CampaignScoped):
     """How many contacts would receive the campaign, each counted once: its saved lists
     and groups, or a selection given in the query string (ids separated by commas), to

@@ -19,7 +19,7 @@ from panel.api.views import _valid
 
 from ..models import CampaignRecipient, CampaignStatus, RecipientState
 from ..services import reports
-from .campaigns import CampaignScoped
+from .campaigns import CampaignScoped, UnderNewsletter
 from .views import NewsletterScoped
 
 # -- shapes ------------------------------------------------------------------------------------
@@ -157,19 +157,19 @@ class CampaignRecipientOut(serializers.Serializer):
 # -- views -------------------------------------------------------------------------------------
 
 
-class ReportView(CampaignScoped):
+class ReportView(UnderNewsletter, CampaignScoped):
     """The figures of the campaign's send: delivered, bounced, opens, clicks per link,
     unsubscribes and complaints, their rates, and opens, clicks and sends over time.
     Machines' opens and clicks are counted apart and left out of the rates."""
 
     @extend_schema(responses=ReportOut)
-    def get(self, request, org_id, campaign_id):
+    def get(self, request, org_id, campaign_id, newsletter_id=None):
         campaign = self.found("campaign")
         return Response(ReportOut(reports.campaign_report(campaign)).data)
 
 
 @extend_schema(parameters=[CampaignRecipientFilterIn])
-class RecipientsView(NewsletterScoped, generics.ListAPIView):
+class RecipientsView(UnderNewsletter, NewsletterScoped, generics.ListAPIView):
     """The campaign's recipients in the order they were written, with their state, when
     they were sent, opened and clicked, and what came back; `state` keeps one state
     (400 naming `state` for another word), `search` the addresses holding it."""
@@ -196,7 +196,7 @@ class CsvRenderer(renderers.BaseRenderer):
         return renderers.JSONRenderer().render(data)  # only an error gets here
 
 
-class RecipientsCsvView(CampaignScoped):
+class RecipientsCsvView(UnderNewsletter, CampaignScoped):
     renderer_classes = [renderers.JSONRenderer, CsvRenderer]
 
     @extend_schema(
@@ -207,7 +207,7 @@ class RecipientsCsvView(CampaignScoped):
             "manage the newsletter."
         ),
     )
-    def get(self, request, org_id, campaign_id):
+    def get(self, request, org_id, campaign_id, newsletter_id=None):
         campaign = self.managed("campaign")
         response = StreamingHttpResponse(
             reports.recipients_csv(campaign), content_type="text/csv; charset=utf-8"
@@ -218,16 +218,21 @@ class RecipientsCsvView(CampaignScoped):
 
 
 campaign = "campaigns/<int:campaign_id>/"
+# Also under their newsletter, as the sending's actions are (api/sending.py).
 urlpatterns = [
-    path(campaign + "report/", ReportView.as_view(), name="newsletter-campaign-report"),
-    path(
-        campaign + "recipients/",
-        RecipientsView.as_view(),
-        name="newsletter-campaign-recipient-list",
-    ),
-    path(
-        campaign + "recipients.csv",
-        RecipientsCsvView.as_view(),
-        name="newsletter-campaign-recipient-csv",
-    ),
+    route
+    for prefix, tag in ((campaign, ""), ("newsletters/<int:newsletter_id>/" + campaign, "-nested"))
+    for route in (
+        path(prefix + "report/", ReportView.as_view(), name=f"newsletter-campaign{tag}-report"),
+        path(
+            prefix + "recipients/",
+            RecipientsView.as_view(),
+            name=f"newsletter-campaign{tag}-recipient-list",
+        ),
+        path(
+            prefix + "recipients.csv",
+            RecipientsCsvView.as_view(),
+            name=f"newsletter-campaign{tag}-recipient-csv",
+        ),
+    )
 ]

@@ -12,10 +12,9 @@ from rest_framework.views import APIView
 
 from panel.api.base import OrganisationScoped
 from panel.api.serializers import JobAcceptedOut, JobOut
-from panel.errors import NotFound
 
 from ..services import sending
-from .campaigns import CampaignDetailOut, CampaignScoped, CampaignView, _fresh
+from .campaigns import CampaignDetailOut, CampaignScoped, CampaignView, UnderNewsletter, _fresh
 
 
 class QuotaOut(serializers.Serializer):
@@ -26,17 +25,6 @@ class QuotaOut(serializers.Serializer):
     global_rate = serializers.FloatField(
         help_text=gettext_lazy("Emails per second the whole platform sends at most.")
     )
-
-
-class UnderNewsletter:
-    """The campaign of the URL; under a newsletter's URL, only one of that newsletter."""
-
-    def lookup(self, kind: str):
-        found = super().lookup(kind)
-        under = self.kwargs.get("newsletter_id")
-        if kind == "campaign" and under is not None and found.newsletter_id != under:
-            raise NotFound()
-        return found
 
 
 class SendingScoped(UnderNewsletter, CampaignScoped):

@@ -77,5 +77,3 @@ def test_a_worker_killed_three_times_sends_each_recipient_exactly_once(servers, 
     assert not missing, f"{len(missing)} recipients without their email"
     assert not doubled, f"{len(doubled)} recipients with two: {figures}"
     assert set(copies) == contact_ids
-    # The kills happened while rows were claimed: some were tried again.
-    assert rows.filter(attempts__gt=1).exists() or worker.starts == KILLS + 1
