@@ -114,6 +114,23 @@ class _Marker:
                 logger.error("A recipient was sent after its lease had expired")
 
 
+class _OrmMarker:
+    """`_Marker` where there is no libpq (SQLite, under `make run`): the same statement,
+    waited for."""
+
+    def __init__(self, worker: str):
+        self.worker = worker
+
+    def mark(self, row_id: int) -> None:
+        CampaignRecipient.objects.filter(
+            pk=row_id, worker=self.worker, state=RecipientState.SENDING
+        ).update(state=RecipientState.SENT, sent_at=timezone.now(), lease_until=None,
+                 smtp_reply="")  # fmt: skip
+
+    def wait(self) -> None:
+        pass
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -169,7 +186,8 @@ class Deliverer:
         """`turns` caps the number of campaigns served (a test's "one batch")."""
         connection.ensure_connection()
         with connection.cursor() as cursor:
-            cursor.execute("SET synchronous_commit TO off")
+            if connection.vendor == "postgresql":
+                cursor.execute("SET synchronous_commit TO off")
         try:
             while not stop() and (until is None or time.monotonic() < until):
                 if turns is not None:
@@ -187,7 +205,8 @@ class Deliverer:
         finally:
             self.transport.close()
             with connection.cursor() as cursor:
-                cursor.execute("SET synchronous_commit TO DEFAULT")
+                if connection.vendor == "postgresql":
+                    cursor.execute("SET synchronous_commit TO DEFAULT")
         return self.stats
 
     def _next_turn(self) -> Campaign | None:
@@ -251,12 +270,38 @@ class Deliverer:
         return self._send(served, claims, stop)
 
     def _claim(self, campaign: Campaign, limit: int) -> list[_Claim]:
+        if connection.vendor != "postgresql":
+            return self._claim_one_writer(campaign, limit)
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(_CLAIM, {
                 "worker": self.worker, "lease": settings.NEWSLETTER_LEASE_SECONDS,
                 "campaign": campaign.pk, "limit": limit,
             })  # fmt: skip
             return [_Claim(*row) for row in cursor.fetchall()]
+
+    def _claim_one_writer(self, campaign: Campaign, limit: int) -> list[_Claim]:
+        """The same claim where the database lets one writer at a time (SQLite, under
+        `make run`): the rows are taken by a conditional update, marked with this claim's
+        own lease end, then read back."""
+        now = timezone.now()
+        lease_until = now + timezone.timedelta(seconds=settings.NEWSLETTER_LEASE_SECONDS)
+        claimable = CampaignRecipient.objects.filter(campaign=campaign).filter(
+            Q(state=RecipientState.PENDING)
+            & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            | Q(state=RecipientState.SENDING, lease_until__lt=now)
+        )
+        with transaction.atomic():
+            ids = list(claimable.order_by("pk").values_list("pk", flat=True)[:limit])
+            claimable.filter(pk__in=ids).update(
+                state=RecipientState.SENDING, worker=self.worker, lease_until=lease_until,
+                attempts=F("attempts") + 1,
+            )  # fmt: skip
+        return [
+            _Claim(*row)
+            for row in CampaignRecipient.objects.filter(
+                pk__in=ids, worker=self.worker, lease_until=lease_until
+            ).order_by("pk").values_list("pk", "contact_id", "attempts")
+        ]  # fmt: skip
 
     def _nothing_to_claim(self, campaign: Campaign) -> None:
         """Either the campaign is over, or what is left waits (a retry's back-off, another
@@ -285,7 +330,9 @@ class Deliverer:
             ready.append((claim, outgoing))
         finished = len(done) - len(ready)
         checked_at = started
-        marker = _Marker(self.worker)
+        marker = (
+            _Marker(self.worker) if connection.vendor == "postgresql" else _OrmMarker(self.worker)
+        )
         try:
             for index, (claim, outgoing) in enumerate(ready):
                 now = time.monotonic()

@@ -26,8 +26,8 @@ import datetime
 import io
 from collections.abc import Iterator
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Q, Value
-from django.db.models.functions import Extract, Floor
+from django.db.models import Count, DateTimeField, F, FloatField, Func, Max, Q, Value
+from django.db.models.functions import Floor
 from django.utils import timezone
 
 from ..models import (
@@ -177,11 +177,29 @@ def slot_for(span: datetime.timedelta) -> int:
     raise AssertionError("the last slot has no limit")
 
 
+class _SecondsSince(Func):
+    """Seconds from `origin` to the moment in `field`, computed by the database: PostgreSQL
+    in production, SQLite under `make run`."""
+
+    output_field = FloatField()
+
+    def __init__(self, field: str, origin):
+        super().__init__(F(field), Value(origin, output_field=DateTimeField()))
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="EXTRACT(EPOCH FROM (%(expressions)s))",
+                           arg_joiner=" - ", **extra)  # fmt: skip
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection,
+                           template="((julianday(%(expressions)s)) * 86400.0)",
+                           arg_joiner=") - julianday(", **extra)  # fmt: skip
+
+
 def _slot_number(field: str, origin, seconds: int):
     """The number of the `seconds`-long slot since `origin` that the moment `field` is
     in, computed by the database."""
-    since = ExpressionWrapper(F(field) - Value(origin), output_field=DurationField())
-    return Floor(Extract(since, "epoch") / seconds)
+    return Floor(_SecondsSince(field, origin) / seconds)
 
 
 def _series(queryset, field: str, origin, end, kinds: dict) -> dict:
