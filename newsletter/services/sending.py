@@ -175,8 +175,11 @@ def campaign_start_run(job_id: int) -> None:
         campaign.links = campaign_links(campaign)
         Campaign.objects.filter(pk=campaign.pk).update(links=campaign.links)
     materialise(campaign, segment)
-    total = CampaignRecipient.objects.filter(campaign=campaign).count()
+    rows = CampaignRecipient.objects.filter(campaign=campaign)
+    total = rows.count()
     job_set_total(job, total)
+    # Started again after a crash: the workers may have sent some already.
+    Job.objects.filter(pk=job.pk).update(done=rows.exclude(state__in=UNFINISHED).count())
     ready = Campaign.objects.filter(pk=campaign.pk, recipients_ready=False).update(
         recipients_ready=True
     )
