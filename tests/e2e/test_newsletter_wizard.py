@@ -500,16 +500,20 @@ def test_the_wizard_on_a_phone_in_french_never_scrolls_sideways(world, live_serv
     top_shot(page, "newsletter-wizard-schedule-phone")
     page.locator("input[name=when][value=now]").check()
     page.locator("[data-testid=schedule-form] button[type=submit]").click()
-    expect(page.get_by_test_id("scheduled")).to_contain_text(settings.TIME_ZONE)
+    # "Send now" starts the sending: the campaign's report follows it.
+    expect(page).to_have_url(re.compile(r"/report/$"))
+    expect(page.get_by_test_id("progress")).to_be_visible()
     campaign.refresh_from_db()
-    assert campaign.status == CampaignStatus.SCHEDULED
+    assert campaign.status == CampaignStatus.SENDING
     assert timezone.now() - campaign.scheduled_at < datetime.timedelta(minutes=2)
-    assert_no_sideways_scroll(page, "the scheduled campaign")
-    top_shot(page, "newsletter-wizard-scheduled-phone")
-    # Every step of a scheduled campaign still opens, locked, on a phone.
-    for step in ("", "theme", "content", "recipients", "preview"):
+    assert_no_sideways_scroll(page, "the report of the campaign being sent")
+    top_shot(page, "newsletter-wizard-sending-phone")
+    # Once sent, the steps lead to the report; its email stays viewable.
+    for step in ("", "theme", "content", "recipients"):
         page.goto(campaign_url(base, org, campaign, step))
-        expect(page.locator(".nl-locked")).to_be_visible()
-        assert_no_sideways_scroll(page, f"the locked step {step or 'setup'}")
+        expect(page).to_have_url(re.compile(r"/report/$"))
+    page.goto(campaign_url(base, org, campaign, "preview"))
+    expect(page).to_have_url(re.compile(r"/preview/$"))
+    assert_no_sideways_scroll(page, "the preview of a campaign being sent")
     assert errors == []
     context.close()
