@@ -34,7 +34,10 @@ ACCOUNT_KEY = "newsletter:quota:{organisation}"
 GLOBAL_KEY = "newsletter:global"
 
 # KEYS: account bucket, global bucket. ARGV: wanted, then capacity and rate of each.
-# Answers {granted, milliseconds to wait when nothing was granted, which limit held}.
+# Answers {granted, milliseconds to wait when nothing was granted, which limit held}: the
+# wait is until the account's bucket holds a batch (as much as was wanted, or as its
+# capacity allows), so that a campaign held by its quota comes back for a batch rather
+# than for one email at a time; until one token for the platform's.
 _TAKE = """
 local now = redis.call('TIME')
 now = tonumber(now[1]) + tonumber(now[2]) / 1000000
@@ -58,7 +61,9 @@ local wait, held = 0, 0
 if granted == 0 then
   for i = 1, 2 do
     if levels[i] < 1 then
-      local needed = (1 - levels[i]) / rates[i]
+      local goal = 1
+      if i == 1 then goal = math.max(1, math.min(wanted, caps[1])) end
+      local needed = (goal - levels[i]) / rates[i]
       if needed > wait then wait, held = needed, i end
     end
   end

@@ -7,6 +7,7 @@ whether the refusal is transient (4xx: try this recipient again later) or perman
 (5xx: this recipient fails), or `Unreachable` when the server itself is out of reach.
 """
 
+import re
 import smtplib
 import socket
 import time
@@ -14,6 +15,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
+
+#: a line that starts with a dot is sent with two (RFC 5321 4.5.2)
+LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
 class Unreachable(Exception):
@@ -46,7 +50,10 @@ class SmtpTransport:
             self._smtp = smtp
         return self._smtp
 
-    def send(self, envelope_from: str, recipient: str, data: bytes) -> str:
+    def send(self, envelope_from: str, recipient: str, data: bytes, *, on_dot=None) -> str:
+        """One SMTP transaction. `on_dot()` is called the moment the message's final dot
+        has left, before the server's answer is read: from then on the server may queue
+        it whatever becomes of this process (see services/delivery.py)."""
         try:
             smtp = self._session()
             options = ["BODY=8BITMIME"] if smtp.has_extn("8bitmime") else []
@@ -58,7 +65,7 @@ class SmtpTransport:
             if code >= 300:
                 smtp.rset()
                 raise Refused(_reply(code, text), permanent=code >= 500)
-            code, text = smtp.data(data)
+            code, text = self._data(smtp, data, on_dot)
         except smtplib.SMTPResponseException as error:
             self._reset()
             raise Refused(_reply(error.smtp_code, error.smtp_error),
@@ -70,6 +77,21 @@ class SmtpTransport:
             self._reset()
             raise Refused(_reply(code, text), permanent=code >= 500)
         return _reply(code, text)
+
+    @staticmethod
+    def _data(smtp: smtplib.SMTP, data: bytes, on_dot) -> tuple[int, bytes]:
+        """smtplib's DATA, with `on_dot` between sending the message and reading the
+        answer."""
+        code, text = smtp.docmd("DATA")
+        if code != 354:
+            raise smtplib.SMTPDataError(code, text)
+        body = LEADING_DOT.sub(b"..", data)
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        smtp.send(body + b".\r\n")
+        if on_dot is not None:
+            on_dot()
+        return smtp.getreply()
 
     def _reset(self) -> None:
         try:
@@ -93,11 +115,13 @@ class FileTransport:
     def __init__(self, directory: Path):
         self.directory = Path(directory)
 
-    def send(self, envelope_from: str, recipient: str, data: bytes) -> str:
+    def send(self, envelope_from: str, recipient: str, data: bytes, *, on_dot=None) -> str:
         self.directory.mkdir(parents=True, exist_ok=True)
         name = f"{time.time_ns()}-{recipient.replace('/', '_')}.eml"
         header = f"X-Envelope-From: {envelope_from}\r\nX-Envelope-To: {recipient}\r\n"
         (self.directory / name).write_bytes(header.encode() + data)
+        if on_dot is not None:
+            on_dot()
         return "250 written to a file"
 
     def close(self) -> None:

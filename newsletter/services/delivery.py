@@ -7,22 +7,26 @@ Exactly once, through any crash:
   worker's name and an end time), in a transaction of its own that commits before any
   email leaves. Any number of workers, on any number of machines, never claim the same
   row while its lease runs.
-- Each email is sent in its own SMTP transaction, with a deterministic Message-ID, and
-  its row is marked `sent` by the very next statement after the server's 250, which
-  leaves on the socket at once (`_Marker`: its answer is read while the next email is
-  sent) and commits without waiting for the disk (`synchronous_commit = off`: a worker
-  killed once it is sent loses nothing; PostgreSQL runs a statement it has received to
-  its commit, and only a crash of PostgreSQL itself could lose it). The window between
-  the 250 and that statement leaving is the only place a duplicate can come from;
-  `Stats.window_max` measures it (microseconds; bench/newsletter_send.py prints it).
-  A connection to the MTA that breaks after the message's final dot and before its
-  answer is the other: the email is sent again (the MTA may have queued it).
-- A lease that expires means its worker died (or stalled). The next claim takes such a
-  row back and sends it again: the worker had almost certainly died before the 250,
-  since afterwards it is a few microseconds from the mark. A stalled worker cannot
-  cause the same: it sends from a claim only until two thirds of its lease have passed
-  by its own clock, then gives the rest back, so it never sends a row another worker
-  may have claimed.
+- Each email is sent in its own SMTP transaction, with a deterministic Message-ID. Its
+  row is marked `sent` by the statement that follows the message's final dot on the
+  wire, before the server's answer is even read (`_AtDot`): the MTA queues a message
+  only once it has its dot, and the mark is on its way a few microseconds later, while
+  the MTA is still writing its queue file. The statement leaves at once (`_Marker`: its
+  answer is read just before the next email) and commits without waiting for the disk
+  (`synchronous_commit = off`: a worker killed once it is sent loses nothing, since
+  PostgreSQL runs a statement it has received to its commit). The few microseconds
+  between the dot and the mark leaving are the only place a duplicate can come from;
+  `Stats.window_max` measures them (bench/newsletter_send.py prints them). Waiting for
+  the 250 first, as senders usually do, leaves that window open for a whole round trip
+  (the kill test found duplicates then).
+- When the server refuses the message after its dot (rare for our own MTA), the row is
+  put back and treated as a refusal. A connection to the MTA that breaks between the
+  dot and the answer leaves the row sent: the MTA may have queued it, and an email
+  missing is better than one sent twice.
+- A lease that expires means its worker died (or stalled) before the dot of the rows
+  it still holds: the next claim takes them back and sends them. A stalled worker
+  cannot send what another has claimed: it sends from a claim only until two thirds of
+  its lease have passed by its own clock, then gives the rest back.
 - Nothing depends on Celery redelivering a task: any loop, started by beat or by hand
   (`manage.py newsletter_deliver`), finds what is left in the database.
 """
@@ -112,6 +116,22 @@ class _Marker:
                 raise DatabaseError(f"marking a recipient sent failed: {message}")
             if result.command_tuples == 0:  # another worker took it after our lease
                 logger.error("A recipient was sent after its lease had expired")
+
+
+class _AtDot:
+    """Called by the transport the moment an email's final dot has left: its row is
+    marked sent there, before the server's answer is read, so that the statement is on
+    its way before the server can have queued the email. `window` is how long that took."""
+
+    def __init__(self, marker, row_id: int):
+        self.marker, self.row_id = marker, row_id
+        self.marked, self.window = False, 0.0
+
+    def __call__(self) -> None:
+        started = time.perf_counter()
+        self.marker.mark(self.row_id)
+        self.window = time.perf_counter() - started
+        self.marked = True
 
 
 class _OrmMarker:
@@ -346,25 +366,30 @@ class Deliverer:
                     if not self._still_sending(campaign):
                         self._give_back([claim for claim, _outgoing in ready[index:]])
                         break
+                marker.wait()  # the previous mark's answer, before this email goes
+                dot = _AtDot(marker, claim.row_id)
                 try:
-                    self.transport.send(outgoing.envelope_from, outgoing.recipient, outgoing.data)
+                    self.transport.send(
+                        outgoing.envelope_from, outgoing.recipient, outgoing.data, on_dot=dot
+                    )
                 except Refused as refusal:
                     marker.wait()
+                    if dot.marked:  # refused after its dot: the row was marked too early
+                        self._unmark(claim)
                     finished += self._refused(claim, campaign.pk, refusal)
                     continue
                 except Unreachable as error:
-                    # Our own MTA is down: nobody's attempt is spent; wait and try again.
-                    logger.warning("Newsletter SMTP server unreachable: %s", error)
                     marker.wait()
-                    self._give_back([claim for claim, _outgoing in ready[index:]])
+                    logger.warning("Newsletter SMTP server unreachable: %s", error)
+                    # Our own MTA is down: nobody's attempt is spent; wait and try again.
+                    # An email whose dot had left stays sent: the MTA may have queued it.
+                    rest = ready[index + 1 :] if dot.marked else ready[index:]
+                    self._give_back([claim for claim, _outgoing in rest])
                     time.sleep(UNREACHABLE_PAUSE)
                     break
-                answered = time.perf_counter()
-                marker.mark(claim.row_id)
-                window = time.perf_counter() - answered
                 self.stats.sent += 1
-                self.stats.window_total += window
-                self.stats.window_max = max(self.stats.window_max, window)
+                self.stats.window_total += dot.window
+                self.stats.window_max = max(self.stats.window_max, dot.window)
                 finished += 1
         finally:
             marker.wait()
@@ -399,6 +424,12 @@ class Deliverer:
                 self.stats.failed += 1
                 written.append((claim, None))
         return written
+
+    def _unmark(self, claim: _Claim) -> None:
+        """A row marked sent at its dot whose email the server then refused."""
+        CampaignRecipient.objects.filter(
+            pk=claim.row_id, worker=self.worker, state=RecipientState.SENT
+        ).update(state=RecipientState.SENDING, sent_at=None)
 
     def _still_sending(self, campaign: Campaign) -> bool:
         return Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.SENDING).exists()

@@ -16,9 +16,9 @@ from tests.newsletter.sending_world import sending_world
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-QUOTA = 100  # account A's, per WINDOW; account B's is no limit
-WINDOW = 5.0  # seconds standing for the hour
-GLOBAL_RATE = 60  # emails per second for the whole platform
+QUOTA = 100  # each account's, per WINDOW
+WINDOW = 5.0  # seconds standing for the hour: 20 emails per second at most
+GLOBAL_RATE = 30  # emails per second for the whole platform, less than both quotas
 RECIPIENTS = 150
 
 
@@ -36,16 +36,14 @@ def _most_in_any_window(moments: list[float], window: float) -> int:
 def test_two_accounts_share_the_platform_fairly_and_neither_exceeds_its_quota(
     rig, tmp_path, settings
 ):
-    """A is held by its quota (20 per second), B by what the platform leaves (60 per
-    second in all): both limits hold at once."""
+    """Each account could send 20 per second; the platform sends 30 in all: they share
+    it, in turns, and both limits hold in every window."""
     sink = rig.require("smtp_sink")
     settings.NEWSLETTER_QUOTA_WINDOW = WINDOW
     settings.NEWSLETTER_GLOBAL_RATE = GLOBAL_RATE
     Throttle().client.delete("newsletter:global")
-    worlds = [sending_world(RECIPIENTS), sending_world(RECIPIENTS)]
-    for world, quota in zip(worlds, (QUOTA, 100_000), strict=True):
-        world["newsletter"].hourly_quota_override = quota
-        world["newsletter"].save()
+    worlds = [sending_world(RECIPIENTS, hourly_quota=QUOTA) for _account in (1, 2)]
+    for world in worlds:
         job = sending.campaign_send(access=world["access"], campaign=world["campaign"])
         sending.campaign_start_run(job.pk)
     common = {
@@ -69,20 +67,19 @@ def test_two_accounts_share_the_platform_fairly_and_neither_exceeds_its_quota(
         for worker in workers:
             worker.stop()
 
-    # Both progressed together: once B was half way, A had sent a fair part too.
-    a_when_b_half = next(a for a, b in samples if b >= RECIPIENTS / 2)
-    assert a_when_b_half >= RECIPIENTS * 0.2, samples
-    moments = {
-        campaign.pk: sorted(
-            ts.timestamp()
-            for ts in rows.filter(campaign=campaign).values_list("sent_at", flat=True)
+    # Both progressed together: once half of all was sent, each had sent about half.
+    halfway = next(sample for sample in samples if sum(sample) >= RECIPIENTS)
+    assert min(halfway) >= RECIPIENTS * 0.3, samples
+    moments = [
+        sorted(
+            moment.timestamp()
+            for moment in rows.filter(campaign=campaign).values_list("sent_at", flat=True)
         )
         for campaign in campaigns
-    }
-    a, b = (moments[campaign.pk] for campaign in campaigns)
-    assert _most_in_any_window(a, WINDOW) <= QUOTA
-    # the quota held A: 150 took more than one window (100, then 20 per second)
-    assert a[-1] - a[0] >= WINDOW * 0.4
-    assert _most_in_any_window(sorted(a + b), 1.0) <= GLOBAL_RATE
-    # and B, free of quota, still did not take the whole platform
-    assert b[-1] - b[0] >= (RECIPIENTS - 2 * GLOBAL_RATE) / GLOBAL_RATE
+    ]
+    for own in moments:
+        assert _most_in_any_window(own, WINDOW) <= QUOTA
+    every = sorted(moments[0] + moments[1])
+    assert _most_in_any_window(every, 1.0) <= GLOBAL_RATE
+    # The platform's volume was the limit: 300 emails took about 300 / 30 seconds.
+    assert every[-1] - every[0] >= (2 * RECIPIENTS - GLOBAL_RATE) / GLOBAL_RATE
