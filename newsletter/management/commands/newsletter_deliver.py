@@ -38,7 +38,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"newsletter_deliver: sent {stats.sent}, failed {stats.failed}, "
-            f"deferred {stats.retried}, skipped {stats.skipped}; between a 250 and its row "
-            f"marked sent: mean {stats.window_mean * 1e6:.0f} µs, "
+            f"deferred {stats.retried}, skipped {stats.skipped}; between an email's dot and "
+            f"its row marked sent: mean {stats.window_mean * 1e6:.0f} µs, "
             f"max {stats.window_max * 1e6:.0f} µs"
         )
