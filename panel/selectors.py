@@ -14,6 +14,7 @@ from .models import (
     Job,
     Membership,
     Organisation,
+    Role,
     Team,
     TeamMember,
     User,
@@ -184,3 +185,12 @@ def organisation_products(*, access: Access) -> list[dict]:
             product.note = notes.get(product.pk, "")
         sections.append({"kind": kind, "products": products})
     return sections
+
+
+def administrator_emails(organisation_id: int) -> list[str]:
+    """The addresses of the organisation's administrators and legal representative: who
+    the panel tells about what happens to the organisation's products."""
+    emails = Membership.objects.filter(
+        organisation_id=organisation_id, role__in=[Role.ADMIN, Role.LEGAL_REPRESENTATIVE]
+    ).values_list("user__email", flat=True)
+    return sorted(set(emails) - {""})

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from panel.jobs import task_named
-from panel.models import Membership, Role
+from panel.selectors import administrator_emails
 
 from ..models import Address, MailLogEntry, MailLogStatus, MailService
 from ..plans import plan_of
@@ -286,10 +286,7 @@ def sending_limit_notify(*, address_id: int, at: float) -> None:
     if address is None:
         return
     meter = sending_meter(address=address)
-    admins = Membership.objects.filter(
-        organisation_id=address.organisation_id,
-        role__in=[Role.ADMIN, Role.LEGAL_REPRESENTATIVE],
-    ).values_list("user__email", flat=True)
+    admins = administrator_emails(address.organisation_id)
     recipients = sorted({str(address), *admins} - {""})
     reached = timezone.localtime(datetime.fromtimestamp(at, tz=UTC))
     send_mail(

@@ -28,7 +28,8 @@ from panel.access import Access, Capability
 from panel.activity import record_by
 from panel.errors import Conflict
 from panel.jobs import job_enqueue, job_set_total, job_start, job_succeed, task_named
-from panel.models import Job, JobStatus, Membership, Role
+from panel.models import Job, JobStatus
+from panel.selectors import administrator_emails
 
 from .. import selectors, throttle
 from ..models import Campaign, CampaignRecipient, CampaignStatus, RecipientState
@@ -374,11 +375,7 @@ def _people_to_tell(campaign: Campaign) -> list[str]:
     job = campaign.send_job
     if job is not None and job.actor_id and job.actor.email:
         return [job.actor.email]
-    admins = Membership.objects.filter(
-        organisation_id=campaign.organisation_id,
-        role__in=[Role.ADMIN, Role.LEGAL_REPRESENTATIVE],
-    ).values_list("user__email", flat=True)
-    return sorted(set(admins) - {""})
+    return administrator_emails(campaign.organisation_id)
 
 
 def _campaign_url(campaign: Campaign) -> str:
